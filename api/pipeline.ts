@@ -1,0 +1,156 @@
+/**
+ * `Pipeline`: where a dataflow is declared (sources, operators, sinks) and then run. Building is
+ * cheap and validated eagerly; `run()` compiles the plan and executes it once.
+ */
+import { type Clock, SystemClock } from '../engine/clock.js';
+import { PlanError } from '../engine/errors.js';
+import { type Ordering, Plan } from '../engine/plan.js';
+import type { DeadLetter } from '../engine/runtime/emitter.js';
+import { Runtime } from '../engine/runtime/runtime.js';
+import type { RunSummary } from '../engine/runtime/summary.js';
+import type { Source } from '../engine/source.js';
+import { type Duration, toMillis } from '../engine/time.js';
+import type { WatermarkStrategy } from '../engine/watermark.js';
+import { checkFunction } from './options.js';
+import { type PipelineCore, Stream } from './stream.js';
+
+/** Options of a `Pipeline`. */
+export interface PipelineOptions {
+  /** Processing time (default: the system clock). Tests pass a `ManualClock`. */
+  readonly clock?: Clock;
+  /** Preferred records per batch (default 1024). Never changes results, only speed. */
+  readonly batchSize?: number;
+  /**
+   * How far a timestamp may run ahead of the (real-time) clock and still advance the watermark
+   * (default 5 minutes; `false` turns the guard off). Ignored with a manual clock.
+   */
+  readonly maxFutureSkew?: Duration | false;
+}
+
+/** Options of `pipeline.source()`. */
+export interface SourceOptions<T> {
+  /** Event time of a record, in epoch ms. Required unless the source carries timestamps. */
+  readonly timestamp?: (record: T) => number;
+  /** How the source derives watermarks; without one, it emits none until its end (`+∞`). */
+  readonly watermark?: WatermarkStrategy<T> | WatermarkStrategy<unknown>;
+  /** A stable, unique name (default `source#N`). */
+  readonly name?: string;
+  /** The order the source guarantees (default `'none'`). */
+  readonly ordering?: Ordering;
+  /** Overrides the pipeline's `maxFutureSkew` for this source. */
+  readonly maxFutureSkew?: Duration | false;
+}
+
+const ORDERINGS: readonly string[] = ['total', 'per-key', 'per-partition', 'none'];
+
+/**
+ * A pipeline under construction, then run.
+ *
+ * @example
+ * const p = new Pipeline();
+ * const out: WindowResult<string, number>[] = [];
+ * p.source(fromArray(clicks), { timestamp: (c) => c.ts, watermark: boundedOutOfOrderness(5_000) })
+ *   .keyBy((c) => c.page).window(tumbling(60_000)).aggregate(count()).sink(collect(out));
+ * const summary = await p.run();
+ */
+export class Pipeline implements PipelineCore {
+  /** @internal */
+  readonly plan = new Plan();
+  readonly clock: Clock;
+  readonly batchSize: number;
+  private readonly maxFutureSkew: number | undefined;
+  private ran = false;
+
+  constructor(options: PipelineOptions = {}) {
+    const where = 'tidemark.Pipeline';
+    if (options === null || typeof options !== 'object') throw new PlanError(`${where}: options must be an object`);
+    this.clock = options.clock ?? new SystemClock();
+    if (typeof this.clock.now !== 'function' || typeof this.clock.schedule !== 'function') {
+      throw new PlanError(`${where}: clock must have now() and schedule(at, callback)`);
+    }
+    this.batchSize = options.batchSize ?? 1024;
+    if (!Number.isInteger(this.batchSize) || this.batchSize < 1) {
+      throw new PlanError(`${where}: batchSize must be a positive integer, got ${String(options.batchSize)}`);
+    }
+    this.maxFutureSkew = skewOf(options.maxFutureSkew, 300_000, where);
+  }
+
+  /**
+   * Adds a source. Records whose timestamp is not a finite integer within ±8.64e15, or whose
+   * extractor throws, go to the source's `deadLetters()`; the run goes on.
+   *
+   * @example
+   * const clicks = p.source(fromArray(rows), { timestamp: (r) => r.ts, watermark: monotonic(), name: 'clicks' });
+   */
+  source<T>(source: Source<T>, options: SourceOptions<T> = {}): Stream<T> {
+    const where = 'tidemark.source';
+    if (source === null || typeof source !== 'object' || typeof source.open !== 'function') {
+      throw new PlanError(`${where}: expected a source such as fromArray(…), fromAsyncIterable(…) or fromObservable(…)`);
+    }
+    if (options.timestamp !== undefined) checkFunction(options.timestamp, `${where}: timestamp`);
+    if (options.timestamp === undefined && !source.providesTimestamps) {
+      throw new PlanError(`${where}: a ${source.kind} source needs a timestamp option: (record) => epoch milliseconds`);
+    }
+    if (options.watermark !== undefined && source.providesWatermarks) {
+      throw new PlanError(`${where}: a ${source.kind} source scripts its own watermarks; drop the watermark option`);
+    }
+    if (options.watermark !== undefined && typeof options.watermark.create !== 'function') {
+      throw new PlanError(`${where}: watermark must come from boundedOutOfOrderness(), monotonic() or watermarkStrategy()`);
+    }
+    const ordering = options.ordering ?? 'none';
+    if (!ORDERINGS.includes(ordering)) {
+      throw new PlanError(`${where}: ordering must be one of ${ORDERINGS.join(', ')}, got '${String(ordering)}'`);
+    }
+    const skew = options.maxFutureSkew === undefined ? this.maxFutureSkew : skewOf(options.maxFutureSkew, 0, where);
+    const node = this.plan.add({
+      kind: 'source',
+      name: options.name,
+      inputs: [],
+      onError: 'dead-letter',
+      ordering,
+      ...(ordering === 'total' ? {} : { orderLost: `source '${options.name ?? source.kind}' declares ordering '${ordering}'${options.ordering === undefined ? ' (the default)' : ''}` }),
+      source: {
+        source: source as Source<unknown>,
+        timestamp: options.timestamp as ((r: unknown) => number) | undefined,
+        watermark: options.watermark as WatermarkStrategy<unknown> | undefined,
+        maxFutureSkew: skew,
+      },
+    }, where);
+    return new Stream<T>(this, node);
+  }
+
+  /**
+   * Every dead letter of the pipeline (from every source and operator), as one stream.
+   *
+   * @example
+   * p.deadLetters().sink(forEach((d) => console.warn(d.operator, d.reason)));
+   */
+  deadLetters(): Stream<DeadLetter> {
+    const node = this.plan.add({ kind: 'dead-letters', inputs: [], onError: 'fail', ordering: 'none', collectsAllDeadLetters: true }, 'tidemark.deadLetters');
+    return new Stream<DeadLetter>(this, node);
+  }
+
+  /** @internal Compiles the plan (the harness drives the result by hand). */
+  compile(manual: boolean): Runtime {
+    if (this.plan.nodes.every((n) => n.source === undefined)) throw new PlanError('tidemark.run: the pipeline has no source');
+    return new Runtime(this.plan, { clock: this.clock, batchSize: this.batchSize, manual });
+  }
+
+  /**
+   * Runs the pipeline to the end of its sources (a pipeline runs once). Resolves with the
+   * summary; rejects with the first error (e.g. a `UserFunctionError` naming the operator).
+   */
+  async run(): Promise<RunSummary> {
+    if (this.ran) throw new PlanError('tidemark.run: this pipeline has already run; build a new one');
+    this.ran = true;
+    return this.compile(false).run();
+  }
+}
+
+function skewOf(value: Duration | false | undefined, fallback: number, where: string): number | undefined {
+  if (value === false) return undefined;
+  if (value === undefined) return fallback;
+  const ms = toMillis(value, `${where}: maxFutureSkew`);
+  if (ms < 0) throw new PlanError(`${where}: maxFutureSkew must be ≥ 0, got ${ms} ms`);
+  return ms;
+}

@@ -1,0 +1,42 @@
+/**
+ * `fromArray(records)`: an in-memory source, read in chunks of the pipeline's batch size.
+ */
+import { PlanError } from '../engine/errors.js';
+import type { Source } from '../engine/source.js';
+
+/** Options of `fromArray`. */
+export interface FromArrayOptions {
+  /** Records per chunk (default: the pipeline's `batchSize`). */
+  readonly batchSize?: number;
+}
+
+/**
+ * A source over an array (read once per run; the array is not copied or modified).
+ *
+ * @example
+ * p.source(fromArray([{ user: 'a', ts: 1000 }]), { timestamp: (r) => r.ts });
+ */
+export function fromArray<T>(records: readonly T[], options: FromArrayOptions = {}): Source<T> {
+  if (!Array.isArray(records)) throw new PlanError('tidemark.fromArray: expected an array of records');
+  const size = options.batchSize;
+  if (size !== undefined && (!Number.isInteger(size) || size < 1)) {
+    throw new PlanError(`tidemark.fromArray: batchSize must be a positive integer, got ${String(size)}`);
+  }
+  return {
+    kind: 'array',
+    providesTimestamps: false,
+    providesWatermarks: false,
+    open(ctx) {
+      const chunk = size ?? ctx.batchSize;
+      let at = 0;
+      return {
+        next() {
+          if (at >= records.length) return null;
+          const values = at === 0 && records.length <= chunk ? records : records.slice(at, at + chunk);
+          at += chunk;
+          return { kind: 'records', values };
+        },
+      };
+    },
+  };
+}

@@ -1,0 +1,54 @@
+/**
+ * Typed errors. Every error names where it came from: the factory that rejected an option, the
+ * operator whose user function failed (with its position and the record's timestamp).
+ */
+
+/** Base class of every error Tidemark throws on purpose. */
+export class TidemarkError extends Error {
+  override name = 'TidemarkError';
+}
+
+/**
+ * An invalid pipeline: bad options, a wrong shape, an ordering contract that cannot hold.
+ * Thrown when the plan is built (by the factory or `keyBy`/`window`/…), never mid-run.
+ *
+ * @example
+ * try { tumbling(-1); } catch (e) { e instanceof PlanError; } // true
+ */
+export class PlanError extends TidemarkError {
+  override name = 'PlanError';
+}
+
+/** A plan whose ordering contract cannot hold (e.g. `scan` over an unordered stream). */
+export class OrderingError extends PlanError {
+  override name = 'OrderingError';
+}
+
+/**
+ * A user function (map, filter, key extractor, aggregate…) threw, or returned a promise where a
+ * value was required. Carries the operator name, its position in the pipeline and the record's
+ * event timestamp; the original error is `cause`.
+ */
+export class UserFunctionError extends TidemarkError {
+  override name = 'UserFunctionError';
+  constructor(
+    message: string,
+    readonly operator: string,
+    readonly position: string,
+    readonly timestamp: number | undefined,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+  }
+}
+
+/** A source overflowed its bounded buffer under the `'fail'` overflow policy, or failed. */
+export class SourceError extends TidemarkError {
+  override name = 'SourceError';
+}
+
+/** Renders an unknown thrown value as a short message. */
+export function describeError(e: unknown): string {
+  if (e instanceof Error) return `${e.name}: ${e.message}`;
+  return String(e);
+}

@@ -1,0 +1,58 @@
+/**
+ * The operator contract between the runtime and operator logic. Operators receive batches and
+ * watermarks, emit through buffered outputs, and report counters. The runtime — not operator
+ * authors — combines input watermarks and forwards the output watermark.
+ */
+import type { Batch } from './batch.js';
+import type { Clock } from './clock.js';
+import type { Key } from './keys.js';
+
+/** What an operator does with a failing user function: fail the run, or dead-letter the record. */
+export type OnError = 'fail' | 'dead-letter';
+
+/** A buffered output port; the runtime flushes it as one batch after each operator call. */
+export interface Output {
+  emit(value: unknown, timestamp: number): void;
+  emitKeyed(value: unknown, timestamp: number, key: Key): void;
+}
+
+/** What an operator sees of the runtime. */
+export interface OperatorContext {
+  /** The operator's stable name (user-given or derived). */
+  readonly name: string;
+  /** Where the operator sits in the pipeline, e.g. `clicks → filter#2 → window 'perUser'`. */
+  readonly position: string;
+  readonly clock: Clock;
+  /** The combined input watermark as of the current call (`-Infinity` at start). */
+  readonly watermark: number;
+  readonly out: Output;
+  /** Late records (too late for at least one window), routed to `.late()`. */
+  readonly late: Output;
+  /** Sends a record to dead letters with a reason; counted. */
+  deadLetter(value: unknown, reason: string, timestamp?: number): void;
+  /**
+   * Handles an exception thrown by a user function for the record `value` at `timestamp`:
+   * throws a `UserFunctionError` naming the operator (default), or dead-letters the record when
+   * the operator was built with `onError: 'dead-letter'`.
+   */
+  userError(error: unknown, value: unknown, timestamp: number | undefined, what?: string): void;
+  /** Always throws a `UserFunctionError` (for programming errors that must stop the run). */
+  fail(message: string, timestamp: number | undefined, cause?: unknown): never;
+}
+
+/** The running logic of one operator instance. */
+export interface OperatorLogic {
+  onBatch(batch: Batch, input: number): void;
+  /** Called when the combined input watermark advances (to `+Infinity` at end of input). */
+  onWatermark?(watermark: number): void;
+  /** Called once after the final watermark, before end-of-stream is forwarded. */
+  onEnd?(): void;
+  /** Counters for the run summary (e.g. `{ accepted, tooLate }`). */
+  stats?(): Record<string, number>;
+}
+
+/** Builds an operator's logic for one run. */
+export interface OperatorFactory {
+  readonly kind: string;
+  build(ctx: OperatorContext): OperatorLogic;
+}

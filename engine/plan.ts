@@ -1,0 +1,87 @@
+/**
+ * The logical plan: the graph the fluent API builds. Nodes are appended in creation order, which
+ * is a topological order (a node can only consume nodes that already exist). The plan holds
+ * descriptions only; `compile` turns it into running operators.
+ */
+import { PlanError } from './errors.js';
+import type { OnError, OperatorFactory } from './operator.js';
+import type { Sink } from './sink.js';
+import type { Source } from './source.js';
+import type { WatermarkStrategy } from './watermark.js';
+
+/**
+ * The order a stream guarantees: every record in arrival order (`total`), per key, per source
+ * partition, or `none`.
+ */
+export type Ordering = 'total' | 'per-key' | 'per-partition' | 'none';
+
+/** An output port of a node: its main output, its late records, or its dead letters. */
+export type Port = 'main' | 'late' | 'dead';
+
+/** An edge into a node: which node and which of its ports. */
+export interface PlanInput {
+  readonly node: PlanNode;
+  readonly port: Port;
+}
+
+/** Options of a source node, already validated and converted. */
+export interface SourceSpec {
+  readonly source: Source<unknown>;
+  readonly timestamp: ((record: unknown) => number) | undefined;
+  readonly watermark: WatermarkStrategy<unknown> | undefined;
+  /** Milliseconds a timestamp may run ahead of the real-time clock; `undefined` = off. */
+  readonly maxFutureSkew: number | undefined;
+}
+
+/** One node of the plan. */
+export interface PlanNode {
+  readonly id: number;
+  readonly name: string;
+  readonly kind: string;
+  readonly inputs: readonly PlanInput[];
+  readonly factory?: OperatorFactory;
+  readonly source?: SourceSpec;
+  readonly sink?: Sink<unknown>;
+  readonly onError: OnError;
+  /** The order of this node's main output. */
+  readonly ordering: Ordering;
+  /** Why the order is weaker than its source's (for error messages). */
+  readonly orderLost?: string;
+  /** `pipeline-dead-letters` nodes collect every dead letter of the plan. */
+  readonly collectsAllDeadLetters?: boolean;
+}
+
+/** A plan under construction. */
+export class Plan {
+  readonly nodes: PlanNode[] = [];
+  private readonly names = new Set<string>();
+  private nextId = 0;
+
+  /** Adds a node; `name` must be unique in the plan. */
+  add(node: Omit<PlanNode, 'id' | 'name'> & { name?: string | undefined }, where: string): PlanNode {
+    const id = this.nextId++;
+    let name = node.name;
+    if (name !== undefined) {
+      if (typeof name !== 'string' || name.length === 0) throw new PlanError(`${where}: name must be a non-empty string`);
+      if (this.names.has(name)) throw new PlanError(`${where}: the name '${name}' is already used in this pipeline; names must be unique`);
+    } else {
+      name = `${node.kind}#${id}`;
+      while (this.names.has(name)) name = `${name}'`;
+    }
+    this.names.add(name);
+    const full: PlanNode = { ...node, id, name };
+    this.nodes.push(full);
+    return full;
+  }
+
+  /** A readable path from a source to `node`, e.g. `clicks → filter#1 → count 'perUser'`. */
+  position(node: PlanNode): string {
+    const parts: string[] = [];
+    let n: PlanNode | undefined = node;
+    while (n !== undefined) {
+      parts.push(n.name);
+      n = n.inputs[0]?.node;
+    }
+    return parts.reverse().join(' → ');
+  }
+}

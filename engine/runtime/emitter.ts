@@ -1,0 +1,85 @@
+/**
+ * The output side shared by sources and operators: three ports (main, late, dead letters), and
+ * forwarding of watermarks, idleness and end-of-stream to every edge of every port.
+ */
+import { UserFunctionError, describeError } from '../errors.js';
+import type { Port } from '../plan.js';
+import { OutputBuffer, type Edge } from './output-buffer.js';
+
+/** A dead letter: a record rejected as bad input (or by a failing user function), with why. */
+export interface DeadLetter<T = unknown> {
+  readonly value: T;
+  readonly reason: string;
+  /** The source or operator that rejected it. */
+  readonly operator: string;
+  /** The record's event timestamp, when one was known. */
+  readonly timestamp?: number;
+}
+
+/** Base of runtime nodes: ports and downstream forwarding. */
+export abstract class Emitter {
+  readonly out = new OutputBuffer();
+  readonly late = new OutputBuffer();
+  readonly dead = new OutputBuffer();
+  /** Last watermark forwarded downstream. */
+  watermark = -Infinity;
+  idle = false;
+  ended = false;
+  deadLettered = 0;
+
+  constructor(readonly name: string, readonly position: string) {}
+
+  port(p: Port): OutputBuffer {
+    return p === 'main' ? this.out : p === 'late' ? this.late : this.dead;
+  }
+
+  protected flushAll(): void {
+    this.out.flush();
+    this.late.flush();
+    this.dead.flush();
+  }
+
+  private forEachEdge(f: (e: Edge) => void): void {
+    for (const e of this.out.edges) f(e);
+    for (const e of this.late.edges) f(e);
+    for (const e of this.dead.edges) f(e);
+  }
+
+  protected forwardWatermark(w: number): void {
+    this.watermark = w;
+    this.forEachEdge((e) => e.to.receiveWatermark(w, e.input));
+  }
+
+  protected forwardIdle(idle: boolean): void {
+    if (this.idle === idle) return;
+    this.idle = idle;
+    this.forEachEdge((e) => e.to.receiveIdle(idle, e.input));
+  }
+
+  protected forwardEnd(): void {
+    this.ended = true;
+    this.forEachEdge((e) => e.to.receiveEnd(e.input));
+  }
+
+  /** Routes `value` to the dead-letter port with `reason`. */
+  deadLetter(value: unknown, reason: string, timestamp?: number): void {
+    this.deadLettered++;
+    const letter: DeadLetter = timestamp === undefined
+      ? { value, reason, operator: this.name }
+      : { value, reason, operator: this.name, timestamp };
+    this.dead.emit(letter, timestamp ?? 0);
+  }
+
+  /** Builds the error for a user function that failed on a record. */
+  userFunctionError(message: string, timestamp: number | undefined, cause?: unknown): UserFunctionError {
+    const at = timestamp === undefined ? '' : ` on the record at timestamp ${timestamp}`;
+    const why = cause === undefined ? '' : `: ${describeError(cause)}`;
+    return new UserFunctionError(
+      `${message} in '${this.name}' (${this.position})${at}${why}`,
+      this.name,
+      this.position,
+      timestamp,
+      cause === undefined ? undefined : { cause },
+    );
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Hosts one operator: combines its input watermarks (minimum over active inputs, idle inputs
+ * left out until they catch up), calls its logic, flushes its outputs and forwards the output
+ * watermark, idleness and end-of-stream.
+ */
+import type { Batch } from '../batch.js';
+import type { Clock } from '../clock.js';
+import { describeError } from '../errors.js';
+import type { OnError, OperatorContext, OperatorFactory, OperatorLogic } from '../operator.js';
+import { Emitter } from './emitter.js';
+import type { Receiver } from './output-buffer.js';
+
+/** A running operator with `inputs` input edges. */
+export class OperatorNode extends Emitter implements Receiver, OperatorContext {
+  readonly logic: OperatorLogic;
+  private readonly inWm: number[];
+  private readonly inIdle: boolean[];
+  /** An input that came back from idleness rejoins the minimum once it has caught up. */
+  private readonly inJoined: boolean[];
+  private readonly inEnded: boolean[];
+  private endedInputs = 0;
+  recordsIn = 0;
+
+  constructor(
+    name: string,
+    position: string,
+    readonly kind: string,
+    readonly clock: Clock,
+    private readonly onError: OnError,
+    factory: OperatorFactory,
+    inputs: number,
+  ) {
+    super(name, position);
+    this.inWm = new Array<number>(inputs).fill(-Infinity);
+    this.inIdle = new Array<boolean>(inputs).fill(false);
+    this.inJoined = new Array<boolean>(inputs).fill(true);
+    this.inEnded = new Array<boolean>(inputs).fill(false);
+    this.logic = factory.build(this);
+  }
+
+  receiveBatch(batch: Batch, input: number): void {
+    this.recordsIn += batch.values.length;
+    this.logic.onBatch(batch, input);
+    this.flushAll();
+  }
+
+  receiveWatermark(w: number, input: number): void {
+    if (!(w > (this.inWm[input] as number))) return;
+    this.inWm[input] = w;
+    if (!this.inJoined[input] && w >= this.watermark) this.inJoined[input] = true;
+    this.advance();
+  }
+
+  receiveIdle(idle: boolean, input: number): void {
+    if (this.inIdle[input] === idle) return;
+    this.inIdle[input] = idle;
+    if (!idle) this.inJoined[input] = (this.inWm[input] as number) >= this.watermark;
+    this.forwardIdle(this.inIdle.every((x) => x));
+    this.advance();
+  }
+
+  receiveEnd(input: number): void {
+    if (this.inEnded[input]) return;
+    this.inEnded[input] = true;
+    this.inIdle[input] = false;
+    this.inJoined[input] = true;
+    this.inWm[input] = Infinity;
+    this.advance();
+    if (++this.endedInputs === this.inEnded.length) {
+      this.logic.onEnd?.();
+      this.flushAll();
+      this.forwardEnd();
+    }
+  }
+
+  /** Recomputes the combined input watermark and, if it advanced, lets the logic react. */
+  private advance(): void {
+    let min = Infinity;
+    let any = false;
+    for (let i = 0; i < this.inWm.length; i++) {
+      if (this.inIdle[i] || !this.inJoined[i]) continue;
+      any = true;
+      const w = this.inWm[i] as number;
+      if (w < min) min = w;
+    }
+    if (!any || !(min > this.watermark)) return;
+    this.watermark = min;
+    this.logic.onWatermark?.(min);
+    this.flushAll();
+    this.forwardWatermark(min);
+  }
+
+  userError(error: unknown, value: unknown, timestamp: number | undefined, what = 'user function threw'): void {
+    if (this.onError === 'dead-letter') {
+      this.deadLetter(value, `${what}: ${describeError(error)}`, timestamp);
+      return;
+    }
+    throw this.userFunctionError(what, timestamp, error);
+  }
+
+  fail(message: string, timestamp: number | undefined, cause?: unknown): never {
+    throw this.userFunctionError(message, timestamp, cause);
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * Buffered output ports and the edges they feed. An operator emits into a buffer; the runtime
+ * flushes the buffer as one batch to every downstream edge after each operator call, so a batch
+ * in gives (at most) one batch out per port.
+ */
+import type { Batch } from '../batch.js';
+import type { Key } from '../keys.js';
+import type { Output } from '../operator.js';
+
+/** Something that consumes batches, watermarks, idleness and end-of-stream on a numbered input. */
+export interface Receiver {
+  receiveBatch(batch: Batch, input: number): void;
+  receiveWatermark(watermark: number, input: number): void;
+  receiveIdle(idle: boolean, input: number): void;
+  receiveEnd(input: number): void;
+}
+
+/** An edge: a receiver and the input number it is on. */
+export interface Edge {
+  readonly to: Receiver;
+  readonly input: number;
+}
+
+/** One output port: a buffer of emitted records plus the edges it feeds. */
+export class OutputBuffer implements Output {
+  private values: unknown[] = [];
+  private times: number[] = [];
+  private keys: Key[] | undefined = undefined;
+  readonly edges: Edge[] = [];
+  /** Records emitted through this port so far. */
+  count = 0;
+
+  emit(value: unknown, timestamp: number): void {
+    this.values.push(value);
+    this.times.push(timestamp);
+  }
+
+  emitKeyed(value: unknown, timestamp: number, key: Key): void {
+    if (this.keys === undefined) this.keys = new Array<Key>(this.values.length);
+    this.keys[this.values.length] = key;
+    this.values.push(value);
+    this.times.push(timestamp);
+  }
+
+  /** True when records are waiting to be flushed. */
+  get pending(): boolean {
+    return this.values.length > 0;
+  }
+
+  /** Sends the buffered records downstream as one batch. */
+  flush(): void {
+    const n = this.values.length;
+    if (n === 0) return;
+    const batch: Batch = this.keys === undefined
+      ? { values: this.values, times: this.times }
+      : { values: this.values, times: this.times, keys: this.keys };
+    this.values = [];
+    this.times = [];
+    this.keys = undefined;
+    this.count += n;
+    const edges = this.edges;
+    for (let i = 0; i < edges.length; i++) {
+      const e = edges[i] as Edge;
+      e.to.receiveBatch(batch, e.input);
+    }
+  }
+}

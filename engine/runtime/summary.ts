@@ -1,0 +1,36 @@
+/**
+ * The run summary: per source, per operator and per sink counters that add up, plus watermarks.
+ */
+import type { SourceSummary } from './source-driver.js';
+
+/** Counters of one operator. Window operators add `accepted`, `tooLate`, `tooLatePairs`, … */
+export interface OperatorSummary {
+  kind: string;
+  in: number;
+  out: number;
+  deadLettered: number;
+  late: number;
+  watermark: number;
+  [counter: string]: number | string;
+}
+
+/** Counters of one sink. */
+export interface SinkSummary {
+  in: number;
+}
+
+/**
+ * What `pipeline.run()` resolves with. Conservation: for every source
+ * `read = emitted + deadLettered`; for every window operator `in = accepted + tooLate + deadLettered`.
+ */
+export interface RunSummary {
+  sources: Record<string, SourceSummary>;
+  operators: Record<string, OperatorSummary>;
+  sinks: Record<string, SinkSummary>;
+  /** Dead letters over the whole pipeline. */
+  deadLetters: number;
+  /** Late records (too late for at least one window) over the whole pipeline. */
+  lateRecords: number;
+  /** Wall-clock duration of the run by the pipeline's clock, in ms. */
+  durationMs: number;
+}

@@ -1,0 +1,45 @@
+/**
+ * The source contract. A source yields chunks of records (with or without their own event
+ * timestamps), and scripted sources (TestStream) may also yield watermarks and processing-time
+ * steps. Readers may answer synchronously (arrays) or with a promise (async iterables, brokers).
+ */
+import type { Clock } from './clock.js';
+
+/** One step of a source. */
+export type SourceChunk<T> =
+  | { readonly kind: 'records'; readonly values: readonly T[]; readonly timestamps?: readonly number[] }
+  | { readonly kind: 'watermark'; readonly time: number }
+  | { readonly kind: 'processing-time'; readonly advanceBy: number };
+
+/** Reads a source; `next()` returns `null` at the end of input. */
+export interface SourceReader<T> {
+  next(): SourceChunk<T> | null | Promise<SourceChunk<T> | null>;
+  /** Releases resources; called once, at end of input or when the run stops. */
+  close?(): void | Promise<void>;
+}
+
+/** What a source sees of the run. */
+export interface SourceContext {
+  readonly name: string;
+  /** Preferred number of records per chunk. */
+  readonly batchSize: number;
+  readonly clock: Clock;
+}
+
+/**
+ * A source of records `T`.
+ *
+ * @example
+ * const numbers: Source<number> = {
+ *   kind: 'numbers', providesTimestamps: false, providesWatermarks: false,
+ *   open: () => { let done = false; return { next: () => (done ? null : ((done = true), { kind: 'records', values: [1, 2, 3] })) }; },
+ * };
+ */
+export interface Source<T> {
+  readonly kind: string;
+  /** True when every records chunk carries `timestamps` (no extractor needed). */
+  readonly providesTimestamps: boolean;
+  /** True when the source scripts its own watermarks (a strategy is then not allowed). */
+  readonly providesWatermarks: boolean;
+  open(ctx: SourceContext): SourceReader<T>;
+}

@@ -1,0 +1,49 @@
+/**
+ * Tidemark's public API: build typed event-time pipelines, run them, read their summary.
+ * Everything a user imports from 'tidemark' is exported here (the testing kit is
+ * 'tidemark/testing').
+ */
+export { Pipeline, type PipelineOptions, type SourceOptions } from './api/pipeline.js';
+export { Stream, KeyedStream, SortedStream, WindowedStream, WindowStream, LateAwareStream } from './api/stream.js';
+export type { OperatorOptions } from './api/options.js';
+
+export type { Aggregate } from './engine/aggregate.js';
+export type { Batch } from './engine/batch.js';
+export { ManualClock, SystemClock, type Clock, type Cancel } from './engine/clock.js';
+export { TidemarkError, PlanError, OrderingError, UserFunctionError, SourceError } from './engine/errors.js';
+export { hashKey, keyProblem, KeyInterner, type Key, type KeyPrimitive } from './engine/keys.js';
+export type { OnError, OperatorContext, OperatorFactory, OperatorLogic, Output } from './engine/operator.js';
+export type { Ordering } from './engine/plan.js';
+export type { DeadLetter } from './engine/runtime/emitter.js';
+export type { RunSummary, OperatorSummary, SinkSummary } from './engine/runtime/summary.js';
+export type { SourceSummary } from './engine/runtime/source-driver.js';
+export type { Sink, SinkContext } from './engine/sink.js';
+export type { Source, SourceChunk, SourceContext, SourceReader } from './engine/source.js';
+export { isValidTimestamp, toMillis, MAX_TIMESTAMP, type Duration, type DurationLike, type EventTime } from './engine/time.js';
+export type { WatermarkGenerator, WatermarkStrategy } from './engine/watermark.js';
+
+export { tumbling } from './operators/tumbling.js';
+export { sliding } from './operators/sliding.js';
+export { session } from './operators/session.js';
+export { globalWindow } from './operators/global-window.js';
+export type { WindowAssigner, TumblingAssigner, SlidingAssigner, SessionAssigner, GlobalAssigner } from './operators/window/assigners.js';
+export type { WindowOptions } from './operators/window/window-operator.js';
+export type { Accumulation, LateRecord, PaneInfo, PaneTiming, Window, WindowResult } from './operators/window/types.js';
+export { count } from './operators/aggregates/count.js';
+export { sum } from './operators/aggregates/sum.js';
+export { min } from './operators/aggregates/min.js';
+export { max } from './operators/aggregates/max.js';
+export { mean, type MeanAcc } from './operators/aggregates/mean.js';
+export { toList } from './operators/aggregates/to-list.js';
+export { reduce } from './operators/aggregates/reduce.js';
+export { boundedOutOfOrderness, type IdleOptions } from './operators/watermarks/bounded-out-of-orderness.js';
+export { monotonic } from './operators/watermarks/monotonic.js';
+export { watermarkStrategy, type CustomWatermarkOptions } from './operators/watermarks/watermark-strategy.js';
+
+export { fromArray, type FromArrayOptions } from './connectors/from-array.js';
+export { fromAsyncIterable } from './connectors/from-async-iterable.js';
+export { fromObservable, type FromObservableOptions } from './connectors/from-observable.js';
+export { collect } from './connectors/collect.js';
+export { forEach } from './connectors/for-each.js';
+export { toObservable, type ObservableSink } from './connectors/to-observable.js';
+export { console, toConsole, type ConsoleSinkOptions } from './connectors/console.js';

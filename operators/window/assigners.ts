@@ -1,0 +1,35 @@
+/**
+ * Window assigner descriptors: plain, validated data saying how records map to windows. The
+ * window operator does the assigning; descriptors hold no mutable state.
+ */
+
+/** Tumbling windows `[start, start + size)` with `start ≡ offset (mod size)`. */
+export interface TumblingAssigner {
+  readonly kind: 'tumbling';
+  readonly size: number;
+  readonly offset: number;
+}
+
+/** Sliding windows of `size` starting every `slide` (aligned to `offset`). */
+export interface SlidingAssigner {
+  readonly kind: 'sliding';
+  readonly size: number;
+  readonly slide: number;
+  readonly offset: number;
+}
+
+/** Session windows: records closer than `gap` (strict overlap of `[t, t + gap)`) merge. */
+export interface SessionAssigner<T> {
+  readonly kind: 'session';
+  /** Fixed gap in ms, or undefined when `gapOf` computes it per record. */
+  readonly gap: number | undefined;
+  readonly gapOf: ((record: T) => number) | undefined;
+}
+
+/** One window per key over all time, fired at end of input. */
+export interface GlobalAssigner {
+  readonly kind: 'global';
+}
+
+/** Any window assigner. */
+export type WindowAssigner<T = unknown> = TumblingAssigner | SlidingAssigner | SessionAssigner<T> | GlobalAssigner;

@@ -1,0 +1,10 @@
+/**
+ * Tidemark's testing kit ('tidemark/testing'): the harness, TestStream, fast-check arbitraries
+ * for arrival orders, a reference model of the semantics, and `checkReorderInvariance`.
+ */
+export { harness, Harness, type HarnessOptions } from './harness.js';
+export { TestStream } from './test-stream.js';
+export { checkReorderInvariance, type ReorderInvarianceOptions } from './reorder-invariance.js';
+export { canonical, finalResults } from './final-results.js';
+export * from './arbitraries.js';
+export * from './reference.js';
