@@ -171,6 +171,21 @@ export class Stream<T> {
   }
 
   /**
+   * Applies a custom operator (the extension point for operators Tidemark does not ship). The
+   * factory's logic receives batches and watermarks through the `OperatorLogic` contract.
+   *
+   * @example
+   * const tap: OperatorFactory = { kind: 'tap', build: (ctx) => ({ onBatch: (b) => b.values.forEach((v, i) => ctx.out.emit(v, b.times[i]!)) }) };
+   * stream.transform<Click>(tap, { name: 'tap' });
+   */
+  transform<U>(factory: OperatorFactory, options?: OperatorOptions): Stream<U> {
+    if (factory === null || typeof factory !== 'object' || typeof factory.build !== 'function' || typeof factory.kind !== 'string') {
+      throw new PlanError('tidemark.transform: expected an operator factory { kind, build(ctx) }');
+    }
+    return new Stream<U>(this.core, this.derive(factory.kind, factory, options, 'tidemark.transform', 'none', `custom operator '${factory.kind}' declares no order`));
+  }
+
+  /**
    * Sends every record to `sink`. Returns this stream, so several sinks can follow.
    *
    * @example

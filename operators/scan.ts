@@ -43,7 +43,10 @@ export function scanOperator<T, S>(fn: (acc: S, record: T) => S, init: S): Opera
             }
           }
         },
-        stats: () => ({ keys: keys.size }),
+        onEnd() {
+          states.length = 0;
+        },
+        stats: () => ({ keys: states.length }),
       };
     },
   };

@@ -45,9 +45,9 @@ export abstract class Emitter {
     for (const e of this.dead.edges) f(e);
   }
 
-  protected forwardWatermark(w: number): void {
+  protected forwardWatermark(w: number, trace?: readonly number[]): void {
     this.watermark = w;
-    this.forEachEdge((e) => e.to.receiveWatermark(w, e.input));
+    this.forEachEdge((e) => e.to.receiveWatermark(w, e.input, trace));
   }
 
   protected forwardIdle(idle: boolean): void {

@@ -44,11 +44,25 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
     this.flushAll();
   }
 
-  receiveWatermark(w: number, input: number): void {
+  receiveWatermark(w: number, input: number, trace?: readonly number[]): void {
     if (!(w > (this.inWm[input] as number))) return;
+    let steps: number[] | undefined;
+    if (trace !== undefined && trace.length > 1) {
+      // Replay the intermediate watermarks, as if each had arrived on its own.
+      for (let i = 0; i < trace.length - 1; i++) {
+        const v = trace[i] as number;
+        if (!(v > (this.inWm[input] as number))) continue;
+        this.inWm[input] = v;
+        if (!this.inJoined[input] && v >= this.watermark) this.inJoined[input] = true;
+        if (this.step()) (steps ??= []).push(this.watermark);
+      }
+    }
     this.inWm[input] = w;
     if (!this.inJoined[input] && w >= this.watermark) this.inJoined[input] = true;
-    this.advance();
+    if (this.step()) (steps ??= []).push(this.watermark);
+    if (steps === undefined) return;
+    this.flushAll();
+    this.forwardWatermark(this.watermark, steps.length > 1 ? steps : undefined);
   }
 
   receiveIdle(idle: boolean, input: number): void {
@@ -73,8 +87,8 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
     }
   }
 
-  /** Recomputes the combined input watermark and, if it advanced, lets the logic react. */
-  private advance(): void {
+  /** Recomputes the combined input watermark; if it advanced, lets the logic react. */
+  private step(): boolean {
     let min = Infinity;
     let any = false;
     for (let i = 0; i < this.inWm.length; i++) {
@@ -83,11 +97,17 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
       const w = this.inWm[i] as number;
       if (w < min) min = w;
     }
-    if (!any || !(min > this.watermark)) return;
+    if (!any || !(min > this.watermark)) return false;
     this.watermark = min;
     this.logic.onWatermark?.(min);
+    return true;
+  }
+
+  /** Advances (if the inputs allow it) and forwards the new watermark. */
+  private advance(): void {
+    if (!this.step()) return;
     this.flushAll();
-    this.forwardWatermark(min);
+    this.forwardWatermark(this.watermark);
   }
 
   userError(error: unknown, value: unknown, timestamp: number | undefined, what = 'user function threw'): void {

@@ -10,7 +10,12 @@ import type { Output } from '../operator.js';
 /** Something that consumes batches, watermarks, idleness and end-of-stream on a numbered input. */
 export interface Receiver {
   receiveBatch(batch: Batch, input: number): void;
-  receiveWatermark(watermark: number, input: number): void;
+  /**
+   * The input watermark moved to `watermark`. `trace`, when present, lists the intermediate
+   * watermarks (ascending, the last equal to `watermark`) that the input passed through while the
+   * records before this message arrived: results are defined as if each was delivered on its own.
+   */
+  receiveWatermark(watermark: number, input: number, trace?: readonly number[]): void;
   receiveIdle(idle: boolean, input: number): void;
   receiveEnd(input: number): void;
 }

@@ -28,6 +28,8 @@ export class SourceDriver extends Emitter {
   private readonly gen: WatermarkGenerator<unknown> | undefined;
   /** Watermark of the generator (or script) so far; `watermark` is what was emitted. */
   private genW = -Infinity;
+  /** Watermarks the generator passed through since the last emitted watermark (ascending). */
+  private trace: number[] = [];
   read = 0;
   futureSkewed = 0;
   private idleTimer: Cancel | undefined;
@@ -91,7 +93,10 @@ export class SourceDriver extends Emitter {
               this.futureSkewed++;
             } else {
               const w = gen.onRecord(t, v);
-              if (w > genW) genW = w;
+              if (w > genW) {
+                genW = w;
+                this.trace.push(w);
+              }
             }
           }
         }
@@ -114,7 +119,10 @@ export class SourceDriver extends Emitter {
 
   private emitWatermark(w: number): void {
     this.flushAll();
-    this.forwardWatermark(w);
+    const trace = this.trace;
+    this.trace = [];
+    if (trace.length > 0 && (trace[trace.length - 1] as number) < w) trace.push(w);
+    this.forwardWatermark(w, trace.length > 1 ? trace : undefined);
   }
 
   /** Starts periodic watermark emission and idleness detection (run mode only). */

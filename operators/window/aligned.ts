@@ -46,6 +46,8 @@ export class AlignedWindowLogic implements OperatorLogic {
   /** Panes emitted per (window start, key id), kept only while late panes are possible. */
   private readonly emitted = new Map<number, Map<number, number>>();
   private prevW = -Infinity;
+  /** No firing or purging is due before the watermark reaches this (a conservative bound). */
+  private nextAt = Infinity;
   private readonly emit: WindowEmitter;
   private readonly mark: number[] = [];
   private readonly tmp: unknown[] = [];
@@ -103,6 +105,8 @@ export class AlignedWindowLogic implements OperatorLogic {
     if (pane === undefined) {
       pane = { start: ps, keyIds: [], accs: [], slotOf: new Map() };
       this.panes.set(ps, pane);
+      const due = this.alignUp(ps - this.size + 1) + this.size - 1;
+      if (due < this.nextAt) this.nextAt = due;
       const s = this.starts;
       if (s.length === 0 || (s[s.length - 1] as number) < ps) s.push(ps);
       else s.splice(lowerBound(s, ps), 0, ps);
@@ -201,6 +205,10 @@ export class AlignedWindowLogic implements OperatorLogic {
   }
 
   onWatermark(W: number): void {
+    if (W < this.nextAt) {
+      this.prevW = W;
+      return;
+    }
     const { size, slide } = this;
     const starts = this.starts;
     if (starts.length > 0) {
@@ -220,6 +228,28 @@ export class AlignedWindowLogic implements OperatorLogic {
     }
     this.prevW = W;
     this.purge(W);
+    this.nextAt = this.nextDue();
+  }
+
+  /** The smallest watermark at which the next window fires or the oldest pane is purged. */
+  private nextDue(): number {
+    const starts = this.starts;
+    let next = Infinity;
+    if (starts.length > 0) {
+      const { size } = this;
+      const first = starts[0] as number;
+      let s = this.alignUp(first - size + 1);
+      if (this.prevW > -Infinity) s = Math.max(s, this.alignUp(this.prevW - size + 2));
+      const lo = lowerBound(starts, s);
+      if (lo < starts.length) next = Math.max(s, this.alignUp((starts[lo] as number) - size + 1)) + size - 1;
+      const purgeAt = first - mod(first - this.offset, this.slide) + size - 1 + this.settings.allowedLateness;
+      if (purgeAt < next) next = purgeAt;
+    }
+    for (const s of this.emitted.keys()) {
+      const purgeAt = s + this.size - 1 + this.settings.allowedLateness;
+      if (purgeAt < next) next = purgeAt;
+    }
+    return next;
   }
 
   /** The on-time firing of window `[s, s + size)`, whose first pane is `starts[lo]`. */

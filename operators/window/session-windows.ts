@@ -145,6 +145,9 @@ export class SessionWindowLogic implements OperatorLogic {
 
   onWatermark(W: number): void {
     const L = this.settings.allowedLateness;
+    const f = this.toFire.peek();
+    const p = this.toPurge.peek();
+    if ((f === undefined || W < f.end - 1) && (p === undefined || W < p.end - 1 + L)) return;
     const agg = this.settings.aggregate;
     for (let s = this.toFire.peek(); s !== undefined && s.end - 1 <= W; s = this.toFire.peek()) {
       this.toFire.pop();

@@ -344,6 +344,59 @@ describe('allowed lateness and panes', () => {
     expect(s.operators['win']).toMatchObject({ in: 2, accepted: 1, tooLate: 1, tooLatePairs: 4 });
   });
 
+  // semantics.md: lateness per (record, window); a late record fires a late pane at once in
+  // every admitting window whose on-time point is behind the watermark; a window born behind
+  // the watermark starts with a late pane of index 0; newer windows simply accept the record.
+  it('sliding with lateness: one record gives a late pane, a born-late pane and an on-time update', async () => {
+    const h = harness((input: Stream<Rec>) =>
+      input
+        .keyBy((x) => x.k)
+        .window(sliding(3000, 1000), { allowedLateness: 5000, name: 'win' })
+        .aggregate(count()),
+    );
+    h.addElement(r('a'), 500); // [−2000,1000) [−1000,2000) [0,3000)
+    h.advanceWatermarkTo(3999);
+    expect(sortRes(h.takeOutput())).toEqual(
+      sortRes([
+        wr('a', -2000, 1000, 1, 'on-time', 0, false),
+        wr('a', -1000, 2000, 1, 'on-time', 0, false),
+        wr('a', 0, 3000, 1, 'on-time', 0, false),
+      ]),
+    );
+    h.addElement(r('a'), 2500); // [0,3000) late; [1000,4000) born late; [2000,5000) on time
+    expect(sortRes(h.takeOutput())).toEqual(
+      sortRes([wr('a', 0, 3000, 2, 'late', 1, false), wr('a', 1000, 4000, 1, 'late', 0, false)]),
+    );
+    h.advanceWatermarkTo(4999);
+    expect(h.takeOutput()).toEqual([wr('a', 2000, 5000, 1, 'on-time', 0, false)]);
+    h.advanceWatermarkTo(5999); // purges [−2000,1000) (999 + 5000)
+    expect(h.takeOutput()).toEqual([]);
+    h.addElement(r('a'), 100); // [−2000,1000) too late; [−1000,2000) and [0,3000) admit it
+    expect(sortRes(h.takeOutput())).toEqual(
+      sortRes([wr('a', -1000, 2000, 2, 'late', 1, false), wr('a', 0, 3000, 3, 'late', 2, false)]),
+    );
+    expect(h.takeLate()).toEqual([
+      { value: r('a'), timestamp: 100, key: 'a', missedWindows: [{ start: -2000, end: 1000 }] },
+    ]);
+    const s = await h.summary();
+    expect(s.operators['win']).toMatchObject({ in: 3, accepted: 3, tooLate: 0, tooLatePairs: 1 });
+  });
+
+  it('session, discarding: a late record inside a fired session gives a pane with just that record', () => {
+    const h = harness((input: Stream<Rec>) =>
+      input
+        .keyBy((x) => x.k)
+        .window(session(1000), { allowedLateness: 5000, accumulation: 'discarding' })
+        .aggregate(sum((x: Rec) => x.v)),
+    );
+    h.addElement(r('a', 1), 0);
+    h.addElement(r('a', 2), 500); // [0,1500)
+    h.advanceWatermarkTo(1499);
+    expect(h.takeOutput()).toEqual([wr('a', 0, 1500, 3, 'on-time', 0, false)]);
+    h.addElement(r('a', 4), 100); // inside [0,1500): same window
+    expect(h.takeOutput()).toEqual([wr('a', 0, 1500, 4, 'late', 1, false)]);
+  });
+
   // semantics.md: "Sessions: a record is judged against the session it would join — its
   // proto-window merged with the key's live sessions ... A late record can therefore still
   // extend (or bridge) a live session and re-fire it." and "A window born of a merge is a new
@@ -539,9 +592,51 @@ describe('result timestamps and ordering', () => {
     ]);
   });
 
-  // Engine contract (task brief): windows firing in one step are emitted by window end, then
-  // start, then key first-arrival order.
-  it('several windows firing in one step come out by end, then start, then key first arrival', () => {
+  // Engine contract (task brief), the unambiguous parts: by window end, then start; within one
+  // tumbling window, keys in the order they first arrived.
+  it('one key, several windows firing in one step: by end, then start', () => {
+    const ht = harness((input: Stream<Rec>) =>
+      input.keyBy((x) => x.k).window(tumbling(1000), { allowedLateness: 0 }).aggregate(count()),
+    );
+    ht.addElement(r('a'), 2500);
+    ht.addElement(r('a'), 500);
+    ht.addElement(r('a'), 1500);
+    ht.advanceWatermarkTo(5000);
+    expect(ht.takeOutput().map((x) => x.window)).toEqual([
+      { start: 0, end: 1000 },
+      { start: 1000, end: 2000 },
+      { start: 2000, end: 3000 },
+    ]);
+    const hs = harness((input: Stream<Rec>) =>
+      input.keyBy((x) => x.k).window(session(100), { allowedLateness: 0 }).aggregate(count()),
+    );
+    hs.addElement(r('a'), 3000);
+    hs.addElement(r('b'), 50);
+    hs.addElement(r('a'), 0);
+    hs.advanceWatermarkTo(5000);
+    expect(hs.takeOutput().map((x) => [x.key, x.window.start, x.window.end])).toEqual([
+      ['a', 0, 100],
+      ['b', 50, 150],
+      ['a', 3000, 3100],
+    ]);
+  });
+
+  it('one tumbling window, several keys: keys in first-arrival order', () => {
+    const h = harness((input: Stream<Rec>) =>
+      input.keyBy((x) => x.k).window(tumbling(1000), { allowedLateness: 0 }).aggregate(count()),
+    );
+    h.addElement(r('b'), 10);
+    h.addElement(r('a'), 20);
+    h.addElement(r('c'), 5);
+    h.addElement(r('a'), 30);
+    h.advanceWatermarkTo(999);
+    expect(h.takeOutput().map((x) => x.key)).toEqual(['b', 'a', 'c']);
+  });
+
+  // Engine contract (docs/semantics.md, "Output order"): windows firing in one step are emitted
+  // by window end, then start; within a sliding window, keys come in the order of the first pane
+  // (gcd(size, slide) wide slice) that holds them, then by first arrival within that pane.
+  it('several windows firing in one step come out by end, then start, then key by pane', () => {
     const h = harness((input: Stream<Rec>) =>
       input.keyBy((x) => x.k).window(sliding(2000, 1000), { allowedLateness: 0 }).aggregate(count()),
     );
@@ -551,8 +646,8 @@ describe('result timestamps and ordering', () => {
     h.advanceWatermarkTo(2999);
     expect(h.takeOutput()).toEqual([
       wr('a', -1000, 1000, 1, 'on-time', 0, true),
+      wr('a', 0, 2000, 2, 'on-time', 0, true), // a is in the [0,1000) slice, b only in [1000,2000)
       wr('b', 0, 2000, 1, 'on-time', 0, true),
-      wr('a', 0, 2000, 2, 'on-time', 0, true),
       wr('b', 1000, 3000, 1, 'on-time', 0, true),
       wr('a', 1000, 3000, 1, 'on-time', 0, true),
     ]);
