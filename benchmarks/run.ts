@@ -417,6 +417,7 @@ interface HeapResult {
 }
 
 const PROBE_FRACTIONS = [0.2, 0.4, 0.6, 0.8];
+const HEAP_REPEATS = 3;
 
 /**
  * Whatever a heap probe must keep alive until it has been measured. A module-level slot, so that
@@ -456,8 +457,16 @@ async function measureAllocation(fn: () => unknown): Promise<Allocation> {
  * GC and measure again. The difference is exactly what the open windows hold.
  */
 function loopProbe(workload: Workload, records: readonly Click[], params: JobParams, index: number): { openWindows: number; bytes: number; results: number } {
-  let results = 0;
+  const counts = openLoopWindows(workload, records, params, index); // leaves the state in `held` only
+  gc();
+  const withState = heapUsed();
   held = null;
+  gc();
+  return { ...counts, bytes: withState - heapUsed() };
+}
+
+function openLoopWindows(workload: Workload, records: readonly Click[], params: JobParams, index: number): { openWindows: number; results: number } {
+  let results = 0;
   const run = runHand(
     workload,
     records,
@@ -469,12 +478,7 @@ function loopProbe(workload: Workload, records: readonly Click[], params: JobPar
     false,
   );
   held = run.state;
-  const openWindows = run.openWindows;
-  gc();
-  const withState = heapUsed();
-  held = null;
-  gc();
-  return { openWindows, bytes: withState - heapUsed(), results };
+  return { openWindows: run.openWindows, results };
 }
 
 async function heapPhase(workload: Workload, o: Options): Promise<HeapResult> {
@@ -495,7 +499,12 @@ async function heapPhase(workload: Workload, o: Options): Promise<HeapResult> {
     emitted++;
   };
   runHand(workload, records, params, countEmit); // warm up
-  const loopProbes = indices.map((index) => loopProbe(workload, records, params, index));
+  // each probe is repeated and the median taken: a forced GC still leaves ±50 KB of jitter
+  const loopProbes = indices.map((index) => {
+    const reps = Array.from({ length: HEAP_REPEATS }, () => loopProbe(workload, records, params, index));
+    const first = reps[0] as { openWindows: number; bytes: number; results: number };
+    return { ...first, bytes: median(reps.map((r) => r.bytes)) };
+  });
   const loopAlloc = await measureAllocation(() => runHand(workload, records, params, countEmit));
 
   // --- Tidemark: a probe in the timestamp extractor GCs and measures when the source reads record i ---
@@ -533,16 +542,21 @@ async function heapPhase(workload: Workload, o: Options): Promise<HeapResult> {
       };
       arm(false); // warm-up run
       await pipelines.runTidemark(workload, records, params, onResult, { timestamp: probe });
-      arm(true);
-      await pipelines.runTidemark(workload, records, params, onResult, { timestamp: probe });
-      arm(false);
-      // the baseline: the same process once the run is over and its pipeline is garbage
-      gc();
-      const after = heapUsed();
-      for (let i = 0; i < bytes.length; i++) bytes[i] = (bytes[i] as number) - after;
-      if (bytes.length !== indices.length) throw new Error(`heap probe fired ${bytes.length} of ${indices.length} times (timestamp extractor not called once per record?)`);
-      tmBytes = bytes;
-      tmResults = seen;
+      const perRun: number[][] = [];
+      for (let rep = 0; rep < HEAP_REPEATS; rep++) {
+        bytes.length = 0;
+        seen.length = 0;
+        arm(true);
+        await pipelines.runTidemark(workload, records, params, onResult, { timestamp: probe });
+        arm(false);
+        // the baseline: the same process once the run is over and its pipeline is garbage
+        gc();
+        const after = heapUsed();
+        if (bytes.length !== indices.length) throw new Error(`heap probe fired ${bytes.length} of ${indices.length} times (timestamp extractor not called once per record?)`);
+        perRun.push(bytes.map((b) => b - after));
+      }
+      tmBytes = indices.map((_, i) => median(perRun.map((run) => run[i] as number)));
+      tmResults = [...seen];
       tmAlloc = await measureAllocation(() => pipelines.runTidemark(workload, records, params, onResult, { timestamp: probe }));
     } catch (e) {
       error = `tidemark failed during heap measurement: ${(e as Error).stack ?? String(e)}`;

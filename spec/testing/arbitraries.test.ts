@@ -11,8 +11,8 @@ import {
   timestampedRecords,
   withWatermarks,
   type Timestamped,
-} from '../../testing/arbitraries.js';
-import { finalPanes, referenceWindows, type RefAggregate, type RefWindowing } from '../../testing/reference.js';
+} from 'tidemark/testing';
+import { finalPanes, referenceWindows, type RefAggregate, type RefWindowing } from 'tidemark/testing';
 
 const ts = (...timestamps: number[]) => timestamps.map((timestamp) => ({ timestamp }));
 const sortedByTime = <T>(records: readonly Timestamped<T>[]): Timestamped<T>[] =>

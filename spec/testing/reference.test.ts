@@ -14,7 +14,7 @@ import {
   type RefPane,
   type RefStep,
   type RefWindowing,
-} from '../../testing/reference.js';
+} from 'tidemark/testing';
 
 type Rec = { k: string; n: number };
 
