@@ -260,12 +260,15 @@ export function handSessionCount(
     const r = records[i] as Click;
     const t = r.ts;
     const key = r.user;
-    let list = sessions.get(key);
+    const list = sessions.get(key);
     if (list === undefined) {
-      list = [];
-      sessions.set(key, list);
-    }
-    if (list.length === 0) {
+      if (t + gap - 1 <= wm) {
+        late++;
+      } else {
+        sessions.set(key, [{ start: t, end: t + gap, count: 1 }]);
+        push(t + gap, key);
+      }
+    } else if (list.length === 0) {
       if (t + gap - 1 <= wm) {
         late++;
       } else {
