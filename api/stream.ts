@@ -67,7 +67,7 @@ function addNode(core: PipelineCore, spec: NodeSpec, where: string): PlanNode {
  * const clicks = p.source(fromArray(rows), { timestamp: (r) => r.ts });
  * clicks.filter((c) => !c.bot).map((c) => c.user).sink(console());
  */
-export class Stream<T> {
+export class Stream<out T> {
   /** @internal */
   constructor(
     /** @internal */ readonly core: PipelineCore,
@@ -233,7 +233,7 @@ export class KeyedStream<K extends Key, T> extends Stream<T> {
   window(assigner: WindowAssigner<T>, options: WindowOptions & OperatorOptions = {}): WindowedStream<K, T> {
     checkAssigner(assigner);
     checkWindowOptions(options);
-    return new WindowedStream<K, T>(this, assigner, options);
+    return new WindowedStream<K, T>(this, assigner as WindowAssigner, options);
   }
 
   /**
@@ -286,7 +286,7 @@ export class WindowedStream<K extends Key, T> {
   /** @internal */
   constructor(
     private readonly input: KeyedStream<K, T>,
-    private readonly assigner: WindowAssigner<T>,
+    private readonly assigner: WindowAssigner,
     private readonly options: WindowOptions & OperatorOptions,
   ) {}
 
@@ -295,7 +295,7 @@ export class WindowedStream<K extends Key, T> {
     const merged: OperatorOptions = { ...this.options, ...(options ?? {}) };
     return addNode(this.input.core, {
       kind: `window:${this.assigner.kind}`,
-      factory: windowOperator(this.assigner as WindowAssigner, settings),
+      factory: windowOperator(this.assigner, settings),
       inputs: [{ node: this.input.node, port: this.input.port }],
       ordering: 'none',
       orderLost: 'window results come in firing order',

@@ -14,6 +14,8 @@ export type OnError = 'fail' | 'dead-letter';
 export interface Output {
   emit(value: unknown, timestamp: number): void;
   emitKeyed(value: unknown, timestamp: number, key: Key): void;
+  /** Emits a whole batch; its arrays are passed on without copying when nothing else is buffered. */
+  emitBatch(batch: Batch): void;
 }
 
 /** What an operator sees of the runtime. */

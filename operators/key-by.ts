@@ -21,29 +21,39 @@ export function keyByOperator<T>(fn: (record: T) => Key): OperatorFactory {
       return {
         onBatch({ values, times }) {
           const n = values.length;
+          const keys = new Array<Key>(n);
+          let bad: boolean[] | undefined;
           let i = 0;
           while (i < n) {
             try {
               for (; i < n; i++) {
-                const v = values[i];
-                const k = fn(v as T);
-                const t = times[i] as number;
+                const k = fn(values[i] as T);
                 const tk = typeof k;
                 if (tk === 'string' || tk === 'number') {
-                  out.emitKeyed(v, t, k);
+                  keys[i] = k;
                   continue;
                 }
                 const problem = keyProblem(k);
-                if (problem === undefined) out.emitKeyed(v, t, k);
-                else if ((k as unknown) instanceof Promise) ctx.fail(asyncResultMessage('keyBy'), t);
-                else ctx.deadLetter(v, problem, t);
+                if (problem === undefined) {
+                  keys[i] = k;
+                  continue;
+                }
+                if ((k as unknown) instanceof Promise) ctx.fail(asyncResultMessage('keyBy'), times[i]);
+                (bad ??= new Array<boolean>(n).fill(false))[i] = true;
+                ctx.deadLetter(values[i], problem, times[i]);
               }
             } catch (e) {
               if (e instanceof UserFunctionError) throw e;
+              (bad ??= new Array<boolean>(n).fill(false))[i] = true;
               ctx.userError(e, values[i], times[i], 'key function threw');
               i++;
             }
           }
+          if (bad === undefined) {
+            out.emitBatch({ values, times, keys });
+            return;
+          }
+          for (let j = 0; j < n; j++) if (!bad[j]) out.emitKeyed(values[j], times[j] as number, keys[j] as Key);
         },
       };
     },

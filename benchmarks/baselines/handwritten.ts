@@ -299,22 +299,22 @@ export function handSessionCount(
         list.push({ start, end, count });
         push(end, key);
       } else {
+        // the first overlapping session becomes the cover; the others are dropped
         let keep = 0;
         let target: Session | undefined;
         for (let j = 0; j < list.length; j++) {
           const s = list[j] as Session;
           if (s.start < end && start < s.end) {
-            if (target === undefined) target = s;
-          } else {
-            list[keep++] = s;
+            if (target !== undefined) continue;
+            target = s;
           }
+          list[keep++] = s;
         }
-        list.length = keep;
+        if (keep < list.length) list.length = keep;
         const grown = target as Session;
         grown.start = start;
         grown.end = end;
         grown.count = count;
-        list.push(grown);
         // a heap entry for `end` already exists if one of the merged sessions ended there
         if (end > maxMergedEnd) push(end, key);
       }

@@ -46,6 +46,29 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
 
   receiveWatermark(w: number, input: number, trace?: readonly number[]): void {
     if (!(w > (this.inWm[input] as number))) return;
+    if (this.inWm.length === 1 && !this.inIdle[0] && this.inJoined[0]) {
+      // One input: its watermark is ours; replay the trace only if the logic listens.
+      this.inWm[0] = w;
+      const logic = this.logic;
+      if (logic.onWatermark !== undefined) {
+        if (trace !== undefined) {
+          for (let i = 0; i < trace.length; i++) {
+            const v = trace[i] as number;
+            if (v > this.watermark && v < w) {
+              this.watermark = v;
+              logic.onWatermark(v);
+            }
+          }
+        }
+        this.watermark = w;
+        logic.onWatermark(w);
+      } else {
+        this.watermark = w;
+      }
+      this.flushAll();
+      this.forwardWatermark(w, trace);
+      return;
+    }
     let steps: number[] | undefined;
     if (trace !== undefined && trace.length > 1) {
       // Replay the intermediate watermarks, as if each had arrived on its own.

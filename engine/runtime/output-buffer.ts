@@ -47,6 +47,24 @@ export class OutputBuffer implements Output {
     this.times.push(timestamp);
   }
 
+  /**
+   * Emits a whole batch at once. When nothing else is buffered the batch's arrays are passed on
+   * as they are (no copy), so stages that keep every record (keyBy, the source's clean runs) cost
+   * no per-record pushes.
+   */
+  emitBatch(batch: Batch): void {
+    if (batch.values.length === 0) return;
+    if (this.values.length === 0) {
+      this.flushBatch(batch);
+      return;
+    }
+    const { values, times, keys } = batch;
+    for (let i = 0; i < values.length; i++) {
+      if (keys === undefined) this.emit(values[i], times[i] as number);
+      else this.emitKeyed(values[i], times[i] as number, keys[i] as Key);
+    }
+  }
+
   /** True when records are waiting to be flushed. */
   get pending(): boolean {
     return this.values.length > 0;
@@ -54,15 +72,18 @@ export class OutputBuffer implements Output {
 
   /** Sends the buffered records downstream as one batch. */
   flush(): void {
-    const n = this.values.length;
-    if (n === 0) return;
+    if (this.values.length === 0) return;
     const batch: Batch = this.keys === undefined
       ? { values: this.values, times: this.times }
       : { values: this.values, times: this.times, keys: this.keys };
     this.values = [];
     this.times = [];
     this.keys = undefined;
-    this.count += n;
+    this.flushBatch(batch);
+  }
+
+  private flushBatch(batch: Batch): void {
+    this.count += batch.values.length;
     const edges = this.edges;
     for (let i = 0; i < edges.length; i++) {
       const e = edges[i] as Edge;

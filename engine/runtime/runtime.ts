@@ -83,6 +83,10 @@ export class Runtime {
     this.startedAt = this.options.clock.now();
     for (const { plan } of this.sinkNodes) await plan.sink?.open?.({ name: plan.name });
     const stop = (): boolean => this.failure !== undefined;
+    let signalStop = (): void => undefined;
+    const stopped = new Promise<void>((resolve) => {
+      signalStop = resolve;
+    });
     const drain = (): Promise<void> | undefined => {
       if (this.pending.length === 0) return undefined;
       const all = this.pending;
@@ -99,9 +103,10 @@ export class Runtime {
             batchSize: this.options.batchSize,
             clock: this.options.clock,
           });
-          await pump(reader, driver, stop, drain);
+          await pump(reader, driver, stop, stopped, drain);
         } catch (error) {
           if (this.failure === undefined) this.failure = { error };
+          signalStop();
         }
       });
     await Promise.all(pumps);

@@ -67,27 +67,35 @@ export class SourceDriver extends Emitter {
     if (this.idle) this.forwardIdle(false);
     const n = values.length;
     this.read += n;
-    const out = this.out;
     const gen = this.gen;
+    const extract = this.extract as (r: unknown) => number;
     const skewLimit = this.spec.maxFutureSkew !== undefined && this.clock.realTime
       ? this.clock.now() + this.spec.maxFutureSkew
       : Infinity;
     let genW = this.genW;
+    // Records go out in runs ("segments") of the chunk, passed on without copying when the whole
+    // chunk is clean; a dead letter or a watermark cut ends a run.
+    let segStart = 0;
+    let segTimes: number[] = [];
     let i = 0;
     while (i < n) {
       try {
         for (; i < n; i++) {
           const v = values[i];
-          const t = timestamps !== undefined ? (timestamps[i] as number) : (this.extract as (r: unknown) => number)(v);
+          const t = timestamps !== undefined ? (timestamps[i] as number) : extract(v);
           if (!isValidTimestamp(t)) {
+            segTimes = this.emitSegment(values, segStart, i, segTimes);
+            segStart = i + 1;
             this.deadLetter(v, timestampProblem(t) as string);
             continue;
           }
           if (t <= genW && genW > this.watermark) {
+            segTimes = this.emitSegment(values, segStart, i, segTimes);
+            segStart = i;
             this.genW = genW;
             this.emitWatermark(genW);
           }
-          out.emit(v, t);
+          segTimes.push(t);
           if (gen !== undefined) {
             if (t > skewLimit) {
               this.futureSkewed++;
@@ -101,14 +109,24 @@ export class SourceDriver extends Emitter {
           }
         }
       } catch (e) {
+        segTimes = this.emitSegment(values, segStart, i, segTimes);
+        segStart = i + 1;
         this.deadLetter(values[i], `timestamp extractor threw: ${describeError(e)}`);
         i++;
       }
     }
+    this.emitSegment(values, segStart, n, segTimes);
     this.genW = genW;
     this.flushAll();
     if (genW > this.watermark) this.emitWatermark(genW);
     this.armIdleTimer();
+  }
+
+  /** Emits `values[from, to)` with their timestamps; returns a fresh timestamp buffer. */
+  private emitSegment(values: readonly unknown[], from: number, to: number, times: number[]): number[] {
+    if (to <= from) return times.length === 0 ? times : [];
+    this.out.emitBatch({ values: from === 0 && to === values.length ? values : values.slice(from, to), times });
+    return [];
   }
 
   /** A scripted or manual watermark (TestStream, harness); never goes backwards. */
@@ -179,11 +197,12 @@ export class SourceDriver extends Emitter {
   }
 }
 
-/** Reads a reader to the end, handing each chunk to `driver`; yields between chunks. */
+/** Reads a reader to the end (or until the run stops), handing each chunk to `driver`; yields between chunks. */
 export async function pump(
   reader: SourceReader<unknown>,
   driver: SourceDriver,
   shouldStop: () => boolean,
+  stopped: Promise<void>,
   drain: () => Promise<void> | undefined,
 ): Promise<void> {
   driver.start();
@@ -191,7 +210,8 @@ export async function pump(
     for (;;) {
       if (shouldStop()) return;
       let chunk = reader.next();
-      if (chunk instanceof Promise) chunk = await chunk;
+      // A reader that waits (a quiet broker, a stalled iterable) must not keep a failed run alive.
+      if (chunk instanceof Promise) chunk = await Promise.race([chunk, stopped.then(() => null)]);
       else await null; // let other sources interleave
       if (shouldStop()) return;
       if (chunk === null) break;
@@ -202,6 +222,11 @@ export async function pump(
     driver.finish();
   } finally {
     driver.stopTimers();
-    await reader.close?.();
+    const closing = reader.close?.();
+    // After a failure, a reader may be stuck in a pending read; do not wait for it to close.
+    if (closing instanceof Promise) {
+      if (shouldStop()) closing.catch(() => undefined);
+      else await closing;
+    }
   }
 }
