@@ -68,17 +68,30 @@ export async function checkReorderInvariance<T, R>(
   const scenario = records.chain((recs) =>
     arrivalOrders(recs, maxDisorder).chain((arrival) => withWatermarks(arrival, maxDisorder)).map((steps) => ({ recs, steps })),
   );
-  await fc.assert(
-    fc.asyncProperty(scenario, async ({ recs, steps }) => {
-      const sorted = recs
-        .map((r, i) => ({ r, i }))
-        .sort((a, b) => a.r.timestamp - b.r.timestamp || a.i - b.i)
-        .map(({ r }): RefStep<T> => ({ kind: 'record', value: r.value, timestamp: r.timestamp }));
-      const expected = runSteps(build, sorted);
-      const actual = runSteps(build, steps);
-      const diff = describeDiff(expected, actual);
-      if (diff !== undefined) throw new Error(`final results differ from the timestamp-ordered run:\n${diff}`);
-    }),
-    { numRuns: options.numRuns ?? 100, ...(options.seed === undefined ? {} : { seed: options.seed }) },
+  const property = fc.asyncProperty(scenario, async ({ recs, steps }) => {
+    const sorted = recs
+      .map((r, i) => ({ r, i }))
+      .sort((a, b) => a.r.timestamp - b.r.timestamp || a.i - b.i)
+      .map(({ r }): RefStep<T> => ({ kind: 'record', value: r.value, timestamp: r.timestamp }));
+    const expected = runSteps(build, sorted);
+    const actual = runSteps(build, steps);
+    const diff = describeDiff(expected, actual);
+    if (diff !== undefined) throw new Error(`final results differ from the timestamp-ordered run:\n${diff}`);
+  });
+  const result = await fc.check(property, {
+    numRuns: options.numRuns ?? 100,
+    ...(options.seed === undefined ? {} : { seed: options.seed }),
+  });
+  if (!result.failed) return;
+  const cause = result.errorInstance instanceof Error ? result.errorInstance.message : String(result.errorInstance);
+  const example = result.counterexample?.[0];
+  const arrival = example === undefined ? '' : example.steps
+    .map((s) => (s.kind === 'record' ? `${fc.stringify(s.value)}@${s.timestamp}` : `W=${s.time}`))
+    .join(', ');
+  throw new Error(
+    `checkReorderInvariance: ${cause}\n` +
+    `Counterexample (shrunk ${result.numShrinks} times; seed ${result.seed}, path "${result.counterexamplePath ?? ''}"):\n` +
+    `  arrival order: ${arrival}`,
+    { cause: result.errorInstance },
   );
 }
