@@ -203,6 +203,32 @@ export class KeyInterner {
     this.live--;
   }
 
+  private retiredNew: number[] = [];
+  private retiredOld: number[] = [];
+
+  /**
+   * Marks `id` as holding no state any more. It is released a generation later unless it was
+   * used again — keys that come back (the next window of a tumbling count) keep their id, so
+   * state churn does not become interning churn. Call {@link sweep} after purging state.
+   */
+  retire(id: number): void {
+    this.retiredNew.push(id);
+  }
+
+  /**
+   * Releases the ids retired a generation ago for which `isIdle(id)` still holds, and starts a
+   * new generation — once enough ids were retired to make it worth it. Memory stays bounded by
+   * the live keys plus two generations of retired ones.
+   */
+  sweep(isIdle: (id: number) => boolean): void {
+    if (this.retiredNew.length < 1024) return;
+    for (const id of this.retiredOld) {
+      if (this.keys[id] !== (UNUSED as unknown as Key) && isIdle(id)) this.release(id);
+    }
+    this.retiredOld = this.retiredNew;
+    this.retiredNew = [];
+  }
+
   /** Number of live (interned, not released) keys. */
   get size(): number {
     return this.live;

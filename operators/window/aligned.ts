@@ -16,9 +16,9 @@ import type { Window } from './types.js';
 
 interface Pane {
   readonly start: number;
+  /** Keys in first-arrival order, and their accumulators (parallel). */
   readonly keyIds: number[];
   readonly accs: unknown[];
-  readonly slotOf: Map<number, number>;
 }
 
 function lowerBound(a: readonly number[], x: number, from = 0): number {
@@ -36,9 +36,12 @@ function lowerBound(a: readonly number[], x: number, from = 0): number {
 export class AlignedWindowLogic implements OperatorLogic {
   private readonly pane: number;
   private readonly keys = new KeyInterner();
-  private readonly keyRefs: number[] = [];
-  private readonly lastPane: (Pane | undefined)[] = [];
-  private readonly lastSlot: number[] = [];
+  /**
+   * Per key id, its open panes as flat pairs `[paneStart, slot, …]`: a key has few open panes,
+   * so a short scan beats a map per pane, and a key with none is idle.
+   */
+  private readonly keyPanes: (number[] | undefined)[] = [];
+  private readonly isIdle = (id: number): boolean => (this.keyPanes[id]?.length ?? 0) === 0;
   private readonly panes = new Map<number, Pane>();
   private starts: number[] = [];
   private curStart = NaN;
@@ -87,8 +90,7 @@ export class AlignedWindowLogic implements OperatorLogic {
           if (r < 0) r += g;
           const ps = t - r;
           const pane = ps === this.curStart ? (this.curPane as Pane) : this.paneAt(ps);
-          const id = this.keys.intern(keys[i] as Key);
-          const slot = this.lastPane[id] === pane ? (this.lastSlot[id] as number) : this.slotFor(pane, id);
+          const slot = this.slotFor(pane, this.keys.intern(keys[i] as Key));
           pane.accs[slot] = add.call(agg, pane.accs[slot], values[i]);
           this.emit.accepted++;
         }
@@ -103,7 +105,7 @@ export class AlignedWindowLogic implements OperatorLogic {
   private paneAt(ps: number): Pane {
     let pane = this.panes.get(ps);
     if (pane === undefined) {
-      pane = { start: ps, keyIds: [], accs: [], slotOf: new Map() };
+      pane = { start: ps, keyIds: [], accs: [] };
       this.panes.set(ps, pane);
       const due = this.alignUp(ps - this.size + 1) + this.size - 1;
       if (due < this.nextAt) this.nextAt = due;
@@ -116,24 +118,25 @@ export class AlignedWindowLogic implements OperatorLogic {
     return pane;
   }
 
+  /** The slot of key `id` in `pane`, created (with an empty accumulator) on first use. */
   private slotFor(pane: Pane, id: number): number {
-    let slot = pane.slotOf.get(id);
-    if (slot === undefined) {
-      slot = pane.keyIds.length;
-      pane.keyIds.push(id);
-      pane.accs.push(this.settings.aggregate.create());
-      pane.slotOf.set(id, slot);
-      while (this.keyRefs.length <= id) {
-        this.keyRefs.push(0);
-        this.lastPane.push(undefined);
-        this.lastSlot.push(0);
+    let pairs = this.keyPanes[id];
+    if (pairs === undefined) {
+      while (this.keyPanes.length <= id) {
+        this.keyPanes.push(undefined);
         this.mark.push(0);
         this.tmp.push(undefined);
       }
-      this.keyRefs[id] = (this.keyRefs[id] as number) + 1;
+      pairs = [];
+      this.keyPanes[id] = pairs;
+    } else {
+      const ps = pane.start;
+      for (let j = 0; j < pairs.length; j += 2) if (pairs[j] === ps) return pairs[j + 1] as number;
     }
-    this.lastPane[id] = pane;
-    this.lastSlot[id] = slot;
+    const slot = pane.keyIds.length;
+    pane.keyIds.push(id);
+    pane.accs.push(this.settings.aggregate.create());
+    pairs.push(pane.start, slot);
     return slot;
   }
 
@@ -194,12 +197,11 @@ export class AlignedWindowLogic implements OperatorLogic {
   private windowAcc(s: number, id: number): unknown {
     const agg = this.settings.aggregate;
     let acc = agg.create();
-    const starts = this.starts;
+    const pairs = this.keyPanes[id] as number[];
     const end = s + this.size;
-    for (let j = lowerBound(starts, s); j < starts.length && (starts[j] as number) < end; j++) {
-      const pane = this.panes.get(starts[j] as number) as Pane;
-      const slot = pane.slotOf.get(id);
-      if (slot !== undefined) acc = agg.merge(acc, pane.accs[slot]);
+    for (let j = 0; j < pairs.length; j += 2) {
+      const ps = pairs[j] as number;
+      if (ps >= s && ps < end) acc = agg.merge(acc, (this.panes.get(ps) as Pane).accs[pairs[j + 1] as number]);
     }
     return acc;
   }
@@ -307,10 +309,14 @@ export class AlignedWindowLogic implements OperatorLogic {
       const pane = this.panes.get(ps) as Pane;
       this.panes.delete(ps);
       for (const id of pane.keyIds) {
-        if (this.lastPane[id] === pane) this.lastPane[id] = undefined;
-        const refs = (this.keyRefs[id] as number) - 1;
-        this.keyRefs[id] = refs;
-        if (refs === 0) this.keys.release(id);
+        const pairs = this.keyPanes[id] as number[];
+        for (let j = 0; j < pairs.length; j += 2) {
+          if (pairs[j] === ps) {
+            pairs.splice(j, 2);
+            break;
+          }
+        }
+        if (pairs.length === 0) this.keys.retire(id);
       }
       if (this.curPane === pane) {
         this.curPane = undefined;
@@ -318,7 +324,10 @@ export class AlignedWindowLogic implements OperatorLogic {
       }
       k++;
     }
-    if (k > 0) this.starts = starts.slice(k);
+    if (k > 0) {
+      this.starts = starts.slice(k);
+      this.keys.sweep(this.isIdle);
+    }
     if (this.emitted.size > 0) {
       for (const s of this.emitted.keys()) if (W >= s + size - 1 + L) this.emitted.delete(s);
     }

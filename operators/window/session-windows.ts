@@ -34,6 +34,7 @@ export class SessionWindowLogic implements OperatorLogic {
   private readonly emit: WindowEmitter;
   private seq = 0;
   private live = 0;
+  private readonly isIdle = (id: number): boolean => this.sessionsOf[id] === undefined;
 
   constructor(
     private readonly ctx: OperatorContext,
@@ -99,7 +100,7 @@ export class SessionWindowLogic implements OperatorLogic {
     if (W >= end - 1 + L) {
       this.emit.late(value, t, key, [{ start, end }]);
       this.emit.tooLate++;
-      if (list === undefined) this.keys.release(id);
+      if (list === undefined) this.keys.retire(id);
       return;
     }
     if (list === undefined) {
@@ -162,6 +163,7 @@ export class SessionWindowLogic implements OperatorLogic {
       this.toPurge.pop();
       if (!s.dead) this.remove(s);
     }
+    this.keys.sweep(this.isIdle);
   }
 
   private remove(s: Session): void {
@@ -171,7 +173,7 @@ export class SessionWindowLogic implements OperatorLogic {
     list.splice(list.indexOf(s), 1);
     if (list.length === 0) {
       this.sessionsOf[s.id] = undefined;
-      this.keys.release(s.id);
+      this.keys.retire(s.id);
     }
   }
 

@@ -19,6 +19,7 @@ import {
   type DeadLetter,
   type Duration,
   type LateRecord,
+  type Stream,
   type WindowResult,
 } from 'tidemark';
 import { harness } from 'tidemark/testing';
@@ -180,7 +181,7 @@ describe('p.deadLetters() collects from every node', () => {
   });
 
   it('the harness takes dead letters too', () => {
-    const h = harness((input) => input.keyBy((r: { k: unknown }) => r.k as string));
+    const h = harness((input: Stream<{ k: unknown }>) => input.keyBy((r) => r.k as string));
     h.addElement({ k: 'a' }, 1);
     h.addElement({ k: [{}] }, 2);
     expect(h.takeOutput()).toEqual([{ k: 'a' }]);
