@@ -22,7 +22,8 @@ export interface PipelineOptions {
   readonly batchSize?: number;
   /**
    * How far a timestamp may run ahead of the (real-time) clock and still advance the watermark
-   * (default 5 minutes; `false` turns the guard off). Ignored with a manual clock.
+   * (default 5 minutes; `false` turns the guard off). With a manual clock the guard is off unless
+   * this option is given.
    */
   readonly maxFutureSkew?: Duration | false;
 }
@@ -59,6 +60,8 @@ export class Pipeline implements PipelineCore {
   readonly clock: Clock;
   readonly batchSize: number;
   private readonly maxFutureSkew: number | undefined;
+  /** True when the user set `maxFutureSkew` (then it applies with a manual clock too). */
+  private readonly skewExplicit: boolean;
   private ran = false;
 
   constructor(options: PipelineOptions = {}) {
@@ -73,6 +76,7 @@ export class Pipeline implements PipelineCore {
       throw new PlanError(`${where}: batchSize must be a positive integer, got ${String(options.batchSize)}`);
     }
     this.maxFutureSkew = skewOf(options.maxFutureSkew, 300_000, where);
+    this.skewExplicit = options.maxFutureSkew !== undefined && options.maxFutureSkew !== false;
   }
 
   /**
@@ -97,11 +101,15 @@ export class Pipeline implements PipelineCore {
     if (options.watermark !== undefined && typeof options.watermark.create !== 'function') {
       throw new PlanError(`${where}: watermark must come from boundedOutOfOrderness(), monotonic() or watermarkStrategy()`);
     }
+    if (source.stepsProcessingTime === true && this.clock.realTime) {
+      throw new PlanError(`${where}: a ${source.kind} source that advances processing time needs a pipeline with a ManualClock`);
+    }
     const ordering = options.ordering ?? 'none';
     if (!ORDERINGS.includes(ordering)) {
       throw new PlanError(`${where}: ordering must be one of ${ORDERINGS.join(', ')}, got '${String(ordering)}'`);
     }
     const skew = options.maxFutureSkew === undefined ? this.maxFutureSkew : skewOf(options.maxFutureSkew, 0, where);
+    const skewExplicit = options.maxFutureSkew === undefined ? this.skewExplicit : options.maxFutureSkew !== false;
     const node = this.plan.add({
       kind: 'source',
       name: options.name,
@@ -114,6 +122,7 @@ export class Pipeline implements PipelineCore {
         timestamp: options.timestamp as ((r: unknown) => number) | undefined,
         watermark: options.watermark as WatermarkStrategy<unknown> | undefined,
         maxFutureSkew: skew,
+        maxFutureSkewAlways: skewExplicit,
       },
     }, where);
     return new Stream<T>(this, node);

@@ -96,6 +96,7 @@ export function fromObservable<T>(observable: Observable<T>, options: FromObserv
         close() {
           subscription.unsubscribe();
         },
+        stats: () => ({ dropped }),
       };
     },
   };

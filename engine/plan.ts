@@ -31,6 +31,8 @@ export interface SourceSpec {
   readonly watermark: WatermarkStrategy<unknown> | undefined;
   /** Milliseconds a timestamp may run ahead of the real-time clock; `undefined` = off. */
   readonly maxFutureSkew: number | undefined;
+  /** Apply the guard with any clock (it was configured), not only with a real-time one. */
+  readonly maxFutureSkewAlways?: boolean;
 }
 
 /** One node of the plan. */
@@ -74,14 +76,10 @@ export class Plan {
     return full;
   }
 
-  /** A readable path from a source to `node`, e.g. `clicks → filter#1 → count 'perUser'`. */
+  /** A readable path from the sources to `node`, e.g. `clicks → filter#1 → count 'perUser'`. */
   position(node: PlanNode): string {
-    const parts: string[] = [];
-    let n: PlanNode | undefined = node;
-    while (n !== undefined) {
-      parts.push(n.name);
-      n = n.inputs[0]?.node;
-    }
-    return parts.reverse().join(' → ');
+    if (node.inputs.length === 0) return node.name;
+    if (node.inputs.length === 1) return `${this.position((node.inputs[0] as PlanInput).node)} → ${node.name}`;
+    return `(${node.inputs.map((i) => this.position(i.node)).join(' | ')}) → ${node.name}`;
   }
 }

@@ -16,6 +16,8 @@ export interface SourceReader<T> {
   next(): SourceChunk<T> | null | Promise<SourceChunk<T> | null>;
   /** Releases resources; called once, at end of input or when the run stops. */
   close?(): void | Promise<void>;
+  /** Source-specific counters for the run summary (e.g. `{ dropped }` for a push source). */
+  stats?(): Record<string, number>;
 }
 
 /** What a source sees of the run. */
@@ -41,5 +43,7 @@ export interface Source<T> {
   readonly providesTimestamps: boolean;
   /** True when the source scripts its own watermarks (a strategy is then not allowed). */
   readonly providesWatermarks: boolean;
+  /** True when the source steps processing time itself (needs a pipeline with a ManualClock). */
+  readonly stepsProcessingTime?: boolean;
   open(ctx: SourceContext): SourceReader<T>;
 }

@@ -85,7 +85,9 @@ export function toMillis(d: Duration, where: string): number {
       throw new PlanError(`${where}: cannot read duration "${d}" (expected milliseconds or an ISO-8601 duration such as "PT5M"; years and months are not fixed lengths)`);
     }
     ms = num(m[2]) * MS.w + num(m[3]) * MS.d + num(m[4]) * MS.h + num(m[5]) * MS.m + num(m[6]) * MS.s;
-    ms = Math.round(ms);
+    // Decimal fractions in binary floating point: snap what is within rounding noise of a whole ms.
+    const whole = Math.round(ms);
+    if (Math.abs(ms - whole) < 1e-6) ms = whole;
     if (m[1] === '-') ms = -ms;
   } else if (d !== null && typeof d === 'object') {
     if ((d.years ?? 0) !== 0 || (d.months ?? 0) !== 0) {

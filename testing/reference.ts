@@ -92,7 +92,7 @@ export interface RefAggregate<T, A, R> {
 }
 
 /**
- * One window result (pane). `timestamp` is always `window.end - 1`; `pane.index` counts the
+ * One window result (pane). `timestamp` is `window.end - 1` (8.64e15 for the global window); `pane.index` counts the
  * panes of this (key, window) from 0; `pane.final` is true exactly when, at emission, the
  * watermark has reached `end - 1 + allowedLateness` (the window is purged right after).
  *
@@ -385,7 +385,7 @@ export function referenceWindows<T, K, A, R>(
       key: ks.key,
       window: { start: w.start, end: w.end },
       value: aggregate.result(acc),
-      timestamp: w.end - 1,
+      timestamp: w.end === Infinity ? 8.64e15 : w.end - 1, // the global window: the largest valid timestamp
       pane: { timing, index: w.panes, final: purgeable(w) },
     });
     w.panes += 1;

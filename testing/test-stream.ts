@@ -25,6 +25,11 @@ export class TestStream<T> implements Source<T> {
 
   private constructor(private readonly steps: readonly Step<T>[]) {}
 
+  /** True when the script advances processing time (the pipeline then needs a ManualClock). */
+  get stepsProcessingTime(): boolean {
+    return this.steps.some((s) => s.kind === 'processing-time');
+  }
+
   /** An empty script. */
   static create<T>(): TestStream<T> {
     return new TestStream<T>([]);

@@ -14,6 +14,7 @@ import { Emitter } from './emitter.js';
 
 /** Counters of one source for the run summary: `read = emitted + deadLettered`. */
 export interface SourceSummary {
+  [counter: string]: number;
   read: number;
   emitted: number;
   deadLettered: number;
@@ -33,6 +34,8 @@ export class SourceDriver extends Emitter {
   read = 0;
   futureSkewed = 0;
   private idleTimer: Cancel | undefined;
+  /** The reader, while the source runs (for its own counters). */
+  reader: SourceReader<unknown> | undefined;
   private periodicTimer: Cancel | undefined;
 
   constructor(
@@ -69,7 +72,7 @@ export class SourceDriver extends Emitter {
     this.read += n;
     const gen = this.gen;
     const extract = this.extract as (r: unknown) => number;
-    const skewLimit = this.spec.maxFutureSkew !== undefined && this.clock.realTime
+    const skewLimit = this.spec.maxFutureSkew !== undefined && (this.clock.realTime || this.spec.maxFutureSkewAlways === true)
       ? this.clock.now() + this.spec.maxFutureSkew
       : Infinity;
     let genW = this.genW;
@@ -188,6 +191,7 @@ export class SourceDriver extends Emitter {
 
   summary(): SourceSummary {
     return {
+      ...(this.reader?.stats?.() ?? {}),
       read: this.read,
       emitted: this.out.count,
       deadLettered: this.deadLettered,
@@ -195,6 +199,12 @@ export class SourceDriver extends Emitter {
       watermark: this.watermark,
     };
   }
+}
+
+/** A reader's failure, named after its source (the original error is `cause`). */
+function sourceFailure(name: string, e: unknown): unknown {
+  if (e instanceof SourceError) return e;
+  return new SourceError(`source '${name}' failed: ${describeError(e)}`, { cause: e });
 }
 
 /** Reads a reader to the end (or until the run stops), handing each chunk to `driver`; yields between chunks. */
@@ -205,14 +215,28 @@ export async function pump(
   stopped: Promise<void>,
   drain: () => Promise<void> | undefined,
 ): Promise<void> {
+  driver.reader = reader;
   driver.start();
+  const read = (): SourceChunk<unknown> | null | Promise<SourceChunk<unknown> | null> => {
+    try {
+      return reader.next();
+    } catch (e) {
+      throw sourceFailure(driver.name, e);
+    }
+  };
   try {
     for (;;) {
       if (shouldStop()) return;
-      let chunk = reader.next();
+      let chunk = read();
       // A reader that waits (a quiet broker, a stalled iterable) must not keep a failed run alive.
-      if (chunk instanceof Promise) chunk = await Promise.race([chunk, stopped.then(() => null)]);
-      else await null; // let other sources interleave
+      if (chunk instanceof Promise) {
+        chunk = await Promise.race([
+          chunk.catch((e: unknown) => Promise.reject(sourceFailure(driver.name, e))),
+          stopped.then(() => null),
+        ]);
+      } else {
+        await null; // let other sources interleave
+      }
       if (shouldStop()) return;
       if (chunk === null) break;
       driver.handle(chunk);

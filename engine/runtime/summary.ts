@@ -5,13 +5,24 @@ import type { SourceSummary } from './source-driver.js';
 
 /** Counters of one operator. Window operators add `accepted`, `tooLate`, `tooLatePairs`, … */
 export interface OperatorSummary {
+  [counter: string]: number | string | undefined;
   kind: string;
   in: number;
   out: number;
   deadLettered: number;
+  /** Late records routed to `.late()`. */
   late: number;
   watermark: number;
-  [counter: string]: number | string;
+  /** Window operators (and sortByEventTime): records admitted to at least one window. */
+  accepted?: number;
+  /** Records too late for every one of their windows. */
+  tooLate?: number;
+  /** Too-late (record, window) pairs. */
+  tooLatePairs?: number;
+  /** Panes emitted. */
+  panes?: number;
+  /** Windows (panes or sessions) holding state now. */
+  openWindows?: number;
 }
 
 /** Counters of one sink. */

@@ -7,6 +7,7 @@ import type { Aggregate } from '../../engine/aggregate.js';
 import { UserFunctionError } from '../../engine/errors.js';
 import type { Key } from '../../engine/keys.js';
 import type { OperatorContext } from '../../engine/operator.js';
+import { MAX_TIMESTAMP } from '../../engine/time.js';
 import type { PaneTiming, Window } from './types.js';
 
 /** A full-window function: all records of the window in, outputs out. */
@@ -33,7 +34,8 @@ export class WindowEmitter {
   /** Emits one pane of `window` for `key` with accumulator `acc`. */
   pane(key: Key, start: number, end: number, acc: unknown, timing: PaneTiming, index: number, final: boolean): void {
     this.panes++;
-    const ts = end - 1;
+    // The global window's end is +∞; its results carry the largest valid timestamp instead.
+    const ts = end === Infinity ? MAX_TIMESTAMP : end - 1;
     const window: Window = { start, end };
     const agg = this.settings.aggregate;
     const process = this.settings.process;

@@ -155,15 +155,18 @@ describe('fromObservable', () => {
     expect(subject.observed).toBe(false); // unsubscribed at the end
   });
 
-  it('an Observable error fails the run with that error', async () => {
+  it('an Observable error fails the run with a SourceError naming the source (the error is its cause)', async () => {
     const subject = new Subject<Ev>();
     const p = new Pipeline({ clock: new ManualClock() });
-    p.source(fromObservable(subject), { timestamp: (e) => e.ts }).sink(collect([]));
+    p.source(fromObservable(subject), { timestamp: (e) => e.ts, name: 'feed' }).sink(collect([]));
     const run = p.run();
     await waitFor(() => subject.observed, 'subscription');
     const boom = new Error('upstream broke');
     subject.error(boom);
-    await expect(run).rejects.toBe(boom);
+    const e = await run.then(() => undefined, (err: unknown) => err);
+    expect(e).toBeInstanceOf(SourceError);
+    expect((e as Error).message).toMatch(/source 'feed' failed: Error: upstream broke/);
+    expect((e as Error).cause).toBe(boom);
   });
 
   it("overflow 'fail' (the default): the run rejects with a SourceError", async () => {
