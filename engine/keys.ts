@@ -218,10 +218,12 @@ export class KeyInterner {
   /**
    * Releases the ids retired a generation ago for which `isIdle(id)` still holds, and starts a
    * new generation — once enough ids were retired to make it worth it. Memory stays bounded by
-   * the live keys plus two generations of retired ones.
+   * the live keys plus two generations of retired ones (about three times the live keys).
    */
   sweep(isIdle: (id: number) => boolean): void {
-    if (this.retiredNew.length < 1024) return;
+    // A generation lasts until as many ids were retired as there are live keys (at least 1024),
+    // so a key that skips a window or two keeps its id.
+    if (this.retiredNew.length < 1024 || this.retiredNew.length < this.live) return;
     for (const id of this.retiredOld) {
       if (this.keys[id] !== (UNUSED as unknown as Key) && isIdle(id)) this.release(id);
     }

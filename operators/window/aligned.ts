@@ -310,9 +310,13 @@ export class AlignedWindowLogic implements OperatorLogic {
       this.panes.delete(ps);
       for (const id of pane.keyIds) {
         const pairs = this.keyPanes[id] as number[];
-        for (let j = 0; j < pairs.length; j += 2) {
+        const last = pairs.length - 2;
+        for (let j = 0; j <= last; j += 2) {
           if (pairs[j] === ps) {
-            pairs.splice(j, 2);
+            // swap-remove: move the last pair into the hole (pair order carries no meaning)
+            pairs[j] = pairs[last] as number;
+            pairs[j + 1] = pairs[last + 1] as number;
+            pairs.length = last;
             break;
           }
         }

@@ -8,7 +8,7 @@ import { UserFunctionError } from '../../engine/errors.js';
 import type { Key } from '../../engine/keys.js';
 import type { OperatorContext } from '../../engine/operator.js';
 import { MAX_TIMESTAMP } from '../../engine/time.js';
-import type { PaneTiming, Window } from './types.js';
+import type { PaneInfo, PaneTiming, Window } from './types.js';
 
 /** A full-window function: all records of the window in, outputs out. */
 export type ProcessWindowFn = (key: Key, window: Window, records: unknown[]) => Iterable<unknown> | unknown[];
@@ -22,6 +22,17 @@ export interface WindowSettings {
   readonly process: ProcessWindowFn | undefined;
 }
 
+const TIMINGS: readonly PaneTiming[] = ['early', 'on-time', 'late'];
+const PANES: readonly PaneInfo[] = TIMINGS.flatMap((timing) =>
+  [false, true].flatMap((final) => Array.from({ length: 16 }, (_, index) => Object.freeze({ timing, index, final }))));
+
+/** The pane metadata object for these values (shared and frozen for the first 16 panes). */
+export function paneInfo(timing: PaneTiming, index: number, final: boolean): PaneInfo {
+  if (index > 15) return Object.freeze({ timing, index, final });
+  const t = timing === 'on-time' ? 1 : timing === 'late' ? 2 : 0;
+  return PANES[t * 32 + (final ? 16 : 0) + index] as PaneInfo;
+}
+
 /** Emission and counting for one window operator instance. */
 export class WindowEmitter {
   accepted = 0;
@@ -31,12 +42,20 @@ export class WindowEmitter {
 
   constructor(private readonly ctx: OperatorContext, private readonly settings: WindowSettings) {}
 
+  private lastWindow: Window = Object.freeze({ start: NaN, end: NaN });
+
   /** Emits one pane of `window` for `key` with accumulator `acc`. */
   pane(key: Key, start: number, end: number, acc: unknown, timing: PaneTiming, index: number, final: boolean): void {
     this.panes++;
     // The global window's end is +∞; its results carry the largest valid timestamp instead.
     const ts = end === Infinity ? MAX_TIMESTAMP : end - 1;
-    const window: Window = { start, end };
+    // Results of one window firing share one frozen window object, and pane metadata objects are
+    // shared too: a result costs one allocation, however many keys fire.
+    let window = this.lastWindow;
+    if (window.start !== start || window.end !== end) {
+      window = Object.freeze({ start, end });
+      this.lastWindow = window;
+    }
     const agg = this.settings.aggregate;
     const process = this.settings.process;
     if (process === undefined) {
@@ -46,7 +65,7 @@ export class WindowEmitter {
       } catch (e) {
         this.ctx.fail('aggregate result() threw', ts, e);
       }
-      this.ctx.out.emit({ key, window, value, pane: { timing, index, final } }, ts);
+      this.ctx.out.emit({ key, window, value, pane: paneInfo(timing, index, final) }, ts);
       return;
     }
     let outputs: Iterable<unknown> | unknown[];
