@@ -11,7 +11,7 @@ export type { Aggregate } from './engine/aggregate.js';
 export type { Batch } from './engine/batch.js';
 export { ManualClock, SystemClock, type Clock, type Cancel } from './engine/clock.js';
 export { TidemarkError, PlanError, OrderingError, UserFunctionError, SourceError } from './engine/errors.js';
-export { hashKey, keyProblem, KeyInterner, type Key, type KeyPrimitive } from './engine/keys.js';
+export { hashKey, keyProblem, KeyMap, type Key, type KeyPrimitive } from './engine/keys.js';
 export type { OnError, OperatorContext, OperatorFactory, OperatorLogic, Output } from './engine/operator.js';
 export type { Ordering } from './engine/plan.js';
 export type { DeadLetter } from './engine/runtime/emitter.js';

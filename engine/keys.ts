@@ -98,149 +98,116 @@ export function hashKey(key: Key): number {
   return finish(hashPrimitive(0x9747b28c, key as KeyPrimitive), 1);
 }
 
-// ---- interning ---------------------------------------------------------------------------
+// ---- maps keyed by value ------------------------------------------------------------------
 
-type Trie = Map<unknown, Trie | number>;
+type Trie<V> = Map<unknown, Trie<V> | Leaf<V>>;
+interface Leaf<V> {
+  value: V;
+}
+
+const EMPTY = Symbol('empty-key');
 
 /**
- * Maps keys (compared by value) to small, reusable integer ids. Primitive keys cost one `Map`
- * lookup; array keys walk a trie of maps, so no string is built per record. Ids are released
- * when their state is gone and reused, so memory follows the live keys, not every key ever seen.
+ * A map whose keys are {@link Key}s compared by value. Primitive keys cost one `Map` operation;
+ * array keys walk a trie of maps (one level per element), so no string is built per lookup.
+ * Keyed state lives in these maps and goes away with them — there is no global key table that
+ * grows with every key ever seen.
  *
  * @example
- * const keys = new KeyInterner();
- * const a = keys.intern(['u1', 'home']);
- * keys.intern(['u1', 'home']) === a; // true
- * keys.keyOf(a); // ['u1', 'home']
+ * const m = new KeyMap<number>();
+ * m.set(['u1', 'home'], 1);
+ * m.get(['u1', 'home']); // 1 (a different array with the same elements)
  */
-export class KeyInterner {
-  private readonly primitives = new Map<unknown, number>();
-  private readonly arrays: Trie = new Map();
-  private readonly keys: Key[] = [];
-  private readonly free: number[] = [];
-  private live = 0;
+export class KeyMap<V> {
+  private readonly primitives = new Map<unknown, V>();
+  private arrays: Trie<V> | undefined;
+  private arrayCount = 0;
 
-  /** The id of `key`, assigning one if the key is new. The key must be valid ({@link keyProblem}). */
-  intern(key: Key): number {
+  /** Number of keys. */
+  get size(): number {
+    return this.primitives.size + this.arrayCount;
+  }
+
+  get(key: Key): V | undefined {
+    if (!Array.isArray(key)) return this.primitives.get(key);
+    return this.leaf(key, false)?.value;
+  }
+
+  set(key: Key, value: V): void {
     if (!Array.isArray(key)) {
-      const id = this.primitives.get(key);
-      if (id !== undefined) return id;
-      const fresh = this.allocate(key);
-      this.primitives.set(key, fresh);
-      return fresh;
+      this.primitives.set(key, value);
+      return;
     }
-    return this.internArray(key);
+    (this.leaf(key, true) as Leaf<V>).value = value;
   }
 
-  /** The id of `key` if it is interned, else -1. */
-  lookup(key: Key): number {
-    if (!Array.isArray(key)) return this.primitives.get(key) ?? -1;
-    let node: Trie | number | undefined = this.arrays.get(key.length);
-    for (let i = 0; i < key.length && node !== undefined; i++) node = (node as Trie).get(key[i]);
-    if (key.length === 0) node = node === undefined ? undefined : (node as Trie).get(EMPTY);
-    return typeof node === 'number' ? node : -1;
+  delete(key: Key): boolean {
+    if (!Array.isArray(key)) return this.primitives.delete(key);
+    const path: Trie<V>[] = [];
+    let node: Trie<V> | Leaf<V> | undefined = this.arrays?.get(key.length);
+    for (let i = 0; i < key.length && node !== undefined; i++) {
+      path.push(node as Trie<V>);
+      node = (node as Trie<V>).get(key[i]);
+    }
+    if (key.length === 0 && node !== undefined) {
+      path.push(node as Trie<V>);
+      node = (node as Trie<V>).get(EMPTY);
+    }
+    if (node === undefined) return false;
+    const last = path.length - 1;
+    (path[last] as Trie<V>).delete(key.length === 0 ? EMPTY : key[key.length - 1]);
+    for (let i = last; i > 0 && (path[i] as Trie<V>).size === 0; i--) (path[i - 1] as Trie<V>).delete(key[i - 1]);
+    if ((path[0] as Trie<V>).size === 0) this.arrays?.delete(key.length);
+    this.arrayCount--;
+    return true;
   }
 
-  private internArray(key: readonly KeyPrimitive[]): number {
-    let node = this.arrays.get(key.length) as Trie | undefined;
+  /** Every key and value, primitives first, each group in insertion order. */
+  forEach(fn: (value: V, key: Key) => void): void {
+    this.primitives.forEach((v, k) => fn(v, k as Key));
+    if (this.arrays === undefined) return;
+    const walk = (node: Trie<V>, prefix: KeyPrimitive[], depth: number, len: number): void => {
+      node.forEach((child, element) => {
+        if (depth === len - 1 || len === 0) fn((child as Leaf<V>).value, len === 0 ? [] : [...prefix, element as KeyPrimitive]);
+        else walk(child as Trie<V>, [...prefix, element as KeyPrimitive], depth + 1, len);
+      });
+    };
+    this.arrays.forEach((root, len) => walk(root as Trie<V>, [], 0, len as number));
+  }
+
+  private leaf(key: readonly KeyPrimitive[], create: boolean): Leaf<V> | undefined {
+    let node = this.arrays?.get(key.length) as Trie<V> | undefined;
     if (node === undefined) {
+      if (!create) return undefined;
+      this.arrays ??= new Map();
       node = new Map();
       this.arrays.set(key.length, node);
     }
     const last = key.length - 1;
     for (let i = 0; i < last; i++) {
-      let next = node.get(key[i]) as Trie | undefined;
+      let next = node.get(key[i]) as Trie<V> | undefined;
       if (next === undefined) {
+        if (!create) return undefined;
         next = new Map();
         node.set(key[i], next);
       }
       node = next;
     }
-    const leaf = last < 0 ? EMPTY : key[last];
-    const id = node.get(leaf);
-    if (typeof id === 'number') return id;
-    const fresh = this.allocate(Object.freeze(key.slice()));
-    node.set(leaf, fresh);
-    return fresh;
-  }
-
-  private allocate(key: Key): number {
-    this.live++;
-    const id = this.free.pop();
-    if (id !== undefined) {
-      this.keys[id] = key;
-      return id;
+    const element = last < 0 ? EMPTY : key[last];
+    let leaf = node.get(element) as Leaf<V> | undefined;
+    if (leaf === undefined && create) {
+      leaf = { value: undefined as V };
+      node.set(element, leaf);
+      this.arrayCount++;
     }
-    this.keys.push(key);
-    return this.keys.length - 1;
-  }
-
-  /** The key with id `id`. */
-  keyOf(id: number): Key {
-    return this.keys[id] as Key;
-  }
-
-  /** Forgets `id`'s key; the id may be handed to another key later. */
-  release(id: number): void {
-    const key = this.keys[id] as Key;
-    if (!Array.isArray(key)) {
-      this.primitives.delete(key);
-    } else {
-      const path: Trie[] = [];
-      let node = this.arrays.get(key.length) as Trie;
-      for (let i = 0; i < key.length - 1; i++) {
-        path.push(node);
-        node = node.get(key[i]) as Trie;
-      }
-      node.delete(key.length === 0 ? EMPTY : key[key.length - 1]);
-      for (let i = path.length - 1; i >= 0 && node.size === 0; i--) {
-        (path[i] as Trie).delete(key[i]);
-        node = path[i] as Trie;
-      }
-    }
-    this.keys[id] = UNUSED as unknown as Key;
-    this.free.push(id);
-    this.live--;
-  }
-
-  private retiredNew: number[] = [];
-  private retiredOld: number[] = [];
-
-  /**
-   * Marks `id` as holding no state any more. It is released a generation later unless it was
-   * used again — keys that come back (the next window of a tumbling count) keep their id, so
-   * state churn does not become interning churn. Call {@link sweep} after purging state.
-   */
-  retire(id: number): void {
-    this.retiredNew.push(id);
-  }
-
-  /**
-   * Releases the ids retired a generation ago for which `isIdle(id)` still holds, and starts a
-   * new generation — once enough ids were retired to make it worth it. Memory stays bounded by
-   * the live keys plus two generations of retired ones (about three times the live keys).
-   */
-  sweep(isIdle: (id: number) => boolean): void {
-    // A generation lasts until as many ids were retired as there are live keys (at least 1024),
-    // so a key that skips a window or two keeps its id.
-    if (this.retiredNew.length < 1024 || this.retiredNew.length < this.live) return;
-    for (const id of this.retiredOld) {
-      if (this.keys[id] !== (UNUSED as unknown as Key) && isIdle(id)) this.release(id);
-    }
-    this.retiredOld = this.retiredNew;
-    this.retiredNew = [];
-  }
-
-  /** Number of live (interned, not released) keys. */
-  get size(): number {
-    return this.live;
-  }
-
-  /** One past the largest id handed out so far (for sizing arrays indexed by id). */
-  get capacity(): number {
-    return this.keys.length;
+    return leaf;
   }
 }
 
-const EMPTY = Symbol('empty-key');
-const UNUSED = Symbol('released-key');
+/**
+ * A key safe to keep: primitives as they are, arrays copied and frozen (the record's own array
+ * may be reused or mutated by the user).
+ */
+export function ownKey(key: Key): Key {
+  return Array.isArray(key) ? Object.freeze(key.slice()) : key;
+}

@@ -3,7 +3,7 @@
  * each record. Needs per-key (or total) order from its input; the plan checks that.
  */
 import { UserFunctionError } from '../engine/errors.js';
-import { KeyInterner, type Key } from '../engine/keys.js';
+import { type Key, KeyMap } from '../engine/keys.js';
 import type { OperatorFactory } from '../engine/operator.js';
 import { asyncResultMessage } from './map.js';
 
@@ -18,8 +18,7 @@ export function scanOperator<T, S>(fn: (acc: S, record: T) => S, init: S): Opera
   return {
     kind: 'scan',
     build(ctx) {
-      const keys = new KeyInterner();
-      const states: S[] = [];
+      let states = new KeyMap<S>();
       const out = ctx.out;
       return {
         onBatch({ values, times, keys: recordKeys }) {
@@ -28,12 +27,11 @@ export function scanOperator<T, S>(fn: (acc: S, record: T) => S, init: S): Opera
           while (i < n) {
             try {
               for (; i < n; i++) {
-                const id = keys.intern((recordKeys as readonly Key[])[i] as Key);
-                const prev = id === states.length ? init : (states[id] as S);
-                const next = fn(prev, values[i] as T);
+                const key = (recordKeys as readonly Key[])[i] as Key;
+                const prev = states.get(key);
+                const next = fn(prev === undefined ? init : prev, values[i] as T);
                 if (next instanceof Promise) ctx.fail(asyncResultMessage('scan'), times[i]);
-                if (id === states.length) states.push(next);
-                else states[id] = next;
+                states.set(key, next);
                 out.emit(next, times[i] as number);
               }
             } catch (e) {
@@ -44,9 +42,9 @@ export function scanOperator<T, S>(fn: (acc: S, record: T) => S, init: S): Opera
           }
         },
         onEnd() {
-          states.length = 0;
+          states = new KeyMap<S>();
         },
-        stats: () => ({ keys: states.length }),
+        stats: () => ({ keys: states.size }),
       };
     },
   };

@@ -1,14 +1,13 @@
 /**
  * The window operator for aligned windows (tumbling and sliding). State lives in panes
  * `gcd(size, slide)` wide: a record updates one pane accumulator, and a window's result merges
- * the panes it covers when it fires. Keys are interned into integer ids so the hot path is a
- * pane lookup, an id lookup and one `add`, with per-key caches that skip map lookups for
- * in-order data. Records behind the watermark take a slower path that judges lateness per
- * (record, window).
+ * the panes it covers when it fires. Each pane maps keys (by value) to slots; a purged pane is
+ * simply dropped, so memory follows the open windows. Records behind the watermark take a slower
+ * path that judges lateness per (record, window).
  */
 import type { Batch } from '../../engine/batch.js';
 import { UserFunctionError } from '../../engine/errors.js';
-import { KeyInterner, type Key } from '../../engine/keys.js';
+import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
 import { gcd, mod } from '../../engine/time.js';
 import { WindowEmitter, type WindowSettings } from './emitter.js';
@@ -16,8 +15,9 @@ import type { Window } from './types.js';
 
 interface Pane {
   readonly start: number;
-  /** Keys in first-arrival order, and their accumulators (parallel). */
-  readonly keyIds: number[];
+  /** Key → slot; `keys[slot]` and `accs[slot]` in first-arrival order. */
+  readonly slots: KeyMap<number>;
+  readonly keys: Key[];
   readonly accs: unknown[];
 }
 
@@ -35,26 +35,17 @@ function lowerBound(a: readonly number[], x: number, from = 0): number {
 /** Running state of one tumbling or sliding window operator. */
 export class AlignedWindowLogic implements OperatorLogic {
   private readonly pane: number;
-  private readonly keys = new KeyInterner();
-  /**
-   * Per key id, its open panes as flat pairs `[paneStart, slot, …]`: a key has few open panes,
-   * so a short scan beats a map per pane, and a key with none is idle.
-   */
-  private readonly keyPanes: (number[] | undefined)[] = [];
-  private readonly isIdle = (id: number): boolean => (this.keyPanes[id]?.length ?? 0) === 0;
   private readonly panes = new Map<number, Pane>();
+  /** Pane starts, ascending. */
   private starts: number[] = [];
   private curStart = NaN;
   private curPane: Pane | undefined = undefined;
-  /** Panes emitted per (window start, key id), kept only while late panes are possible. */
-  private readonly emitted = new Map<number, Map<number, number>>();
+  /** Panes emitted per (window start, key), kept only while late panes are possible. */
+  private readonly emitted = new Map<number, KeyMap<number>>();
   private prevW = -Infinity;
   /** No firing or purging is due before the watermark reaches this (a conservative bound). */
   private nextAt = Infinity;
   private readonly emit: WindowEmitter;
-  private readonly mark: number[] = [];
-  private readonly tmp: unknown[] = [];
-  private epoch = 0;
 
   constructor(
     private readonly ctx: OperatorContext,
@@ -75,8 +66,8 @@ export class AlignedWindowLogic implements OperatorLogic {
     const W = this.ctx.watermark;
     const g = this.pane;
     const offset = this.offset;
-    const add = this.settings.aggregate.add;
     const agg = this.settings.aggregate;
+    const add = agg.add;
     let i = 0;
     while (i < n) {
       try {
@@ -90,7 +81,9 @@ export class AlignedWindowLogic implements OperatorLogic {
           if (r < 0) r += g;
           const ps = t - r;
           const pane = ps === this.curStart ? (this.curPane as Pane) : this.paneAt(ps);
-          const slot = this.slotFor(pane, this.keys.intern(keys[i] as Key));
+          const key = keys[i] as Key;
+          let slot = pane.slots.get(key);
+          if (slot === undefined) slot = this.newSlot(pane, key);
           pane.accs[slot] = add.call(agg, pane.accs[slot], values[i]);
           this.emit.accepted++;
         }
@@ -105,7 +98,7 @@ export class AlignedWindowLogic implements OperatorLogic {
   private paneAt(ps: number): Pane {
     let pane = this.panes.get(ps);
     if (pane === undefined) {
-      pane = { start: ps, keyIds: [], accs: [] };
+      pane = { start: ps, slots: new KeyMap(), keys: [], accs: [] };
       this.panes.set(ps, pane);
       const due = this.alignUp(ps - this.size + 1) + this.size - 1;
       if (due < this.nextAt) this.nextAt = due;
@@ -118,25 +111,11 @@ export class AlignedWindowLogic implements OperatorLogic {
     return pane;
   }
 
-  /** The slot of key `id` in `pane`, created (with an empty accumulator) on first use. */
-  private slotFor(pane: Pane, id: number): number {
-    let pairs = this.keyPanes[id];
-    if (pairs === undefined) {
-      while (this.keyPanes.length <= id) {
-        this.keyPanes.push(undefined);
-        this.mark.push(0);
-        this.tmp.push(undefined);
-      }
-      pairs = [];
-      this.keyPanes[id] = pairs;
-    } else {
-      const ps = pane.start;
-      for (let j = 0; j < pairs.length; j += 2) if (pairs[j] === ps) return pairs[j + 1] as number;
-    }
-    const slot = pane.keyIds.length;
-    pane.keyIds.push(id);
+  private newSlot(pane: Pane, key: Key): number {
+    const slot = pane.keys.length;
+    pane.keys.push(ownKey(key));
     pane.accs.push(this.settings.aggregate.create());
-    pairs.push(pane.start, slot);
+    pane.slots.set(key, slot);
     return slot;
   }
 
@@ -169,39 +148,39 @@ export class AlignedWindowLogic implements OperatorLogic {
     let r = (t - this.offset) % this.pane;
     if (r < 0) r += this.pane;
     const pane = this.paneAt(t - r);
-    const id = this.keys.intern(key);
-    const slot = this.slotFor(pane, id);
+    const slot = pane.slots.get(key) ?? this.newSlot(pane, key);
     const agg = this.settings.aggregate;
     pane.accs[slot] = agg.add(pane.accs[slot], value);
     this.emit.accepted++;
     if (admittedLate === undefined) return;
     for (const s of admittedLate) {
       const perKey = this.emittedFor(s);
-      const index = perKey.get(id) ?? 0;
-      perKey.set(id, index + 1);
-      const acc = this.settings.discarding ? agg.add(agg.create(), value) : this.windowAcc(s, id);
-      this.emit.pane(key, s, s + size, acc, 'late', index, false);
+      const index = perKey.get(key) ?? 0;
+      perKey.set(key, index + 1);
+      const acc = this.settings.discarding ? agg.add(agg.create(), value) : this.windowAcc(s, key);
+      this.emit.pane(pane.keys[slot] as Key, s, s + size, acc, 'late', index, false);
     }
   }
 
-  private emittedFor(s: number): Map<number, number> {
+  private emittedFor(s: number): KeyMap<number> {
     let m = this.emitted.get(s);
     if (m === undefined) {
-      m = new Map();
+      m = new KeyMap();
       this.emitted.set(s, m);
     }
     return m;
   }
 
-  /** The accumulator of window `[s, s + size)` for key `id`, merged from its panes. */
-  private windowAcc(s: number, id: number): unknown {
+  /** The accumulator of window `[s, s + size)` for `key`, merged from its panes. */
+  private windowAcc(s: number, key: Key): unknown {
     const agg = this.settings.aggregate;
     let acc = agg.create();
-    const pairs = this.keyPanes[id] as number[];
+    const starts = this.starts;
     const end = s + this.size;
-    for (let j = 0; j < pairs.length; j += 2) {
-      const ps = pairs[j] as number;
-      if (ps >= s && ps < end) acc = agg.merge(acc, (this.panes.get(ps) as Pane).accs[pairs[j + 1] as number]);
+    for (let j = lowerBound(starts, s); j < starts.length && (starts[j] as number) < end; j++) {
+      const pane = this.panes.get(starts[j] as number) as Pane;
+      const slot = pane.slots.get(key);
+      if (slot !== undefined) acc = agg.merge(acc, pane.accs[slot]);
     }
     return acc;
   }
@@ -265,34 +244,34 @@ export class AlignedWindowLogic implements OperatorLogic {
     const hi = lowerBound(starts, end, lo);
     if (hi - lo === 1) {
       const pane = this.panes.get(starts[lo] as number) as Pane;
-      for (let j = 0; j < pane.keyIds.length; j++) {
-        const id = pane.keyIds[j] as number;
-        perKey?.set(id, 1);
-        this.emit.pane(this.keys.keyOf(id), s, end, pane.accs[j], 'on-time', 0, final);
+      for (let j = 0; j < pane.keys.length; j++) {
+        const key = pane.keys[j] as Key;
+        perKey?.set(key, 1);
+        this.emit.pane(key, s, end, pane.accs[j], 'on-time', 0, final);
       }
       return;
     }
-    const epoch = ++this.epoch;
-    const order: number[] = [];
-    const mark = this.mark;
-    const tmp = this.tmp;
+    // Merge the window's panes per key; keys in the order of the first pane holding them.
+    const index = new KeyMap<number>();
+    const keys: Key[] = [];
+    const accs: unknown[] = [];
     for (let p = lo; p < hi; p++) {
       const pane = this.panes.get(starts[p] as number) as Pane;
-      for (let j = 0; j < pane.keyIds.length; j++) {
-        const id = pane.keyIds[j] as number;
-        if (mark[id] !== epoch) {
-          mark[id] = epoch;
-          tmp[id] = agg.merge(agg.create(), pane.accs[j]);
-          order.push(id);
+      for (let j = 0; j < pane.keys.length; j++) {
+        const key = pane.keys[j] as Key;
+        const at = index.get(key);
+        if (at === undefined) {
+          index.set(key, keys.length);
+          keys.push(key);
+          accs.push(agg.merge(agg.create(), pane.accs[j]));
         } else {
-          tmp[id] = agg.merge(tmp[id], pane.accs[j]);
+          accs[at] = agg.merge(accs[at], pane.accs[j]);
         }
       }
     }
-    for (const id of order) {
-      perKey?.set(id, 1);
-      this.emit.pane(this.keys.keyOf(id), s, end, tmp[id], 'on-time', 0, final);
-      tmp[id] = undefined;
+    for (let j = 0; j < keys.length; j++) {
+      perKey?.set(keys[j] as Key, 1);
+      this.emit.pane(keys[j] as Key, s, end, accs[j], 'on-time', 0, final);
     }
   }
 
@@ -306,32 +285,15 @@ export class AlignedWindowLogic implements OperatorLogic {
       const ps = starts[k] as number;
       const lastEnd = ps - mod(ps - offset, slide) + size;
       if (!(W >= lastEnd - 1 + L)) break;
-      const pane = this.panes.get(ps) as Pane;
+      const pane = this.panes.get(ps);
       this.panes.delete(ps);
-      for (const id of pane.keyIds) {
-        const pairs = this.keyPanes[id] as number[];
-        const last = pairs.length - 2;
-        for (let j = 0; j <= last; j += 2) {
-          if (pairs[j] === ps) {
-            // swap-remove: move the last pair into the hole (pair order carries no meaning)
-            pairs[j] = pairs[last] as number;
-            pairs[j + 1] = pairs[last + 1] as number;
-            pairs.length = last;
-            break;
-          }
-        }
-        if (pairs.length === 0) this.keys.retire(id);
-      }
       if (this.curPane === pane) {
         this.curPane = undefined;
         this.curStart = NaN;
       }
       k++;
     }
-    if (k > 0) {
-      this.starts = starts.slice(k);
-      this.keys.sweep(this.isIdle);
-    }
+    if (k > 0) this.starts = starts.slice(k);
     if (this.emitted.size > 0) {
       for (const s of this.emitted.keys()) if (W >= s + size - 1 + L) this.emitted.delete(s);
     }

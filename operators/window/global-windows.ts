@@ -4,14 +4,15 @@
  */
 import type { Batch } from '../../engine/batch.js';
 import { UserFunctionError } from '../../engine/errors.js';
-import { KeyInterner, type Key } from '../../engine/keys.js';
+import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
 import { WindowEmitter, type WindowSettings } from './emitter.js';
 
 /** Running state of one global window operator. */
 export class GlobalWindowLogic implements OperatorLogic {
-  private readonly keys = new KeyInterner();
-  private readonly accs: unknown[] = [];
+  private readonly slots = new KeyMap<number>();
+  private keys: Key[] = [];
+  private accs: unknown[] = [];
   private readonly emit: WindowEmitter;
 
   constructor(private readonly ctx: OperatorContext, private readonly settings: WindowSettings) {
@@ -28,9 +29,15 @@ export class GlobalWindowLogic implements OperatorLogic {
     while (i < n) {
       try {
         for (; i < n; i++) {
-          const id = this.keys.intern(keys[i] as Key);
-          if (id === accs.length) accs.push(agg.create());
-          accs[id] = agg.add(accs[id], values[i]);
+          const key = keys[i] as Key;
+          let slot = this.slots.get(key);
+          if (slot === undefined) {
+            slot = accs.length;
+            this.slots.set(key, slot);
+            this.keys.push(ownKey(key));
+            accs.push(agg.create());
+          }
+          accs[slot] = agg.add(accs[slot], values[i]);
           this.emit.accepted++;
         }
       } catch (e) {
@@ -43,10 +50,11 @@ export class GlobalWindowLogic implements OperatorLogic {
 
   onWatermark(W: number): void {
     if (W !== Infinity) return;
-    for (let id = 0; id < this.accs.length; id++) {
-      this.emit.pane(this.keys.keyOf(id), -Infinity, Infinity, this.accs[id], 'on-time', 0, true);
+    for (let j = 0; j < this.accs.length; j++) {
+      this.emit.pane(this.keys[j] as Key, -Infinity, Infinity, this.accs[j], 'on-time', 0, true);
     }
-    this.accs.length = 0;
+    this.keys = [];
+    this.accs = [];
   }
 
   stats(): Record<string, number> {

@@ -8,7 +8,7 @@
 import type { Batch } from '../../engine/batch.js';
 import { UserFunctionError } from '../../engine/errors.js';
 import { MinHeap } from '../../engine/heap.js';
-import { KeyInterner, type Key } from '../../engine/keys.js';
+import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
 import { WindowEmitter, type WindowSettings } from './emitter.js';
 
@@ -17,7 +17,7 @@ interface Session {
   end: number;
   acc: unknown;
   readonly firstSeq: number;
-  readonly id: number;
+  readonly key: Key;
   panes: number;
   dead: boolean;
 }
@@ -27,14 +27,13 @@ const earlier = (a: Session, b: Session): boolean =>
 
 /** Running state of one session window operator. */
 export class SessionWindowLogic implements OperatorLogic {
-  private readonly keys = new KeyInterner();
-  private readonly sessionsOf: (Session[] | undefined)[] = [];
+  /** Each key's live sessions, sorted by start, pairwise non-overlapping. */
+  private readonly sessionsOf = new KeyMap<Session[]>();
   private readonly toFire = new MinHeap<Session>(earlier);
   private readonly toPurge = new MinHeap<Session>(earlier);
   private readonly emit: WindowEmitter;
   private seq = 0;
   private live = 0;
-  private readonly isIdle = (id: number): boolean => this.sessionsOf[id] === undefined;
 
   constructor(
     private readonly ctx: OperatorContext,
@@ -74,9 +73,7 @@ export class SessionWindowLogic implements OperatorLogic {
     const W = this.ctx.watermark;
     const L = this.settings.allowedLateness;
     const agg = this.settings.aggregate;
-    const id = this.keys.intern(key);
-    while (this.sessionsOf.length <= id) this.sessionsOf.push(undefined);
-    let list = this.sessionsOf[id];
+    let list = this.sessionsOf.get(key);
     const pend = t + gap;
     let lo = -1;
     let hi = -1;
@@ -100,18 +97,17 @@ export class SessionWindowLogic implements OperatorLogic {
     if (W >= end - 1 + L) {
       this.emit.late(value, t, key, [{ start, end }]);
       this.emit.tooLate++;
-      if (list === undefined) this.keys.retire(id);
       return;
     }
     if (list === undefined) {
       list = [];
-      this.sessionsOf[id] = list;
+      this.sessionsOf.set(key, list);
     }
     const only = lo >= 0 && lo === hi ? (list[lo] as Session) : undefined;
     if (only !== undefined && only.start === start && only.end === end) {
       only.acc = agg.add(only.acc, value);
       this.emit.accepted++;
-      if (end - 1 <= W) this.latePane(only, key);
+      if (end - 1 <= W) this.latePane(only);
       return;
     }
     let acc = agg.create();
@@ -126,21 +122,21 @@ export class SessionWindowLogic implements OperatorLogic {
       }
     }
     acc = agg.add(acc, value);
-    const merged: Session = { start, end, acc, firstSeq, id, panes: 0, dead: false };
+    const merged: Session = { start, end, acc, firstSeq, key: lo >= 0 ? (list[lo] as Session).key : ownKey(key), panes: 0, dead: false };
     if (lo >= 0) list.splice(lo, hi - lo + 1, merged);
     else list.splice(at, 0, merged);
     this.live++;
     this.emit.accepted++;
     if (end - 1 <= W) {
-      this.latePane(merged, key);
+      this.latePane(merged);
       this.toPurge.push(merged);
     } else {
       this.toFire.push(merged);
     }
   }
 
-  private latePane(s: Session, key: Key): void {
-    this.emit.pane(key, s.start, s.end, s.acc, 'late', s.panes++, false);
+  private latePane(s: Session): void {
+    this.emit.pane(s.key, s.start, s.end, s.acc, 'late', s.panes++, false);
     if (this.settings.discarding) s.acc = this.settings.aggregate.create();
   }
 
@@ -154,7 +150,7 @@ export class SessionWindowLogic implements OperatorLogic {
       this.toFire.pop();
       if (s.dead) continue;
       const final = W >= s.end - 1 + L;
-      this.emit.pane(this.keys.keyOf(s.id), s.start, s.end, s.acc, 'on-time', s.panes++, final);
+      this.emit.pane(s.key, s.start, s.end, s.acc, 'on-time', s.panes++, final);
       if (this.settings.discarding) s.acc = agg.create();
       if (final) this.remove(s);
       else this.toPurge.push(s);
@@ -163,18 +159,14 @@ export class SessionWindowLogic implements OperatorLogic {
       this.toPurge.pop();
       if (!s.dead) this.remove(s);
     }
-    this.keys.sweep(this.isIdle);
   }
 
   private remove(s: Session): void {
     s.dead = true;
     this.live--;
-    const list = this.sessionsOf[s.id] as Session[];
+    const list = this.sessionsOf.get(s.key) as Session[];
     list.splice(list.indexOf(s), 1);
-    if (list.length === 0) {
-      this.sessionsOf[s.id] = undefined;
-      this.keys.retire(s.id);
-    }
+    if (list.length === 0) this.sessionsOf.delete(s.key);
   }
 
   stats(): Record<string, number> {

@@ -4,42 +4,46 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Key, KeyInterner, hashKey, keyProblem } from 'tidemark';
+import { type Key, KeyMap, hashKey, keyProblem } from 'tidemark';
 import { canonicalKey } from 'tidemark/testing';
 
 const prim = fc.oneof(fc.constantFrom('a', 'b', '1', ''), fc.constantFrom(0, 1, -0, 2.5, NaN), fc.constantFrom(1n, 0n), fc.boolean());
 const key: fc.Arbitrary<Key> = fc.oneof(prim, fc.array(prim, { maxLength: 3 }));
 
-describe('KeyInterner', () => {
-  it('agrees with a by-value model under interns and releases', () => {
+describe('KeyMap', () => {
+  it('agrees with a by-value model under sets, gets and deletes', () => {
     fc.assert(
-      fc.property(fc.array(fc.tuple(fc.boolean(), key), { maxLength: 80 }), (ops) => {
-        const interner = new KeyInterner();
+      fc.property(fc.array(fc.tuple(fc.constantFrom('set', 'get', 'delete'), key, fc.integer()), { maxLength: 80 }), (ops) => {
+        const m = new KeyMap<number>();
         const model = new Map<string, number>();
-        for (const [release, k] of ops) {
+        for (const [op, k, v] of ops) {
           const c = canonicalKey(k);
-          if (release && model.has(c)) {
-            interner.release(model.get(c) as number);
-            model.delete(c);
-            expect(interner.lookup(k)).toBe(-1);
-            continue;
+          const probe = Array.isArray(k) ? [...k] : k; // a different array with the same elements
+          if (op === 'set') {
+            m.set(k, v);
+            model.set(c, v);
+          } else if (op === 'delete') {
+            expect(m.delete(probe)).toBe(model.delete(c));
           }
-          const id = interner.intern(k);
-          if (model.has(c)) expect(id).toBe(model.get(c));
-          else expect([...model.values()]).not.toContain(id);
-          model.set(c, id);
-          expect(canonicalKey(interner.keyOf(id))).toBe(c);
+          expect(m.get(probe)).toBe(model.get(c));
+          expect(m.size).toBe(model.size);
         }
-        expect(interner.size).toBe(model.size);
+        const seen = new Map<string, number>();
+        m.forEach((value, k) => seen.set(canonicalKey(k), value));
+        expect(seen).toEqual(model);
       }),
       { numRuns: 500 },
     );
   });
 
-  it('reuses released ids, so memory follows live keys', () => {
-    const i = new KeyInterner();
-    for (let n = 0; n < 1000; n++) i.release(i.intern(`k${n}`));
-    expect(i.capacity).toBe(1);
+  it('frees what it no longer holds (array tries are pruned)', () => {
+    const m = new KeyMap<number>();
+    for (let n = 0; n < 100; n++) m.set(['a', n, [true, false][n % 2] as boolean], n);
+    for (let n = 0; n < 100; n++) m.delete(['a', n, [true, false][n % 2] as boolean]);
+    expect(m.size).toBe(0);
+    let visited = 0;
+    m.forEach(() => visited++);
+    expect(visited).toBe(0);
   });
 });
 
