@@ -5,5 +5,6 @@ export default defineConfig({
     include: ['spec/**/*.test.ts'],
     pool: 'forks',
     testTimeout: 60_000,
+    reporters: ['default', './spec/support/summary-reporter.ts'],
   },
 });
