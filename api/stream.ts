@@ -135,12 +135,19 @@ export class Stream<out T> {
 
   /**
    * Merges streams of the same type. The watermark is the minimum over the inputs (idle inputs
-   * excluded); the merged stream has no order guarantee.
+   * excluded); the merged stream has no order guarantee. To name the union, pass the other
+   * streams as an array followed by options.
    *
    * @example
    * web.union(mobile, kiosk).keyBy((c) => c.user);
+   * web.union([mobile, kiosk], { name: 'allClicks' });
    */
-  union(...others: Stream<T>[]): Stream<T> {
+  union(...others: Stream<T>[]): Stream<T>;
+  union(others: readonly Stream<T>[], options: OperatorOptions): Stream<T>;
+  union(...args: unknown[]): Stream<T> {
+    const named = Array.isArray(args[0]);
+    const others = (named ? args[0] : args) as Stream<T>[];
+    const options = (named ? args[1] : undefined) as OperatorOptions | undefined;
     for (const o of others) {
       if (!(o instanceof Stream) || o.core !== this.core) throw new PlanError('tidemark.union: every input must be a stream of the same pipeline');
     }
@@ -150,7 +157,7 @@ export class Stream<out T> {
       inputs: [this, ...others].map((s) => ({ node: s.node, port: s.port })),
       ordering: others.length === 0 ? this.ordering : 'none',
       orderLost: others.length === 0 ? this.orderLost() : 'a union interleaves several inputs',
-      options: undefined,
+      options,
     }, 'tidemark.union');
     return new Stream<T>(this.core, node);
   }
