@@ -7,13 +7,24 @@ import type { Clock } from './clock.js';
 
 /** One step of a source. */
 export type SourceChunk<T> =
-  | { readonly kind: 'records'; readonly values: readonly T[]; readonly timestamps?: readonly number[] }
+  | {
+    readonly kind: 'records';
+    readonly values: readonly T[];
+    readonly timestamps?: readonly number[];
+    /** The partition the records come from (per-partition watermarks); omit when unpartitioned. */
+    readonly partition?: number;
+  }
   | { readonly kind: 'watermark'; readonly time: number }
   | { readonly kind: 'processing-time'; readonly advanceBy: number };
 
 /** Reads a source; `next()` returns `null` at the end of input. */
 export interface SourceReader<T> {
   next(): SourceChunk<T> | null | Promise<SourceChunk<T> | null>;
+  /**
+   * The partitions this reader will read, when known at open: each holds the source's watermark
+   * back until it has records. Partitions first seen later join once they have caught up.
+   */
+  readonly partitions?: readonly number[];
   /** Releases resources; called once, at end of input or when the run stops. */
   close?(): void | Promise<void>;
   /** Source-specific counters for the run summary (e.g. `{ dropped }` for a push source). */

@@ -9,8 +9,8 @@ import { SourceError, describeError } from '../errors.js';
 import type { SourceSpec } from '../plan.js';
 import type { SourceChunk, SourceReader } from '../source.js';
 import { isValidTimestamp, timestampProblem } from '../time.js';
-import type { WatermarkGenerator } from '../watermark.js';
 import { Emitter } from './emitter.js';
+import { type PartitionState, PartitionWatermarks } from './partition-watermarks.js';
 
 /** Counters of one source for the run summary: `read = emitted + deadLettered`. */
 export interface SourceSummary {
@@ -26,14 +26,14 @@ export interface SourceSummary {
 /** The runtime side of one source node. */
 export class SourceDriver extends Emitter {
   private readonly extract: ((r: unknown) => number) | undefined;
-  private readonly gen: WatermarkGenerator<unknown> | undefined;
-  /** Watermark of the generator (or script) so far; `watermark` is what was emitted. */
+  /** Per-partition generators (none in manual mode: the harness drives the watermark). */
+  private readonly parts: PartitionWatermarks;
+  /** Watermark of the generators (or script) so far; `watermark` is what was emitted. */
   private genW = -Infinity;
   /** Watermarks the generator passed through since the last emitted watermark (ascending). */
   private trace: number[] = [];
   read = 0;
   futureSkewed = 0;
-  private idleTimer: Cancel | undefined;
   /** The reader, while the source runs (for its own counters). */
   reader: SourceReader<unknown> | undefined;
   private periodicTimer: Cancel | undefined;
@@ -47,13 +47,13 @@ export class SourceDriver extends Emitter {
   ) {
     super(name, name);
     this.extract = spec.timestamp;
-    this.gen = manual ? undefined : spec.watermark?.create();
+    this.parts = new PartitionWatermarks(manual ? undefined : spec.watermark);
   }
 
   /** Handles one chunk from the reader. */
   handle(chunk: SourceChunk<unknown>): void {
     if (chunk.kind === 'records') {
-      this.records(chunk.values, chunk.timestamps);
+      this.records(chunk.values, chunk.timestamps, chunk.partition);
     } else if (chunk.kind === 'watermark') {
       this.advanceWatermark(chunk.time);
     } else {
@@ -66,11 +66,16 @@ export class SourceDriver extends Emitter {
   }
 
   /** Emits records (timestamps given, or taken from the extractor). */
-  records(values: readonly unknown[], timestamps: readonly number[] | undefined): void {
+  records(values: readonly unknown[], timestamps: readonly number[] | undefined, partition = -1): void {
+    const part = this.parts.get(partition, this.watermark);
+    if (part.idle) {
+      part.idle = false;
+      part.joined = part.w >= this.watermark;
+    }
     if (this.idle) this.forwardIdle(false);
     const n = values.length;
     this.read += n;
-    const gen = this.gen;
+    const gen = part.gen;
     const extract = this.extract as (r: unknown) => number;
     const skewLimit = this.spec.maxFutureSkew !== undefined && (this.clock.realTime || this.spec.maxFutureSkewAlways === true)
       ? this.clock.now() + this.spec.maxFutureSkew
@@ -104,9 +109,14 @@ export class SourceDriver extends Emitter {
               this.futureSkewed++;
             } else {
               const w = gen.onRecord(t, v);
-              if (w > genW) {
-                genW = w;
-                this.trace.push(w);
+              if (w > part.w) {
+                part.w = w;
+                if (!part.joined && w >= this.watermark) part.joined = true;
+                const c = this.parts.combined();
+                if (c > genW) {
+                  genW = c;
+                  this.trace.push(c);
+                }
               }
             }
           }
@@ -122,7 +132,7 @@ export class SourceDriver extends Emitter {
     this.genW = genW;
     this.flushAll();
     if (genW > this.watermark) this.emitWatermark(genW);
-    this.armIdleTimer();
+    this.armIdleTimer(part);
   }
 
   /** Emits `values[from, to)` with their timestamps; returns a fresh timestamp buffer. */
@@ -134,8 +144,7 @@ export class SourceDriver extends Emitter {
 
   /** A scripted or manual watermark (TestStream, harness); never goes backwards. */
   advanceWatermark(w: number): void {
-    if (w > this.genW) this.genW = w;
-    if (this.genW > this.watermark) this.emitWatermark(this.genW);
+    this.advanceTo(w);
   }
 
   private emitWatermark(w: number): void {
@@ -148,26 +157,45 @@ export class SourceDriver extends Emitter {
 
   /** Starts periodic watermark emission and idleness detection (run mode only). */
   start(): void {
+    const declared = this.reader?.partitions;
+    if (declared !== undefined) this.parts.declare(declared);
     const period = this.spec.watermark?.periodMs;
-    if (!this.manual && this.gen?.onPeriodic !== undefined && period !== undefined) {
+    if (!this.manual && period !== undefined) {
       const tick = (): void => {
         if (this.ended) return;
-        const w = (this.gen as WatermarkGenerator<unknown>).onPeriodic?.(this.clock.now()) ?? -Infinity;
-        if (w > this.genW) this.genW = w;
-        if (this.genW > this.watermark) this.emitWatermark(this.genW);
+        const now = this.clock.now();
+        for (const p of this.parts.all()) {
+          const w = p.gen?.onPeriodic?.(now);
+          if (w !== undefined && w > p.w) {
+            p.w = w;
+            if (!p.joined && w >= this.watermark) p.joined = true;
+          }
+        }
+        this.advanceTo(this.parts.combined());
         this.periodicTimer = this.clock.schedule(this.clock.now() + period, tick);
       };
       this.periodicTimer = this.clock.schedule(this.clock.now() + period, tick);
     }
-    this.armIdleTimer();
+    for (const p of this.parts.all()) this.armIdleTimer(p);
   }
 
-  private armIdleTimer(): void {
+  /** Emits `w` as the source's watermark if it is an advance. */
+  private advanceTo(w: number): void {
+    if (w > this.genW) this.genW = w;
+    if (this.genW > this.watermark) this.emitWatermark(this.genW);
+  }
+
+  /** Marks `p` idle after the strategy's idle timeout without records from it. */
+  private armIdleTimer(p: PartitionState): void {
     const timeout = this.spec.watermark?.idleTimeout;
     if (timeout === undefined || this.manual || this.ended) return;
-    this.idleTimer?.();
-    this.idleTimer = this.clock.schedule(this.clock.now() + timeout, () => {
-      if (!this.ended) this.forwardIdle(true);
+    p.idleTimer?.();
+    p.idleTimer = this.clock.schedule(this.clock.now() + timeout, () => {
+      if (this.ended) return;
+      p.idle = true;
+      p.joined = false;
+      this.advanceTo(this.parts.combined());
+      if (this.parts.allIdle()) this.forwardIdle(true);
     });
   }
 
@@ -183,9 +211,11 @@ export class SourceDriver extends Emitter {
   }
 
   stopTimers(): void {
-    this.idleTimer?.();
+    for (const p of this.parts.all()) {
+      p.idleTimer?.();
+      p.idleTimer = undefined;
+    }
     this.periodicTimer?.();
-    this.idleTimer = undefined;
     this.periodicTimer = undefined;
   }
 
