@@ -18,7 +18,7 @@ export type { DeadLetter } from './engine/runtime/emitter.js';
 export type { RunSummary, OperatorSummary, SinkSummary } from './engine/runtime/summary.js';
 export type { SourceSummary } from './engine/runtime/source-driver.js';
 export type { Sink, SinkContext } from './engine/sink.js';
-export type { Source, SourceChunk, SourceContext, SourceReader } from './engine/source.js';
+export type { Source, SourceChunk, SourceContext, SourceDeadLetter, SourceReader } from './engine/source.js';
 export { isValidTimestamp, toMillis, MAX_TIMESTAMP, type Duration, type DurationLike, type EventTime } from './engine/time.js';
 export type { WatermarkGenerator, WatermarkStrategy } from './engine/watermark.js';
 

@@ -14,8 +14,22 @@ export type SourceChunk<T> =
     /** The partition the records come from (per-partition watermarks); omit when unpartitioned. */
     readonly partition?: number;
   }
+  | {
+    /** Input the source could not turn into records (undecodable, oversized, failing its schema). */
+    readonly kind: 'dead-letters';
+    readonly letters: readonly SourceDeadLetter[];
+  }
   | { readonly kind: 'watermark'; readonly time: number }
   | { readonly kind: 'processing-time'; readonly advanceBy: number };
+
+/** A piece of input a source rejected, with why and where it was (file and line, offset…). */
+export interface SourceDeadLetter {
+  /** The raw input (or a bounded prefix of it). */
+  readonly value: unknown;
+  readonly reason: string;
+  /** Where in the source it was, e.g. `{ file, line }` or `{ partition, offset }`. */
+  readonly position?: Readonly<Record<string, unknown>>;
+}
 
 /** Reads a source; `next()` returns `null` at the end of input. */
 export interface SourceReader<T> {
@@ -29,6 +43,12 @@ export interface SourceReader<T> {
   close?(): void | Promise<void>;
   /** Source-specific counters for the run summary (e.g. `{ dropped }` for a push source). */
   stats?(): Record<string, number>;
+  /**
+   * Called after a chunk and everything it caused downstream have been processed (sink writes
+   * awaited). Brokers may acknowledge or record positions here. It does NOT cover records held in
+   * window state: a restart that must not lose those resumes from a checkpoint instead.
+   */
+  ack?(chunk: SourceChunk<T>): void | Promise<void>;
 }
 
 /** What a source sees of the run. */

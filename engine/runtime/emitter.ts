@@ -14,6 +14,8 @@ export interface DeadLetter<T = unknown> {
   readonly operator: string;
   /** The record's event timestamp, when one was known. */
   readonly timestamp?: number;
+  /** Where a source found it (file and line, partition and offset…), when the source knows. */
+  readonly position?: Readonly<Record<string, unknown>>;
 }
 
 /** Base of runtime nodes: ports and downstream forwarding. */
@@ -61,12 +63,12 @@ export abstract class Emitter {
     this.forEachEdge((e) => e.to.receiveEnd(e.input));
   }
 
-  /** Routes `value` to the dead-letter port with `reason`. */
-  deadLetter(value: unknown, reason: string, timestamp?: number): void {
+  /** Routes `value` to the dead-letter port with `reason` (and where it was found, if known). */
+  deadLetter(value: unknown, reason: string, timestamp?: number, position?: Readonly<Record<string, unknown>>): void {
     this.deadLettered++;
-    const letter: DeadLetter = timestamp === undefined
-      ? { value, reason, operator: this.name }
-      : { value, reason, operator: this.name, timestamp };
+    const letter: { -readonly [K in keyof DeadLetter]: DeadLetter[K] } = { value, reason, operator: this.name };
+    if (timestamp !== undefined) letter.timestamp = timestamp;
+    if (position !== undefined) letter.position = position;
     this.dead.emit(letter, timestamp ?? 0);
   }
 

@@ -54,6 +54,10 @@ export class SourceDriver extends Emitter {
   handle(chunk: SourceChunk<unknown>): void {
     if (chunk.kind === 'records') {
       this.records(chunk.values, chunk.timestamps, chunk.partition);
+    } else if (chunk.kind === 'dead-letters') {
+      this.read += chunk.letters.length;
+      for (const l of chunk.letters) this.deadLetter(l.value, l.reason, undefined, l.position);
+      this.flushAll();
     } else if (chunk.kind === 'watermark') {
       this.advanceWatermark(chunk.time);
     } else {
@@ -272,6 +276,8 @@ export async function pump(
       driver.handle(chunk);
       const d = drain();
       if (d !== undefined) await d;
+      const acked = reader.ack?.(chunk);
+      if (acked instanceof Promise) await acked;
     }
     driver.finish();
   } finally {
