@@ -37,6 +37,7 @@ export interface PipelineCore {
 
 interface NodeSpec {
   kind: string;
+  emitsRetractions?: boolean;
   inputs: { node: PlanNode; port: Port }[];
   factory?: OperatorFactory;
   sink?: Sink<unknown>;
@@ -56,6 +57,7 @@ function addNode(core: PipelineCore, spec: NodeSpec, where: string): PlanNode {
     ...(spec.factory === undefined ? {} : { factory: spec.factory }),
     ...(spec.sink === undefined ? {} : { sink: spec.sink }),
     ...(spec.orderLost === undefined ? {} : { orderLost: spec.orderLost }),
+    ...(spec.emitsRetractions === true ? { emitsRetractions: true } : {}),
   };
   return core.plan.add(node, where);
 }
@@ -80,11 +82,17 @@ export class Stream<out T> {
     return this.port === 'main' ? this.node.ordering : 'none';
   }
 
+  /** @internal The records may include retractions (from an upstream retracting window). */
+  get retracting(): boolean {
+    return this.port === 'main' && this.node.emitsRetractions === true;
+  }
+
   /** @internal */
   protected derive(kind: string, factory: OperatorFactory, options: OperatorOptions | undefined, where: string, ordering?: Ordering, orderLost?: string): PlanNode {
     return addNode(this.core, {
       kind,
       factory,
+      emitsRetractions: this.retracting,
       inputs: [{ node: this.node, port: this.port }],
       ordering: ordering ?? this.ordering,
       orderLost: orderLost ?? this.orderLost(),
@@ -155,6 +163,7 @@ export class Stream<out T> {
       kind: 'union',
       factory: passThrough,
       inputs: [this, ...others].map((s) => ({ node: s.node, port: s.port })),
+      emitsRetractions: [this, ...others].some((s) => s.retracting),
       ordering: others.length === 0 ? this.ordering : 'none',
       orderLost: others.length === 0 ? this.orderLost() : 'a union interleaves several inputs',
       options,
@@ -298,11 +307,12 @@ export class WindowedStream<K extends Key, T> {
   ) {}
 
   private build(aggregate: Aggregate<unknown, unknown, unknown>, process: ProcessWindowFn | undefined, options: OperatorOptions | undefined, where: string): PlanNode {
-    const settings = windowSettings(this.options, aggregate, process);
+    const settings = windowSettings(this.options, aggregate, process, this.input.retracting);
     const merged: OperatorOptions = { ...this.options, ...(options ?? {}) };
     return addNode(this.input.core, {
       kind: `window:${this.assigner.kind}`,
       factory: windowOperator(this.assigner, settings),
+      emitsRetractions: settings.retracting,
       inputs: [{ node: this.input.node, port: this.input.port }],
       ordering: 'none',
       orderLost: 'window results come in firing order',

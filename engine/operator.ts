@@ -4,7 +4,7 @@
  * authors — combines input watermarks and forwards the output watermark.
  */
 import type { Batch } from './batch.js';
-import type { Clock } from './clock.js';
+import type { Cancel, Clock } from './clock.js';
 import type { Key } from './keys.js';
 
 /** What an operator does with a failing user function: fail the run, or dead-letter the record. */
@@ -40,6 +40,11 @@ export interface OperatorContext {
   userError(error: unknown, value: unknown, timestamp: number | undefined, what?: string): void;
   /** Always throws a `UserFunctionError` (for programming errors that must stop the run). */
   fail(message: string, timestamp: number | undefined, cause?: unknown): never;
+  /**
+   * Runs `callback` when processing time reaches `at` (via the injected clock); what it emits is
+   * flushed downstream right after, and an error it throws fails the run.
+   */
+  schedule(at: number, callback: () => void): Cancel;
 }
 
 /** The running logic of one operator instance. */
@@ -57,4 +62,11 @@ export interface OperatorLogic {
 export interface OperatorFactory {
   readonly kind: string;
   build(ctx: OperatorContext): OperatorLogic;
+  /**
+   * True when the operator emits on record arrival (e.g. early panes every N records) in a way
+   * whose order relative to watermark-driven output matters. Sources upstream of such an operator
+   * then deliver each watermark advance before the next record (smaller batches), so output is
+   * the same as if the watermark advanced after every record.
+   */
+  readonly interleavesWithWatermarks?: boolean;
 }

@@ -49,6 +49,8 @@ export interface PlanNode {
   readonly ordering: Ordering;
   /** Why the order is weaker than its source's (for error messages). */
   readonly orderLost?: string;
+  /** The main output carries retractions (a retracting window, or derived from one). */
+  readonly emitsRetractions?: boolean;
   /** `pipeline-dead-letters` nodes collect every dead letter of the plan. */
   readonly collectsAllDeadLetters?: boolean;
 }

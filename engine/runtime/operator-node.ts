@@ -4,7 +4,7 @@
  * watermark, idleness and end-of-stream.
  */
 import type { Batch } from '../batch.js';
-import type { Clock } from '../clock.js';
+import type { Cancel, Clock } from '../clock.js';
 import { describeError } from '../errors.js';
 import type { OnError, OperatorContext, OperatorFactory, OperatorLogic } from '../operator.js';
 import { Emitter } from './emitter.js';
@@ -143,5 +143,21 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
 
   fail(message: string, timestamp: number | undefined, cause?: unknown): never {
     throw this.userFunctionError(message, timestamp, cause);
+  }
+
+  /** Where errors from timer callbacks go (the runtime fails the run); unset: they are thrown. */
+  onAsyncError: ((error: unknown) => void) | undefined;
+
+  schedule(at: number, callback: () => void): Cancel {
+    return this.clock.schedule(at, () => {
+      if (this.ended) return;
+      try {
+        callback();
+        this.flushAll();
+      } catch (e) {
+        if (this.onAsyncError === undefined) throw e;
+        this.onAsyncError(e);
+      }
+    });
   }
 }

@@ -71,6 +71,22 @@ export class Runtime {
         });
       }
     }
+    this.markInterleaving(plan);
+  }
+
+  /** Sources feeding an operator that interleaves output with watermarks cut at every advance. */
+  private markInterleaving(plan: Plan): void {
+    const downstream = new Map<PlanNode, PlanNode[]>();
+    for (const n of plan.nodes) for (const i of n.inputs) downstream.set(i.node, [...(downstream.get(i.node) ?? []), n]);
+    const reaches = (n: PlanNode, seen = new Set<PlanNode>()): boolean => {
+      if (seen.has(n)) return false;
+      seen.add(n);
+      if (n.factory?.interleavesWithWatermarks === true) return true;
+      return (downstream.get(n) ?? []).some((d) => reaches(d, seen));
+    };
+    for (const n of plan.nodes) {
+      if (n.source !== undefined && reaches(n)) (this.byNode.get(n) as SourceDriver).cutEveryAdvance = true;
+    }
   }
 
   /** The running node of a plan node. */
@@ -87,6 +103,13 @@ export class Runtime {
     const stopped = new Promise<void>((resolve) => {
       signalStop = resolve;
     });
+    // A processing-time timer that throws (outside any source's pump) fails the run too.
+    for (const op of this.operators) {
+      op.onAsyncError = (error) => {
+        if (this.failure === undefined) this.failure = { error };
+        signalStop();
+      };
+    }
     const drain = (): Promise<void> | undefined => {
       if (this.pending.length === 0) return undefined;
       const all = this.pending;

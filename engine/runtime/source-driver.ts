@@ -34,6 +34,8 @@ export class SourceDriver extends Emitter {
   private trace: number[] = [];
   read = 0;
   futureSkewed = 0;
+  /** Deliver every watermark advance before the next record (an operator downstream needs it). */
+  cutEveryAdvance = false;
   /** The reader, while the source runs (for its own counters). */
   reader: SourceReader<unknown> | undefined;
   private periodicTimer: Cancel | undefined;
@@ -85,6 +87,7 @@ export class SourceDriver extends Emitter {
       ? this.clock.now() + this.spec.maxFutureSkew
       : Infinity;
     let genW = this.genW;
+    const cutAll = this.cutEveryAdvance;
     // Records go out in runs ("segments") of the chunk, passed on without copying when the whole
     // chunk is clean; a dead letter or a watermark cut ends a run.
     let segStart = 0;
@@ -101,7 +104,7 @@ export class SourceDriver extends Emitter {
             this.deadLetter(v, timestampProblem(t) as string);
             continue;
           }
-          if (t <= genW && genW > this.watermark) {
+          if ((t <= genW || cutAll) && genW > this.watermark) {
             segTimes = this.emitSegment(values, segStart, i, segTimes);
             segStart = i;
             this.genW = genW;

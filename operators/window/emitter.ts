@@ -8,6 +8,7 @@ import { UserFunctionError } from '../../engine/errors.js';
 import type { Key } from '../../engine/keys.js';
 import type { OperatorContext } from '../../engine/operator.js';
 import { MAX_TIMESTAMP } from '../../engine/time.js';
+import type { TriggerSpec } from './triggers.js';
 import type { PaneInfo, PaneTiming, Window } from './types.js';
 
 /** A full-window function: all records of the window in, outputs out. */
@@ -17,6 +18,13 @@ export type ProcessWindowFn = (key: Key, window: Window, records: unknown[]) => 
 export interface WindowSettings {
   readonly allowedLateness: number;
   readonly discarding: boolean;
+  /** Each updated pane is preceded by a retraction of the previous one. */
+  readonly retracting: boolean;
+  /** A final pane whenever a window is purged, even with nothing pending. */
+  readonly closingAlways: boolean;
+  readonly trigger: TriggerSpec;
+  /** The input carries retractions (from an upstream retracting window): apply them with `retract`. */
+  readonly retractInput: boolean;
   readonly aggregate: Aggregate<unknown, unknown, unknown>;
   /** When set, fired windows call this instead of producing `WindowResult`s. */
   readonly process: ProcessWindowFn | undefined;
@@ -39,13 +47,14 @@ export class WindowEmitter {
   tooLate = 0;
   tooLatePairs = 0;
   panes = 0;
+  retractions = 0;
 
   constructor(private readonly ctx: OperatorContext, private readonly settings: WindowSettings) {}
 
   private lastWindow: Window = Object.freeze({ start: NaN, end: NaN });
 
-  /** Emits one pane of `window` for `key` with accumulator `acc`. */
-  pane(key: Key, start: number, end: number, acc: unknown, timing: PaneTiming, index: number, final: boolean): void {
+  /** Emits one pane of `window` for `key` with accumulator `acc`; returns the pane's value. */
+  pane(key: Key, start: number, end: number, acc: unknown, timing: PaneTiming, index: number, final: boolean): unknown {
     this.panes++;
     // The global window's end is +∞; its results carry the largest valid timestamp instead.
     const ts = end === Infinity ? MAX_TIMESTAMP : end - 1;
@@ -66,7 +75,7 @@ export class WindowEmitter {
         this.ctx.fail('aggregate result() threw', ts, e);
       }
       this.ctx.out.emit({ key, window, value, pane: paneInfo(timing, index, final) }, ts);
-      return;
+      return value;
     }
     let outputs: Iterable<unknown> | unknown[];
     try {
@@ -77,6 +86,14 @@ export class WindowEmitter {
       if (e instanceof UserFunctionError) throw e;
       this.ctx.fail('process function threw', ts, e);
     }
+    return undefined;
+  }
+
+  /** Emits the retraction of an earlier pane (its window, value and metadata). */
+  retraction(key: Key, start: number, end: number, value: unknown, pane: PaneInfo): void {
+    const ts = end === Infinity ? MAX_TIMESTAMP : end - 1;
+    this.retractions++;
+    this.ctx.out.emit({ key, window: Object.freeze({ start, end }), value, pane, retraction: true }, ts);
   }
 
   /** Routes a record that was too late for `missed` windows (it may still be accepted by others). */
@@ -92,6 +109,7 @@ export class WindowEmitter {
       tooLate: this.tooLate,
       tooLatePairs: this.tooLatePairs,
       panes: this.panes,
+      retractions: this.retractions,
       openWindows,
     };
   }

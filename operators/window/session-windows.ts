@@ -2,8 +2,9 @@
  * The window operator for session windows. Each key keeps its live sessions sorted by start and
  * pairwise non-overlapping; a record's proto-window `[t, t + gap)` merges with the contiguous run
  * of sessions it strictly overlaps. Lateness is judged against the session the record would join.
- * Firings come from a heap ordered by (end, start, first record's arrival), so output order does
- * not depend on how records were batched.
+ * Each session is a `PaneState`, so triggers, discarding and retracting panes work as for any
+ * window (merged-away sessions' panes are retracted). Firings come from heaps ordered by
+ * (end, start, first record's arrival), so output order does not depend on batching.
  */
 import type { Batch } from '../../engine/batch.js';
 import { UserFunctionError } from '../../engine/errors.js';
@@ -11,27 +12,22 @@ import { MinHeap } from '../../engine/heap.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
 import { WindowEmitter, type WindowSettings } from './emitter.js';
+import { PaneFiring, type PaneState, newPaneState } from './pane-state.js';
 
-interface Session {
-  start: number;
-  end: number;
-  acc: unknown;
-  readonly firstSeq: number;
-  readonly key: Key;
-  panes: number;
-  dead: boolean;
-}
-
-const earlier = (a: Session, b: Session): boolean =>
+const earlier = (a: PaneState, b: PaneState): boolean =>
   a.end < b.end || (a.end === b.end && (a.start < b.start || (a.start === b.start && a.firstSeq < b.firstSeq)));
+
+const byEarlyDue = (a: PaneState, b: PaneState): boolean => a.earlyDue < b.earlyDue || (a.earlyDue === b.earlyDue && earlier(a, b));
 
 /** Running state of one session window operator. */
 export class SessionWindowLogic implements OperatorLogic {
   /** Each key's live sessions, sorted by start, pairwise non-overlapping. */
-  private readonly sessionsOf = new KeyMap<Session[]>();
-  private readonly toFire = new MinHeap<Session>(earlier);
-  private readonly toPurge = new MinHeap<Session>(earlier);
+  private readonly sessionsOf = new KeyMap<PaneState[]>();
+  private readonly toFire = new MinHeap<PaneState>(earlier);
+  private readonly toPurge = new MinHeap<PaneState>(earlier);
+  private readonly earlyHeap = new MinHeap<PaneState>(byEarlyDue);
   private readonly emit: WindowEmitter;
+  private readonly firing: PaneFiring;
   private seq = 0;
   private live = 0;
 
@@ -42,6 +38,7 @@ export class SessionWindowLogic implements OperatorLogic {
     private readonly settings: WindowSettings,
   ) {
     this.emit = new WindowEmitter(ctx, settings);
+    this.firing = new PaneFiring(ctx, settings, this.emit);
   }
 
   onBatch(batch: Batch): void {
@@ -72,7 +69,6 @@ export class SessionWindowLogic implements OperatorLogic {
     }
     const W = this.ctx.watermark;
     const L = this.settings.allowedLateness;
-    const agg = this.settings.aggregate;
     let list = this.sessionsOf.get(key);
     const pend = t + gap;
     let lo = -1;
@@ -80,7 +76,7 @@ export class SessionWindowLogic implements OperatorLogic {
     let at = 0;
     if (list !== undefined) {
       for (; at < list.length; at++) {
-        const s = list[at] as Session;
+        const s = list[at] as PaneState;
         if (s.start >= pend) break;
         if (t < s.end) {
           if (lo < 0) lo = at;
@@ -91,8 +87,8 @@ export class SessionWindowLogic implements OperatorLogic {
     let start = t;
     let end = pend;
     if (lo >= 0) {
-      start = Math.min(t, (list as Session[])[lo]!.start);
-      end = Math.max(pend, (list as Session[])[hi]!.end);
+      start = Math.min(t, (list as PaneState[])[lo]!.start);
+      end = Math.max(pend, (list as PaneState[])[hi]!.end);
     }
     if (W >= end - 1 + L) {
       this.emit.late(value, t, key, [{ start, end }]);
@@ -103,55 +99,73 @@ export class SessionWindowLogic implements OperatorLogic {
       list = [];
       this.sessionsOf.set(key, list);
     }
-    const only = lo >= 0 && lo === hi ? (list[lo] as Session) : undefined;
+    const retraction = this.settings.retractInput && (value as { retraction?: unknown } | null)?.retraction === true;
+    const only = lo >= 0 && lo === hi ? (list[lo] as PaneState) : undefined;
     if (only !== undefined && only.start === start && only.end === end) {
-      only.acc = agg.add(only.acc, value);
+      this.addTo(only, value, t, retraction);
       this.emit.accepted++;
-      if (end - 1 <= W) this.latePane(only);
+      this.firing.afterRecord(only, W);
       return;
     }
-    let acc = agg.create();
     let firstSeq = this.seq;
+    for (let j = lo; j >= 0 && j <= hi; j++) firstSeq = Math.min(firstSeq, (list[j] as PaneState).firstSeq);
+    const merged = newPaneState(lo >= 0 ? (list[lo] as PaneState).key : ownKey(key), start, end, this.settings, firstSeq);
     if (lo >= 0) {
       for (let j = lo; j <= hi; j++) {
-        const old = list[j] as Session;
-        acc = agg.merge(acc, old.acc);
-        if (old.firstSeq < firstSeq) firstSeq = old.firstSeq;
+        const old = list[j] as PaneState;
+        this.firing.retractLast(old);
+        this.firing.absorb(merged, old);
         old.dead = true;
         this.live--;
       }
+      list.splice(lo, hi - lo + 1, merged);
+      if (merged.earlyDue !== Infinity) this.earlyHeap.push(merged);
+    } else {
+      list.splice(at, 0, merged);
     }
-    acc = agg.add(acc, value);
-    const merged: Session = { start, end, acc, firstSeq, key: lo >= 0 ? (list[lo] as Session).key : ownKey(key), panes: 0, dead: false };
-    if (lo >= 0) list.splice(lo, hi - lo + 1, merged);
-    else list.splice(at, 0, merged);
     this.live++;
+    this.addTo(merged, value, t, retraction);
     this.emit.accepted++;
     if (end - 1 <= W) {
-      this.latePane(merged);
+      merged.passedEnd = true; // born behind the watermark: late panes only
       this.toPurge.push(merged);
     } else {
       this.toFire.push(merged);
     }
+    this.firing.afterRecord(merged, W);
   }
 
-  private latePane(s: Session): void {
-    this.emit.pane(s.key, s.start, s.end, s.acc, 'late', s.panes++, false);
-    if (this.settings.discarding) s.acc = this.settings.aggregate.create();
+  private addTo(s: PaneState, value: unknown, t: number, retraction: boolean): void {
+    if (!retraction) {
+      const hadDue = s.earlyDue;
+      this.firing.add(s, value, t);
+      if (s.earlyDue !== hadDue) this.earlyHeap.push(s);
+      return;
+    }
+    const agg = this.settings.aggregate;
+    const retract = agg.retract as NonNullable<typeof agg.retract>;
+    s.acc = retract.call(agg, s.acc, value);
+    if (s.delta !== undefined) s.delta = retract.call(agg, s.delta, value);
+    s.pending++;
   }
 
   onWatermark(W: number): void {
     const L = this.settings.allowedLateness;
     const f = this.toFire.peek();
     const p = this.toPurge.peek();
-    if ((f === undefined || W < f.end - 1) && (p === undefined || W < p.end - 1 + L)) return;
-    const agg = this.settings.aggregate;
+    const e = this.earlyHeap.peek();
+    if ((f === undefined || W < f.end - 1) && (p === undefined || W < p.end - 1 + L) && (e === undefined || W < e.earlyDue)) return;
+    for (let s = this.earlyHeap.peek(); s !== undefined && s.earlyDue <= W; s = this.earlyHeap.peek()) {
+      this.earlyHeap.pop();
+      if (s.dead || s.passedEnd || s.end - 1 <= W) continue;
+      this.firing.early(s, W);
+      if (s.earlyDue !== Infinity) this.earlyHeap.push(s);
+    }
     for (let s = this.toFire.peek(); s !== undefined && s.end - 1 <= W; s = this.toFire.peek()) {
       this.toFire.pop();
       if (s.dead) continue;
       const final = W >= s.end - 1 + L;
-      this.emit.pane(s.key, s.start, s.end, s.acc, 'on-time', s.panes++, final);
-      if (this.settings.discarding) s.acc = agg.create();
+      this.firing.onTime(s, final);
       if (final) this.remove(s);
       else this.toPurge.push(s);
     }
@@ -161,10 +175,10 @@ export class SessionWindowLogic implements OperatorLogic {
     }
   }
 
-  private remove(s: Session): void {
-    s.dead = true;
+  private remove(s: PaneState): void {
+    this.firing.close(s);
     this.live--;
-    const list = this.sessionsOf.get(s.key) as Session[];
+    const list = this.sessionsOf.get(s.key) as PaneState[];
     list.splice(list.indexOf(s), 1);
     if (list.length === 0) this.sessionsOf.delete(s.key);
   }

@@ -41,7 +41,7 @@ export interface LateRecord<T, K> {
 }
 
 /** How successive panes of a window relate. */
-export type Accumulation = 'accumulating' | 'discarding';
+export type Accumulation = 'accumulating' | 'discarding' | 'retracting';
 
 /** Re-exported for window modules. */
 export type { Key };

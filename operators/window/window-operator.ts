@@ -11,17 +11,27 @@ import type { WindowAssigner } from './assigners.js';
 import type { ProcessWindowFn, WindowSettings } from './emitter.js';
 import { GlobalWindowLogic } from './global-windows.js';
 import { SessionWindowLogic } from './session-windows.js';
+import { TriggeredWindowLogic } from './triggered-windows.js';
+import { type TriggerOptions, checkTrigger, isDefaultTrigger } from './triggers.js';
 import type { Accumulation } from './types.js';
 
 /** Options of `keyed.window(assigner, options)`. */
 export interface WindowOptions {
   /** How long after a window's end late records are still admitted (default 0). */
   readonly allowedLateness?: Duration;
-  /** `'accumulating'` (default): each pane holds everything so far; `'discarding'`: only what is new. */
+  /**
+   * `'accumulating'` (default): each pane holds everything so far; `'discarding'`: only what is
+   * new; `'retracting'`: like accumulating, and each updated pane is preceded by a retraction of
+   * the previous one (merged-away sessions' panes are retracted too).
+   */
   readonly accumulation?: Accumulation;
+  /** When panes fire: early, on time, late (see `TriggerOptions`). */
+  readonly trigger?: TriggerOptions;
+  /** `'if-non-empty'` (default): a last pane at purge only if records are pending; `'always'`: a final pane at every purge. */
+  readonly closing?: 'if-non-empty' | 'always';
 }
 
-const ACCUMULATIONS: readonly string[] = ['accumulating', 'discarding'];
+const ACCUMULATIONS: readonly string[] = ['accumulating', 'discarding', 'retracting'];
 
 /** Checks that `agg` has the aggregate shape, naming `where` otherwise. */
 export function checkAggregate(agg: unknown, where: string): Aggregate<unknown, unknown, unknown> {
@@ -35,16 +45,24 @@ export function checkAggregate(agg: unknown, where: string): Aggregate<unknown, 
 }
 
 /** Validates window options (when `.window()` is called), naming the factory on failure. */
-export function checkWindowOptions(options: WindowOptions): Pick<WindowSettings, 'allowedLateness' | 'discarding'> {
+export function checkWindowOptions(options: WindowOptions): Omit<WindowSettings, 'aggregate' | 'process' | 'retractInput'> {
   const where = 'tidemark.window';
   if (options === null || typeof options !== 'object') throw new PlanError(`${where}: options must be an object`);
   const L = options.allowedLateness === undefined ? 0 : toMillis(options.allowedLateness, `${where}: allowedLateness`);
   if (L < 0) throw new PlanError(`${where}: allowedLateness must be ≥ 0, got ${L} ms`);
   const acc = options.accumulation ?? 'accumulating';
   if (!ACCUMULATIONS.includes(acc)) {
-    throw new PlanError(`${where}: accumulation must be 'accumulating' or 'discarding', got '${String(acc)}'`);
+    throw new PlanError(`${where}: accumulation must be 'accumulating', 'discarding' or 'retracting', got '${String(acc)}'`);
   }
-  return { allowedLateness: L, discarding: acc === 'discarding' };
+  const closing = options.closing ?? 'if-non-empty';
+  if (closing !== 'if-non-empty' && closing !== 'always') throw new PlanError(`${where}: closing must be 'if-non-empty' or 'always', got '${String(closing)}'`);
+  return {
+    allowedLateness: L,
+    discarding: acc === 'discarding',
+    retracting: acc === 'retracting',
+    closingAlways: closing === 'always',
+    trigger: checkTrigger(options.trigger),
+  };
 }
 
 /** Window options plus what to compute: the settings a window operator runs with. */
@@ -52,8 +70,21 @@ export function windowSettings(
   options: WindowOptions,
   aggregate: Aggregate<unknown, unknown, unknown>,
   process: ProcessWindowFn | undefined,
+  retractInput: boolean,
 ): WindowSettings {
-  return { ...checkWindowOptions(options), aggregate, process };
+  const settings = { ...checkWindowOptions(options), aggregate, process, retractInput };
+  if (settings.retracting && process !== undefined) {
+    throw new PlanError('tidemark.process: retracting accumulation needs an aggregate (a process function emits free-form outputs that cannot be retracted)');
+  }
+  if (retractInput && typeof aggregate.retract !== 'function') {
+    throw new PlanError(`tidemark.aggregate: the input carries retractions (an upstream window is retracting), so the aggregate${aggregate.name === undefined ? '' : ` '${aggregate.name}'`} needs a retract(acc, value) function`);
+  }
+  return settings;
+}
+
+/** True when the settings need per-(key, window) trigger state (not the shared-pane fast path). */
+export function needsPaneState(settings: WindowSettings): boolean {
+  return !isDefaultTrigger(settings.trigger) || settings.retracting || settings.closingAlways || settings.retractInput;
 }
 
 /** Checks an assigner descriptor (from tumbling/sliding/session/globalWindow). */
@@ -69,16 +100,23 @@ export function checkAssigner(assigner: unknown): WindowAssigner {
 export function windowOperator(assigner: WindowAssigner, settings: WindowSettings): OperatorFactory {
   return {
     kind: `window:${assigner.kind}`,
+    interleavesWithWatermarks: settings.trigger.earlyRecords > 0,
     build(ctx) {
       switch (assigner.kind) {
         case 'tumbling':
-          return new AlignedWindowLogic(ctx, assigner.size, assigner.size, assigner.offset, settings);
+          return needsPaneState(settings)
+            ? new TriggeredWindowLogic(ctx, assigner.size, assigner.size, assigner.offset, settings)
+            : new AlignedWindowLogic(ctx, assigner.size, assigner.size, assigner.offset, settings);
         case 'sliding':
-          return new AlignedWindowLogic(ctx, assigner.size, assigner.slide, assigner.offset, settings);
+          return needsPaneState(settings)
+            ? new TriggeredWindowLogic(ctx, assigner.size, assigner.slide, assigner.offset, settings)
+            : new AlignedWindowLogic(ctx, assigner.size, assigner.slide, assigner.offset, settings);
         case 'session':
           return new SessionWindowLogic(ctx, assigner.gap, assigner.gapOf as ((r: unknown) => number) | undefined, settings);
         case 'global':
-          return new GlobalWindowLogic(ctx, settings);
+          return needsPaneState(settings)
+            ? new TriggeredWindowLogic(ctx, Infinity, Infinity, 0, settings)
+            : new GlobalWindowLogic(ctx, settings);
       }
     },
   };

@@ -65,10 +65,15 @@ export const lateScenario = fc.record({
 }).chain(({ recs, maxDelay, bound }) =>
   disorderedArrivals(recs, maxDelay).chain((arrival) => withWatermarks(arrival, bound)));
 
-/** Builds the pipeline fragment for a spec. */
-export function windowPipeline(w: RefWindowing<Rec>, allowedLateness: number, accumulation: 'accumulating' | 'discarding') {
+/**
+ * Builds the pipeline fragment for a spec. `perWindowState` selects the triggered operators (the
+ * `onTime: 'if-non-empty'` trigger changes nothing without early panes, but leaves the
+ * shared-pane fast path), so both implementations answer to the same reference.
+ */
+export function windowPipeline(w: RefWindowing<Rec>, allowedLateness: number, accumulation: 'accumulating' | 'discarding', perWindowState = false) {
+  const trigger = perWindowState ? { trigger: { onTime: 'if-non-empty' as const } } : {};
   return (input: Stream<Rec>) =>
-    input.keyBy((r) => r.k).window(assignerOf(w), { allowedLateness, accumulation }).aggregate(ids, { name: 'w' });
+    input.keyBy((r) => r.k).window(assignerOf(w), { allowedLateness, accumulation, ...trigger }).aggregate(ids, { name: 'w' });
 }
 
 export type Steps = RefStep<Rec>[];

@@ -10,8 +10,8 @@ import { type Steps, ids, lateScenario, lateness, windowPipeline, windowing } fr
 import type { Rec } from './scenarios.js';
 import type { RefWindowing } from 'tidemark/testing';
 
-function runEngine(w: RefWindowing<Rec>, L: number, acc: 'accumulating' | 'discarding', steps: Steps) {
-  const h = harness(windowPipeline(w, L, acc));
+function runEngine(w: RefWindowing<Rec>, L: number, acc: 'accumulating' | 'discarding', steps: Steps, perWindowState = false) {
+  const h = harness(windowPipeline(w, L, acc, perWindowState));
   for (const s of steps) {
     if (s.kind === 'record') h.addElement(s.value, s.timestamp);
     else h.advanceWatermarkTo(s.time);
@@ -32,9 +32,10 @@ describe('window operators match the reference model', () => {
         lateness,
         fc.constantFrom<'accumulating' | 'discarding'>('accumulating', 'discarding'),
         lateScenario,
-        (w, L, acc, steps) => {
+        fc.boolean(),
+        (w, L, acc, steps, perWindowState) => {
           const ref = referenceWindows(steps, { key: (r: Rec) => r.k, windowing: w, aggregate: ids, allowedLateness: L, accumulation: acc });
-          const eng = runEngine(w, L, acc, steps);
+          const eng = runEngine(w, L, acc, steps, perWindowState);
           const refPanes = ref.panes.map((p) => canonical({ key: p.key, window: p.window, value: p.value, pane: p.pane, timestamp: p.timestamp }));
           expect(eng.panes.slice().sort()).toEqual(refPanes.slice().sort());
           const refLate = ref.late.map((l) => canonical({ value: l.value.id, timestamp: l.timestamp, key: l.key, missedWindows: l.missedWindows }));

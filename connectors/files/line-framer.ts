@@ -1,0 +1,111 @@
+/**
+ * Cuts a byte stream into lines (LF or CRLF), or — with a quote byte — into CSV records, whose
+ * quoted fields may contain newlines. Oversized records are skipped to their end without being
+ * held in memory; a leading UTF-8 byte order mark is skipped.
+ */
+import { type Frame, type Framer, RecordBuffer, oversized } from './frame.js';
+
+const LF = 0x0a;
+const CR = 0x0d;
+
+/** Options of the line framer. */
+export interface LineFramerOptions {
+  readonly maxRecordBytes: number;
+  /** Quote byte (e.g. `"` for CSV): newlines between quotes do not end a record. */
+  readonly quote?: number;
+  /** Byte offset and line number of the first byte (resuming mid-file). */
+  readonly start?: { readonly offset: number; readonly line: number };
+}
+
+/**
+ * A framer for line-based formats.
+ *
+ * @example
+ * const framer = lineFramer({ maxRecordBytes: 1 << 20 });
+ * framer.push(Buffer.from('a\nb'), (f) => frames.push(f)); // one frame ('a', line 1)
+ */
+export function lineFramer(options: LineFramerOptions): Framer {
+  const max = options.maxRecordBytes;
+  const quote = options.quote ?? -1;
+  const record = new RecordBuffer(max);
+  let pos = options.start?.offset ?? 0; // offset of the next byte pushed
+  let recordOffset = pos;
+  let line = options.start?.line ?? 1;
+  let newlinesInside = 0;
+  let inQuotes = false;
+  let first = pos === 0;
+
+  const finishRecord = (end: number, emit: (f: Frame) => void): void => {
+    const r = record.take();
+    let bytes = r.bytes;
+    if (bytes !== undefined && bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1);
+    const at = { offset: recordOffset, end, line, nextLine: line + 1 + newlinesInside };
+    if (bytes !== undefined) emit({ ...at, bytes });
+    else emit({ ...at, error: oversized(r.size, max), ...(r.head !== undefined ? { head: r.head } : {}) });
+    line += 1 + newlinesInside;
+    newlinesInside = 0;
+    recordOffset = end;
+  };
+
+  return {
+    push(chunk, emit) {
+      let start = 0;
+      if (first) {
+        first = false;
+        if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
+          start = 3;
+          recordOffset = pos + 3;
+        }
+      }
+      const base = pos;
+      const n = chunk.length;
+      if (quote < 0) {
+        while (start < n) {
+          const i = chunk.indexOf(LF, start);
+          if (i < 0) {
+            record.add(chunk, start, n);
+            break;
+          }
+          record.add(chunk, start, i);
+          finishRecord(base + i + 1, emit);
+          start = i + 1;
+        }
+      } else {
+        let from = start;
+        for (let i = start; i < n; i++) {
+          const b = chunk[i];
+          if (b === quote) {
+            inQuotes = !inQuotes;
+          } else if (b === LF) {
+            if (inQuotes) {
+              newlinesInside++;
+            } else {
+              record.add(chunk, from, i);
+              finishRecord(base + i + 1, emit);
+              from = i + 1;
+            }
+          }
+        }
+        record.add(chunk, from, n);
+      }
+      pos += n;
+    },
+    finish(emit) {
+      if (!record.empty) {
+        if (inQuotes) {
+          const r = record.take();
+          emit({
+            offset: recordOffset,
+            end: pos,
+            line,
+            nextLine: line + newlinesInside,
+            error: 'unterminated quoted field at end of input',
+            head: (r.bytes ?? r.head ?? new Uint8Array()).subarray(0, 256),
+          });
+        } else {
+          finishRecord(pos, emit);
+        }
+      }
+    },
+  };
+}

@@ -1,0 +1,10 @@
+/**
+ * The embedded event log: `EventLog.open(dir, options)`, its records, reads, sources, consumer
+ * offsets and lag, and its errors.
+ */
+export { EventLog, type LogInput, type LogPosition, type ReadOptions, type PartitionLag, type ConsumerLag } from './event-log.js';
+export type { LogRecord } from './cursor.js';
+export type { EventLogOptions, Retention, StartFrom } from './options.js';
+export type { FsyncPolicy, RecoveryReport } from './partition.js';
+export type { LagEvent, LagObjective, LogSourceOptions } from './source.js';
+export { LogError, LogTruncatedError, LogCorruptionError } from './errors.js';

@@ -1,0 +1,177 @@
+/**
+ * The window operator for tumbling, sliding and global windows under a non-default trigger,
+ * retracting or closing panes, or a retracting input. Unlike the shared-pane fast path, it keeps
+ * one `PaneState` per (key, window), because early and late firings, retractions and discarding
+ * deltas are per window. Firing order is deterministic: windows by end, keys by first arrival.
+ */
+import type { Batch } from '../../engine/batch.js';
+import { UserFunctionError } from '../../engine/errors.js';
+import { MinHeap } from '../../engine/heap.js';
+import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
+import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
+import { mod } from '../../engine/time.js';
+import { WindowEmitter, type WindowSettings } from './emitter.js';
+import { PaneFiring, type PaneState, newPaneState } from './pane-state.js';
+import type { Window } from './types.js';
+
+interface WindowStates {
+  readonly start: number;
+  readonly end: number;
+  readonly byKey: KeyMap<PaneState>;
+  /** States in first-arrival order. */
+  readonly states: PaneState[];
+}
+
+const byEarlyDue = (a: PaneState, b: PaneState): boolean =>
+  a.earlyDue < b.earlyDue || (a.earlyDue === b.earlyDue && (a.end < b.end || (a.end === b.end && a.firstSeq < b.firstSeq)));
+
+function lowerBound(a: readonly number[], x: number): number {
+  let lo = 0;
+  let hi = a.length;
+  while (lo < hi) {
+    const mid = (lo + hi) >>> 1;
+    if ((a[mid] as number) < x) lo = mid + 1;
+    else hi = mid;
+  }
+  return lo;
+}
+
+/** Running state of one triggered tumbling, sliding or global window operator. */
+export class TriggeredWindowLogic implements OperatorLogic {
+  private readonly windows = new Map<number, WindowStates>();
+  /** Window starts with state, ascending (ends ascend with them). */
+  private starts: number[] = [];
+  private readonly earlyHeap = new MinHeap<PaneState>(byEarlyDue);
+  private readonly emit: WindowEmitter;
+  private readonly firing: PaneFiring;
+  private readonly global: boolean;
+  private prevW = -Infinity;
+  private seq = 0;
+  private live = 0;
+
+  constructor(
+    private readonly ctx: OperatorContext,
+    private readonly size: number,
+    private readonly slide: number,
+    private readonly offset: number,
+    private readonly settings: WindowSettings,
+  ) {
+    this.global = size === Infinity;
+    this.emit = new WindowEmitter(ctx, settings);
+    this.firing = new PaneFiring(ctx, settings, this.emit);
+  }
+
+  onBatch(batch: Batch): void {
+    const { values, times } = batch;
+    const keys = batch.keys as readonly Key[];
+    const n = values.length;
+    let i = 0;
+    while (i < n) {
+      try {
+        for (; i < n; i++) this.record(values[i], times[i] as number, keys[i] as Key);
+      } catch (e) {
+        if (e instanceof UserFunctionError) throw e;
+        this.ctx.userError(e, values[i], times[i], 'aggregate threw');
+        i++;
+      }
+    }
+  }
+
+  private record(value: unknown, t: number, key: Key): void {
+    this.seq++;
+    const W = this.ctx.watermark;
+    const L = this.settings.allowedLateness;
+    const retraction = this.settings.retractInput && (value as { retraction?: unknown } | null)?.retraction === true;
+    let missed: Window[] | undefined;
+    let admitted: PaneState[] | undefined;
+    const first = this.global ? -Infinity : t - this.size + 1 + mod(this.offset - (t - this.size + 1), this.slide);
+    const last = this.global ? -Infinity : t - mod(t - this.offset, this.slide);
+    for (let s = first; s <= last; s += this.slide) {
+      const e = this.global ? Infinity : s + this.size;
+      if (W >= e - 1 + L) {
+        (missed ??= []).push({ start: s, end: e });
+        continue;
+      }
+      const state = this.stateFor(s, e, key, W);
+      const hadDue = state.earlyDue;
+      if (retraction) this.retract(state, value);
+      else this.firing.add(state, value, t);
+      if (state.earlyDue !== hadDue) this.earlyHeap.push(state);
+      (admitted ??= []).push(state);
+      if (this.global) break;
+    }
+    if (missed !== undefined) this.emit.late(value, t, key, missed);
+    if (admitted === undefined) {
+      this.emit.tooLate++;
+      return;
+    }
+    this.emit.accepted++;
+    for (const state of admitted) this.firing.afterRecord(state, W);
+  }
+
+  private retract(state: PaneState, value: unknown): void {
+    const agg = this.settings.aggregate;
+    const retract = agg.retract as NonNullable<typeof agg.retract>;
+    state.acc = retract.call(agg, state.acc, value);
+    if (state.delta !== undefined) state.delta = retract.call(agg, state.delta, value);
+    state.pending++;
+  }
+
+  private stateFor(s: number, e: number, key: Key, W: number): PaneState {
+    let w = this.windows.get(s);
+    if (w === undefined) {
+      w = { start: s, end: e, byKey: new KeyMap(), states: [] };
+      this.windows.set(s, w);
+      const st = this.starts;
+      if (st.length === 0 || (st[st.length - 1] as number) < s) st.push(s);
+      else st.splice(lowerBound(st, s), 0, s);
+    }
+    let state = w.byKey.get(key);
+    if (state === undefined) {
+      state = newPaneState(ownKey(key), s, e, this.settings, this.seq);
+      // A window that comes into being behind the watermark never fires on time.
+      if (e - 1 <= W) state.passedEnd = true;
+      w.byKey.set(key, state);
+      w.states.push(state);
+      this.live++;
+    }
+    return state;
+  }
+
+  onWatermark(W: number): void {
+    // continuous event-time (early) firings of windows not yet at their end
+    for (let s = this.earlyHeap.peek(); s !== undefined && s.earlyDue <= W; s = this.earlyHeap.peek()) {
+      this.earlyHeap.pop();
+      if (s.dead || s.passedEnd || s.end - 1 <= W) continue;
+      this.firing.early(s, W);
+      if (s.earlyDue !== Infinity) this.earlyHeap.push(s);
+    }
+    const L = this.settings.allowedLateness;
+    const starts = this.starts;
+    // on-time firings, windows in order of end
+    const from = this.global ? 0 : lowerBound(starts, this.prevW - this.size + 2);
+    for (let j = from; j < starts.length; j++) {
+      const w = this.windows.get(starts[j] as number) as WindowStates;
+      if (w.end - 1 > W) break;
+      if (w.end - 1 <= this.prevW) continue;
+      const final = W >= w.end - 1 + L;
+      for (const state of w.states) if (!state.passedEnd) this.firing.onTime(state, final);
+    }
+    // purges
+    let k = 0;
+    while (k < starts.length) {
+      const w = this.windows.get(starts[k] as number) as WindowStates;
+      if (!(W >= w.end - 1 + L)) break;
+      for (const state of w.states) this.firing.close(state);
+      this.live -= w.states.length;
+      this.windows.delete(w.start);
+      k++;
+    }
+    if (k > 0) this.starts = starts.slice(k);
+    this.prevW = W;
+  }
+
+  stats(): Record<string, number> {
+    return this.emit.stats(this.live);
+  }
+}
