@@ -47,3 +47,8 @@ export { collect } from './connectors/collect.js';
 export { forEach } from './connectors/for-each.js';
 export { toObservable, type ObservableSink } from './connectors/to-observable.js';
 export { console, toConsole, type ConsoleSinkOptions } from './connectors/console.js';
+
+export {
+  fromRedisStream, toRedisStream, type FromRedisStreamOptions, type RedisStreamRecord, type ToRedisStreamOptions,
+  type RedisFieldValue, type RedisConnectionOptions, type RedisClientOptions, type RedisStreamFormat, type RedisStreamTimestamp,
+} from './connectors/redis/index.js';

@@ -48,7 +48,8 @@ const rules: Record<string, (t: string, file: string) => boolean> = {
   engine: (t) => t === 'engine',
   operators: (t) => t === 'engine' || t === 'operators',
   api: (t) => t === 'engine' || t === 'operators' || t === 'api',
-  connectors: (t) => t === 'engine' || t === 'connectors' || t === 'index.js' || t === 'pkg:rxjs' || t.startsWith('pkg:node:'),
+  // Connectors may use Node and client packages, but reach operators only through the public entry.
+  connectors: (t) => t === 'engine' || t === 'connectors' || t === 'index.js' || t.startsWith('pkg:'),
   testing: (t, file) => {
     if (file.endsWith('reference.ts')) return false;
     if (file.endsWith('arbitraries.ts')) return t === 'pkg:fast-check' || t === 'testing';

@@ -62,7 +62,8 @@ export function decodeMsgpack(bytes: Uint8Array, options: MsgpackDecodeOptions =
   };
   const bin = (n: number): Uint8Array => {
     need(n);
-    const b = bytes.slice(pos, pos + n);
+    const b = new Uint8Array(n); // a copy, never a view of the (possibly large, pooled) input
+    b.set(bytes.subarray(pos, pos + n));
     pos += n;
     return b;
   };

@@ -1,6 +1,7 @@
 /**
  * A MessagePack encoder for records written by sinks, the counterpart of `decodeMsgpack`:
- * null/undefined → nil, booleans, numbers (smallest integer form, else float64), bigints (64-bit),
+ * null/undefined → nil, booleans, numbers (smallest integer form up to 32 bits, else float64 —
+ * exact for safe integers, as msgpackr does), bigints (64-bit),
  * strings, `Uint8Array` → bin, arrays, `Date` → the standard timestamp extension (-1), `Map` and
  * plain objects → maps of their own enumerable string keys (undefined properties are skipped, as
  * in JSON). Functions and symbols, cycles and nesting deeper than `maxDepth` are errors.
@@ -51,18 +52,24 @@ export function encodeMsgpack(value: unknown, maxDepth: number = DEFAULT_MAX_DEP
     else if (n <= 0xffff) { out.reserve(3); out.byte(b16); out.view.setUint16(out.len, n); out.len += 2; }
     else { out.reserve(5); out.byte(b32); out.view.setUint32(out.len, n); out.len += 4; }
   };
+  const float = (n: number): void => {
+    out.reserve(9);
+    out.byte(0xcb);
+    out.view.setFloat64(out.len, n);
+    out.len += 8;
+  };
   const int = (n: number): void => {
     if (n >= 0) {
       if (n <= 0x7f) out.byte(n);
       else if (n <= 0xff) { out.byte(0xcc); out.byte(n); }
       else if (n <= 0xffff) { out.reserve(3); out.byte(0xcd); out.view.setUint16(out.len, n); out.len += 2; }
       else if (n <= 0xffffffff) { out.reserve(5); out.byte(0xce); out.view.setUint32(out.len, n); out.len += 4; }
-      else { out.reserve(9); out.byte(0xcf); out.view.setBigUint64(out.len, BigInt(n)); out.len += 8; }
+      else float(n); // exact for safe integers, and read back as a number everywhere (not a bigint)
     } else if (n >= -32) out.byte(n + 0x100);
     else if (n >= -0x80) { out.reserve(2); out.byte(0xd0); out.view.setInt8(out.len, n); out.len += 1; }
     else if (n >= -0x8000) { out.reserve(3); out.byte(0xd1); out.view.setInt16(out.len, n); out.len += 2; }
     else if (n >= -0x80000000) { out.reserve(5); out.byte(0xd2); out.view.setInt32(out.len, n); out.len += 4; }
-    else { out.reserve(9); out.byte(0xd3); out.view.setBigInt64(out.len, BigInt(n)); out.len += 8; }
+    else float(n);
   };
   const date = (d: Date): void => {
     const ms = d.getTime();
@@ -84,7 +91,7 @@ export function encodeMsgpack(value: unknown, maxDepth: number = DEFAULT_MAX_DEP
       case 'boolean': out.byte(v ? 0xc3 : 0xc2); return;
       case 'number':
         if (Number.isSafeInteger(v)) int(v);
-        else { out.reserve(9); out.byte(0xcb); out.view.setFloat64(out.len, v); out.len += 8; }
+        else float(v);
         return;
       case 'bigint':
         out.reserve(9);

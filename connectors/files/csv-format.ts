@@ -45,8 +45,8 @@ export interface CsvWriteOptions {
 
 function delimiterOf(factory: string, d: unknown): string {
   if (d === undefined) return ',';
-  if (typeof d !== 'string' || d.length !== 1 || d === '"' || d === '\n' || d === '\r') {
-    throw new PlanError(`${factory}: delimiter must be one character other than a quote or newline, got ${JSON.stringify(d)}`);
+  if (typeof d !== 'string' || d.length !== 1 || d.charCodeAt(0) > 0x7f || d === '"' || d === '\n' || d === '\r') {
+    throw new PlanError(`${factory}: delimiter must be one ASCII character other than a quote or newline, got ${JSON.stringify(d)}`);
   }
   return d;
 }
@@ -78,7 +78,7 @@ export function csvDecoding<T>(factory: string, options: CsvReadOptions): Decodi
   return {
     format: 'csv',
     lineBased: true,
-    framer: (start) => lineFramer({ maxRecordBytes, start, quote: 0x22 }),
+    framer: (start) => lineFramer({ maxRecordBytes, start, csvDelimiter: delimiter.charCodeAt(0) }),
     decoder(where) {
       let names: string[] | undefined = header ? undefined : declared !== undefined ? [...declared.keys()] : undefined;
       let types: CsvColumnType[] = names?.map((n) => declared?.get(n) ?? 'string') ?? [];

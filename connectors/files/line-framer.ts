@@ -1,18 +1,26 @@
 /**
- * Cuts a byte stream into lines (LF or CRLF), or — with a quote byte — into CSV records, whose
- * quoted fields may contain newlines. Oversized records are skipped to their end without being
- * held in memory; a leading UTF-8 byte order mark is skipped.
+ * Cuts a byte stream into lines (LF or CRLF), or — in CSV mode — into CSV records, whose quoted
+ * fields may contain newlines. CSV mode follows RFC 4180 field states: only a quote at the start
+ * of a field opens a quoted field, so a stray quote inside an unquoted field cannot swallow the
+ * following lines. Oversized records are skipped to their end without being held in memory; a
+ * leading UTF-8 byte order mark is skipped.
  */
 import { type Frame, type Framer, RecordBuffer, oversized } from './frame.js';
 
 const LF = 0x0a;
 const CR = 0x0d;
+const QUOTE = 0x22;
+// CSV field states
+const FIELD_START = 0;
+const UNQUOTED = 1;
+const QUOTED = 2;
+const QUOTE_IN_QUOTED = 3;
 
 /** Options of the line framer. */
 export interface LineFramerOptions {
   readonly maxRecordBytes: number;
-  /** Quote byte (e.g. `"` for CSV): newlines between quotes do not end a record. */
-  readonly quote?: number;
+  /** CSV mode: the delimiter byte (the quote is `"`); newlines in quoted fields do not end a record. */
+  readonly csvDelimiter?: number;
   /** Byte offset and line number of the first byte (resuming mid-file). */
   readonly start?: { readonly offset: number; readonly line: number };
 }
@@ -26,13 +34,13 @@ export interface LineFramerOptions {
  */
 export function lineFramer(options: LineFramerOptions): Framer {
   const max = options.maxRecordBytes;
-  const quote = options.quote ?? -1;
+  const delimiter = options.csvDelimiter ?? -1;
   const record = new RecordBuffer(max);
   let pos = options.start?.offset ?? 0; // offset of the next byte pushed
   let recordOffset = pos;
   let line = options.start?.line ?? 1;
   let newlinesInside = 0;
-  let inQuotes = false;
+  let state = FIELD_START;
   let first = pos === 0;
 
   const finishRecord = (end: number, emit: (f: Frame) => void): void => {
@@ -59,7 +67,7 @@ export function lineFramer(options: LineFramerOptions): Framer {
       }
       const base = pos;
       const n = chunk.length;
-      if (quote < 0) {
+      if (delimiter < 0) {
         while (start < n) {
           const i = chunk.indexOf(LF, start);
           if (i < 0) {
@@ -74,16 +82,21 @@ export function lineFramer(options: LineFramerOptions): Framer {
         let from = start;
         for (let i = start; i < n; i++) {
           const b = chunk[i];
-          if (b === quote) {
-            inQuotes = !inQuotes;
+          if (state === QUOTED) {
+            if (b === QUOTE) state = QUOTE_IN_QUOTED;
+            else if (b === LF) newlinesInside++;
           } else if (b === LF) {
-            if (inQuotes) {
-              newlinesInside++;
-            } else {
-              record.add(chunk, from, i);
-              finishRecord(base + i + 1, emit);
-              from = i + 1;
-            }
+            record.add(chunk, from, i);
+            finishRecord(base + i + 1, emit);
+            from = i + 1;
+            state = FIELD_START;
+          } else if (b === delimiter) {
+            state = FIELD_START;
+          } else if (b === QUOTE) {
+            // opens a quoted field at a field start; an escaped quote inside one
+            state = state === FIELD_START || state === QUOTE_IN_QUOTED ? QUOTED : UNQUOTED;
+          } else {
+            state = UNQUOTED;
           }
         }
         record.add(chunk, from, n);
@@ -92,7 +105,7 @@ export function lineFramer(options: LineFramerOptions): Framer {
     },
     finish(emit) {
       if (!record.empty) {
-        if (inQuotes) {
+        if (state === QUOTED) {
           const r = record.take();
           emit({
             offset: recordOffset,

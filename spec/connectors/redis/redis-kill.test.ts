@@ -9,7 +9,7 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
 import { Pipeline, collect } from 'tidemark';
-import { fromRedisStream, type RedisStreamRecord } from '../../../connectors/redis/index.js';
+import { fromRedisStream, type RedisStreamRecord } from 'tidemark';
 import { available } from '../services.js';
 import { Names, appendJson, pendingByConsumer, rawClient, until } from './support.js';
 

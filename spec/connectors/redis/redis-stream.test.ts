@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Redis } from 'ioredis';
 import { Pipeline, PlanError, SourceError, TidemarkError, collect, count, forEach, fromArray, tumbling, type DeadLetter } from 'tidemark';
-import { fromRedisStream, toRedisStream, type RedisStreamRecord } from '../../../connectors/redis/index.js';
+import { fromRedisStream, toRedisStream, type RedisStreamRecord } from 'tidemark';
 import { available } from '../services.js';
 import { Names, appendJson, pendingByConsumer, rawClient, until } from './support.js';
 
