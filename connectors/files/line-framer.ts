@@ -10,6 +10,7 @@ import { type Frame, type Framer, RecordBuffer, oversized } from './frame.js';
 const LF = 0x0a;
 const CR = 0x0d;
 const QUOTE = 0x22;
+const BOM = [0xef, 0xbb, 0xbf];
 // CSV field states
 const FIELD_START = 0;
 const UNQUOTED = 1;
@@ -41,7 +42,6 @@ export function lineFramer(options: LineFramerOptions): Framer {
   let line = options.start?.line ?? 1;
   let newlinesInside = 0;
   let state = FIELD_START;
-  let first = pos === 0;
 
   const finishRecord = (end: number, emit: (f: Frame) => void): void => {
     const r = record.take();
@@ -55,55 +55,76 @@ export function lineFramer(options: LineFramerOptions): Framer {
     recordOffset = end;
   };
 
+  /** Cuts records from `chunk` (whose first byte is at `pos`). */
+  const feed = (chunk: Uint8Array, emit: (f: Frame) => void): void => {
+    const base = pos;
+    const n = chunk.length;
+    if (delimiter < 0) {
+      let start = 0;
+      while (start < n) {
+        const i = chunk.indexOf(LF, start);
+        if (i < 0) {
+          record.add(chunk, start, n);
+          break;
+        }
+        record.add(chunk, start, i);
+        finishRecord(base + i + 1, emit);
+        start = i + 1;
+      }
+    } else {
+      let from = 0;
+      for (let i = 0; i < n; i++) {
+        const b = chunk[i];
+        if (state === QUOTED) {
+          if (b === QUOTE) state = QUOTE_IN_QUOTED;
+          else if (b === LF) newlinesInside++;
+        } else if (b === LF) {
+          record.add(chunk, from, i);
+          finishRecord(base + i + 1, emit);
+          from = i + 1;
+          state = FIELD_START;
+        } else if (b === delimiter) {
+          state = FIELD_START;
+        } else if (b === QUOTE) {
+          // opens a quoted field at a field start; an escaped quote inside one
+          state = state === FIELD_START || state === QUOTE_IN_QUOTED ? QUOTED : UNQUOTED;
+        } else {
+          state = UNQUOTED;
+        }
+      }
+      record.add(chunk, from, n);
+    }
+    pos += n;
+  };
+  /** Leading bytes that may be a byte order mark (checked only when reading from offset 0). */
+  let bom: number[] | undefined = pos === 0 ? [] : undefined;
+  const endBomCheck = (emit: (f: Frame) => void): void => {
+    const held = bom as number[];
+    bom = undefined;
+    if (held.length === 3) {
+      pos = recordOffset = 3;
+    } else if (held.length > 0) {
+      feed(Uint8Array.from(held), emit);
+    }
+  };
+
   return {
     push(chunk, emit) {
       let start = 0;
-      if (first) {
-        first = false;
-        if (chunk.length >= 3 && chunk[0] === 0xef && chunk[1] === 0xbb && chunk[2] === 0xbf) {
-          start = 3;
-          recordOffset = pos + 3;
+      while (bom !== undefined && start < chunk.length) {
+        const b = chunk[start++] as number;
+        if (b !== BOM[bom.length]) {
+          start--; // not part of a mark: replay what was held, then this chunk from here
+          endBomCheck(emit);
+          break;
         }
+        bom.push(b);
+        if (bom.length === 3) endBomCheck(emit);
       }
-      const base = pos;
-      const n = chunk.length;
-      if (delimiter < 0) {
-        while (start < n) {
-          const i = chunk.indexOf(LF, start);
-          if (i < 0) {
-            record.add(chunk, start, n);
-            break;
-          }
-          record.add(chunk, start, i);
-          finishRecord(base + i + 1, emit);
-          start = i + 1;
-        }
-      } else {
-        let from = start;
-        for (let i = start; i < n; i++) {
-          const b = chunk[i];
-          if (state === QUOTED) {
-            if (b === QUOTE) state = QUOTE_IN_QUOTED;
-            else if (b === LF) newlinesInside++;
-          } else if (b === LF) {
-            record.add(chunk, from, i);
-            finishRecord(base + i + 1, emit);
-            from = i + 1;
-            state = FIELD_START;
-          } else if (b === delimiter) {
-            state = FIELD_START;
-          } else if (b === QUOTE) {
-            // opens a quoted field at a field start; an escaped quote inside one
-            state = state === FIELD_START || state === QUOTE_IN_QUOTED ? QUOTED : UNQUOTED;
-          } else {
-            state = UNQUOTED;
-          }
-        }
-        record.add(chunk, from, n);
-      }
-      pos += n;
+      feed(start === 0 ? chunk : chunk.subarray(start), emit);
     },
     finish(emit) {
+      if (bom !== undefined) endBomCheck(emit);
       if (!record.empty) {
         if (state === QUOTED) {
           const r = record.take();

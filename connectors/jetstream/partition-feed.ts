@@ -86,7 +86,9 @@ export class PartitionFeed {
     this.consumer = consumer;
     if (this.closed) return;
     if (end !== Infinity && (await consumer.info(true)).num_pending === 0) return this.finish();
-    const messages = await consumer.consume({ max_messages: this.cfg.fetchSize, expires: 10_000 });
+    // Short pull requests (2 s; heartbeats every 1 s): after a reconnect the library may wait for
+    // two missed heartbeats before it pulls again, so this bounds that stall to about 3 s.
+    const messages = await consumer.consume({ max_messages: this.cfg.fetchSize, expires: 2_000 });
     this.messages = messages;
     void this.watch(messages, consumer);
     for await (const m of messages) {

@@ -31,5 +31,17 @@ export interface GlobalAssigner {
   readonly kind: 'global';
 }
 
+/** A calendar unit of `calendar()` windows. */
+export type CalendarUnit = 'day' | 'week' | 'month' | 'year';
+
+/** Calendar windows in an IANA time zone (local midnight to local midnight). */
+export interface CalendarAssigner {
+  readonly kind: 'calendar';
+  readonly unit: CalendarUnit;
+  readonly timeZone: string;
+  /** 1 = Monday … 7 = Sunday. */
+  readonly weekStartsOn: number;
+}
+
 /** Any window assigner. */
-export type WindowAssigner<T = unknown> = TumblingAssigner | SlidingAssigner | SessionAssigner<T> | GlobalAssigner;
+export type WindowAssigner<T = unknown> = TumblingAssigner | SlidingAssigner | SessionAssigner<T> | GlobalAssigner | CalendarAssigner;

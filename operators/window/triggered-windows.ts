@@ -11,6 +11,8 @@ import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
 import { mod } from '../../engine/time.js';
 import { WindowEmitter, type WindowSettings } from './emitter.js';
+import type { CalendarAssigner } from './assigners.js';
+import { CalendarBounds } from './calendar-bounds.js';
 import { PaneFiring, type PaneState, newPaneState } from './pane-state.js';
 import type { Window } from './types.js';
 
@@ -45,6 +47,8 @@ export class TriggeredWindowLogic implements OperatorLogic {
   private readonly emit: WindowEmitter;
   private readonly firing: PaneFiring;
   private readonly global: boolean;
+  /** Calendar windows: variable-length boundaries from the calendar. */
+  private readonly calendar: CalendarBounds | undefined;
   private prevW = -Infinity;
   private seq = 0;
   private live = 0;
@@ -55,8 +59,10 @@ export class TriggeredWindowLogic implements OperatorLogic {
     private readonly slide: number,
     private readonly offset: number,
     private readonly settings: WindowSettings,
+    calendar?: CalendarAssigner,
   ) {
     this.global = size === Infinity;
+    this.calendar = calendar === undefined ? undefined : new CalendarBounds(calendar);
     this.emit = new WindowEmitter(ctx, settings);
     this.firing = new PaneFiring(ctx, settings, this.emit);
   }
@@ -84,10 +90,13 @@ export class TriggeredWindowLogic implements OperatorLogic {
     const retraction = this.settings.retractInput && (value as { retraction?: unknown } | null)?.retraction === true;
     let missed: Window[] | undefined;
     let admitted: PaneState[] | undefined;
-    const first = this.global ? -Infinity : t - this.size + 1 + mod(this.offset - (t - this.size + 1), this.slide);
-    const last = this.global ? -Infinity : t - mod(t - this.offset, this.slide);
+    const cal = this.calendar;
+    cal?.windowOf(t);
+    const single = this.global || cal !== undefined;
+    const first = cal !== undefined ? cal.start : this.global ? -Infinity : t - this.size + 1 + mod(this.offset - (t - this.size + 1), this.slide);
+    const last = single ? first : t - mod(t - this.offset, this.slide);
     for (let s = first; s <= last; s += this.slide) {
-      const e = this.global ? Infinity : s + this.size;
+      const e = cal !== undefined ? cal.end : this.global ? Infinity : s + this.size;
       if (W >= e - 1 + L) {
         (missed ??= []).push({ start: s, end: e });
         continue;
@@ -98,7 +107,7 @@ export class TriggeredWindowLogic implements OperatorLogic {
       else this.firing.add(state, value, t);
       if (state.earlyDue !== hadDue) this.earlyHeap.push(state);
       (admitted ??= []).push(state);
-      if (this.global) break;
+      if (single) break;
     }
     if (missed !== undefined) this.emit.late(value, t, key, missed);
     if (admitted === undefined) {
@@ -149,7 +158,7 @@ export class TriggeredWindowLogic implements OperatorLogic {
     const L = this.settings.allowedLateness;
     const starts = this.starts;
     // on-time firings, windows in order of end
-    const from = this.global ? 0 : lowerBound(starts, this.prevW - this.size + 2);
+    const from = this.global || this.calendar !== undefined ? 0 : lowerBound(starts, this.prevW - this.size + 2);
     for (let j = from; j < starts.length; j++) {
       const w = this.windows.get(starts[j] as number) as WindowStates;
       if (w.end - 1 > W) break;

@@ -90,8 +90,8 @@ export function needsPaneState(settings: WindowSettings): boolean {
 /** Checks an assigner descriptor (from tumbling/sliding/session/globalWindow). */
 export function checkAssigner(assigner: unknown): WindowAssigner {
   const kind = (assigner as { kind?: unknown } | null)?.kind;
-  if (kind !== 'tumbling' && kind !== 'sliding' && kind !== 'session' && kind !== 'global') {
-    throw new PlanError('tidemark.window: the assigner must come from tumbling(), sliding(), session() or globalWindow()');
+  if (kind !== 'tumbling' && kind !== 'sliding' && kind !== 'session' && kind !== 'global' && kind !== 'calendar') {
+    throw new PlanError('tidemark.window: the assigner must come from tumbling(), sliding(), session(), calendar() or globalWindow()');
   }
   return assigner as WindowAssigner;
 }
@@ -113,6 +113,8 @@ export function windowOperator(assigner: WindowAssigner, settings: WindowSetting
             : new AlignedWindowLogic(ctx, assigner.size, assigner.slide, assigner.offset, settings);
         case 'session':
           return new SessionWindowLogic(ctx, assigner.gap, assigner.gapOf as ((r: unknown) => number) | undefined, settings);
+        case 'calendar':
+          return new TriggeredWindowLogic(ctx, NaN, Infinity, 0, settings, assigner);
         case 'global':
           return needsPaneState(settings)
             ? new TriggeredWindowLogic(ctx, Infinity, Infinity, 0, settings)

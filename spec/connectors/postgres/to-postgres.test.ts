@@ -101,6 +101,21 @@ describe.skipIf(!up)('toPostgres', () => {
     await sink.close?.();
   });
 
+  it.each([1, 1024])('a retracting session pipeline (batch size %d): merged-away sessions vanish, totals never double-count', async (batchSize) => {
+    const t = table();
+    const p = new Pipeline({ clock: new ManualClock(), batchSize });
+    const evs = [{ k: 'a', ts: 0 }, { k: 'a', ts: 150 }, { k: 'b', ts: 10 }, { k: 'a', ts: 400 }, { k: 'a', ts: 80 }]; // 80 bridges [0,100) and [150,250)
+    p.source(fromArray(evs), { timestamp: (e) => e.ts, watermark: boundedOutOfOrderness(0) })
+      .keyBy((e) => e.k).window(session(100), { allowedLateness: 1_000, accumulation: 'retracting' }).aggregate(count())
+      .sink(toPostgres({ connection: URL, table: t, mode: 'upsert-windows', createTable: true }));
+    await p.run();
+    expect((await rows(t, 'key, window_start')).map((r) => [r.key, r.s, r.e, r.v])).toEqual([
+      ['a', '0', '250', '3'], ['a', '400', '500', '1'], ['b', '10', '110', '1'],
+    ]);
+    const total = (await db.query(`SELECT sum((value)::int)::int AS n FROM ${q(t)}`)).rows[0].n;
+    expect(total).toBe(evs.length);
+  });
+
   it('applies results in order within a batch, and never lets an older pane or retraction undo a newer pane', async () => {
     const t = table();
     const sink = toPostgres({ connection: URL, table: t, mode: 'upsert-windows', createTable: true });
