@@ -6,6 +6,7 @@
 export { Pipeline, type PipelineOptions, type SourceOptions } from './api/pipeline.js';
 export { Stream, KeyedStream, SortedStream, WindowedStream, WindowStream, LateAwareStream } from './api/stream.js';
 export type { OperatorOptions } from './api/options.js';
+export { outputTag, type OutputTag } from './api/output-tag.js';
 
 export type { Aggregate } from './engine/aggregate.js';
 export type { Batch } from './engine/batch.js';

@@ -29,13 +29,15 @@ import {
   windowSettings,
 } from '../operators/window/window-operator.js';
 import { type OperatorOptions, checkFunction, checkOptions } from './options.js';
+import type { OutputTag } from './output-tag.js';
 
 /** What a stream needs of its pipeline. */
 export interface PipelineCore {
   readonly plan: Plan;
 }
 
-interface NodeSpec {
+/** @internal What a new plan node is made of. */
+export interface NodeSpec {
   kind: string;
   emitsRetractions?: boolean;
   inputs: { node: PlanNode; port: Port }[];
@@ -46,7 +48,8 @@ interface NodeSpec {
   options: OperatorOptions | undefined;
 }
 
-function addNode(core: PipelineCore, spec: NodeSpec, where: string): PlanNode {
+/** @internal Adds a plan node (used by the API modules that extend the streams). */
+export function addNode(core: PipelineCore, spec: NodeSpec, where: string): PlanNode {
   const { name, onError } = checkOptions(spec.options, where);
   const node: Parameters<Plan['add']>[0] = {
     kind: spec.kind,
@@ -219,6 +222,21 @@ export class Stream<out T> {
       options: options?.name === undefined ? undefined : { name: options.name },
     }, 'tidemark.sink');
     return this;
+  }
+
+  /**
+   * The side output `tag` of the operator behind this stream (e.g. alerts a process function
+   * routes with `ctx.output(tag, value)`).
+   *
+   * @example
+   * const alerts = outputTag<Alert>('alerts');
+   * processed.sideOutput(alerts).sink(forEach(page));
+   */
+  sideOutput<S>(tag: OutputTag<S>): Stream<S> {
+    if (tag === null || typeof tag !== 'object' || typeof tag.name !== 'string' || tag.name.length === 0) {
+      throw new PlanError('tidemark.sideOutput: expected a tag from outputTag(name)');
+    }
+    return new Stream<S>(this.core, this.node, `side:${tag.name}`);
   }
 
   /**

@@ -30,6 +30,8 @@ export interface OperatorContext {
   readonly out: Output;
   /** Late records (too late for at least one window), routed to `.late()`. */
   readonly late: Output;
+  /** The side output named `tag` (read downstream with `stream.sideOutput(tag)`). */
+  side(tag: string): Output;
   /** Sends a record to dead letters with a reason; counted. */
   deadLetter(value: unknown, reason: string, timestamp?: number): void;
   /**
@@ -56,6 +58,11 @@ export interface OperatorLogic {
   onEnd?(): void;
   /** Counters for the run summary (e.g. `{ accepted, tooLate }`). */
   stats?(): Record<string, number>;
+  /**
+   * The largest output watermark the operator allows now (e.g. its earliest pending event-time
+   * timer − 1): the runtime forwards min(input watermark, hold). Re-read after every call.
+   */
+  holdWatermark?(): number;
 }
 
 /** Builds an operator's logic for one run. */

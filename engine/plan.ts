@@ -15,8 +15,8 @@ import type { WatermarkStrategy } from './watermark.js';
  */
 export type Ordering = 'total' | 'per-key' | 'per-partition' | 'none';
 
-/** An output port of a node: its main output, its late records, or its dead letters. */
-export type Port = 'main' | 'late' | 'dead';
+/** An output port of a node: main output, late records, dead letters, or a named side output. */
+export type Port = 'main' | 'late' | 'dead' | `side:${string}`;
 
 /** An edge into a node: which node and which of its ports. */
 export interface PlanInput {

@@ -10,6 +10,9 @@
 import { Buffer } from 'node:buffer';
 import { CloudEvent, HTTP, ValidationError } from 'cloudevents';
 import { PlanError, TidemarkError } from '../../engine/errors.js';
+import { decodeJson } from '../codec/json.js';
+import { DEFAULT_MAX_DEPTH, DEFAULT_MAX_RECORD_BYTES, type DecodeLimits } from '../codec/limits.js';
+import { decodeUtf8 } from '../codec/utf8.js';
 import { rfc3339ToMillis } from './time.js';
 
 /** A decoded CloudEvent as a record: its attributes, extensions, data, and its event time. */
@@ -42,11 +45,11 @@ export type CloudEventDecodeResult<T = unknown> =
   | { readonly ok: true; readonly value: CloudEventRecord<T>; readonly timestamp: number }
   | { readonly ok: false; readonly reason: string };
 
-/** Options of {@link decodeCloudEvent}. */
-export interface CloudEventDecodeOptions {
-  /** Largest accepted input (body plus headers), in bytes. Default 1 MiB. */
-  readonly maxRecordBytes?: number;
-}
+/**
+ * Options of {@link decodeCloudEvent}: `maxRecordBytes` (body plus headers, default 1 MiB) and
+ * `maxDepth` (JSON nesting, default 256).
+ */
+export type CloudEventDecodeOptions = DecodeLimits;
 
 /** An event to encode. `time` may be epoch ms or RFC 3339; `id` defaults to a random UUID. */
 export interface CloudEventInit<T = unknown> {
@@ -72,9 +75,6 @@ export class CloudEventError extends TidemarkError {
   override name = 'CloudEventError';
 }
 
-/** Default `maxRecordBytes`: 1 MiB. */
-export const DEFAULT_MAX_RECORD_BYTES = 1_048_576;
-
 const ATTRIBUTE = /^[a-z0-9]{1,64}$/;
 const CONTEXT = new Set(['id', 'source', 'type', 'specversion', 'time', 'subject', 'datacontenttype', 'dataschema']);
 
@@ -91,24 +91,61 @@ function sizeOf(v: unknown): number {
   return 0;
 }
 
-function text(v: unknown): string | undefined {
-  if (typeof v === 'string') return v;
-  if (v instanceof Uint8Array) return Buffer.from(v.buffer, v.byteOffset, v.byteLength).toString('utf8');
-  return undefined;
+/** A string body as it is, a byte body as strict UTF-8; anything else is no text. */
+function text(v: unknown, what: string): { ok: true; value: string } | Fail {
+  if (typeof v === 'string') return { ok: true, value: v };
+  if (v instanceof Uint8Array) {
+    const t = decodeUtf8(v);
+    return t.ok ? t : fail(`${what} is not valid UTF-8`);
+  }
+  return fail(`${what} must be a string or bytes`);
 }
 
-function parseJson(raw: string, what: string): { ok: true; value: unknown } | Fail {
-  try {
-    return { ok: true, value: JSON.parse(raw) as unknown };
-  } catch (e) {
-    return fail(`${what} is not valid JSON: ${e instanceof Error ? e.message : String(e)}`);
-  }
+/** Parses untrusted JSON (nesting limited); the reason names `what`. */
+function parseJson(raw: unknown, what: string, maxDepth: number): { ok: true; value: unknown } | Fail {
+  const t = text(raw, what);
+  if (!t.ok) return t;
+  const r = decodeJson(t.value, maxDepth);
+  return r.ok ? r : fail(`${what} is not valid JSON: ${r.reason}`);
 }
 
 function isJsonType(contentType: string | undefined): boolean {
   if (contentType === undefined) return true; // CloudEvents: absent datacontenttype means JSON
   const mime = (contentType.split(';')[0] ?? '').trim().toLowerCase();
   return mime === 'application/json' || mime === 'text/json' || mime.endsWith('+json');
+}
+
+/**
+ * Percent-encodes a `ce-*` header value as the HTTP binding requires: UTF-8 bytes of characters
+ * outside printable ASCII, and space, `"` and `%`.
+ */
+function percentEncode(value: string): string {
+  if (/^[\x21\x23-\x24\x26-\x7e]*$/.test(value)) return value;
+  let out = '';
+  for (const ch of value) {
+    const c = ch.codePointAt(0) as number;
+    if (c > 0x20 && c < 0x7f && ch !== '"' && ch !== '%') out += ch;
+    else for (const b of Buffer.from(ch, 'utf8')) out += `%${b.toString(16).toUpperCase().padStart(2, '0')}`;
+  }
+  return out;
+}
+
+/** Decodes a percent-encoded header value; a value that is not valid percent-encoding is kept as it is. */
+function percentDecode(value: string): string {
+  if (!value.includes('%')) return value;
+  try {
+    return decodeURIComponent(value);
+  } catch {
+    return value;
+  }
+}
+
+/** `invalid CloudEvent: …` with the package's validation details. */
+function invalidEvent(e: unknown): string {
+  const details = e instanceof ValidationError
+    ? (e.errors ?? []).map((x) => (typeof x === 'string' ? x : `${x.instancePath || '/'} ${x.message ?? ''}`)).join('; ')
+    : '';
+  return `invalid CloudEvent: ${e instanceof Error ? e.message : String(e)}${details === '' ? '' : ` (${details})`}`;
 }
 
 /** Lower-cased header names; rejects repeated values. */
@@ -159,11 +196,7 @@ function build(attrs: Map<string, unknown>, data: unknown, hasData: boolean): Cl
     // strict: the package's JSON-schema validation (source as URI reference, time format, …)
     new CloudEvent(hasData ? { ...init, data } : init, true);
   } catch (e) {
-    if (e instanceof ValidationError) {
-      const details = (e.errors ?? []).map((x) => (typeof x === 'string' ? x : `${x.instancePath || '/'} ${x.message ?? ''}`)).join('; ');
-      return fail(`invalid CloudEvent: ${e.message}${details === '' ? '' : ` (${details})`}`);
-    }
-    return fail(`invalid CloudEvent: ${e instanceof Error ? e.message : String(e)}`);
+    return fail(invalidEvent(e));
   }
   const record: Record<string, unknown> = {
     id: init['id'],
@@ -203,13 +236,13 @@ function decodeStructured(event: unknown): CloudEventDecodeResult {
   return build(attrs, data, hasData);
 }
 
-function decodeBinary(headers: Map<string, string>, body: unknown): CloudEventDecodeResult {
+function decodeBinary(headers: Map<string, string>, body: unknown, maxDepth: number): CloudEventDecodeResult {
   const attrs = new Map<string, unknown>();
   for (const [name, value] of headers) {
     if (!name.startsWith('ce-')) continue;
     const k = name.slice(3);
     if (!ATTRIBUTE.test(k)) return fail(`invalid attribute header ${JSON.stringify(name.slice(0, 64))}`);
-    attrs.set(k, value);
+    attrs.set(k, percentDecode(value));
   }
   const contentType = headers.get('content-type');
   if (contentType !== undefined) attrs.set('datacontenttype', contentType);
@@ -217,13 +250,13 @@ function decodeBinary(headers: Map<string, string>, body: unknown): CloudEventDe
   let data: unknown;
   if (hasData) {
     if (isJsonType(contentType)) {
-      const raw = text(body);
-      if (raw === undefined) return fail('the body must be a string or bytes');
-      const parsed = parseJson(raw, 'the JSON body');
+      const parsed = parseJson(body, 'the JSON body', maxDepth);
       if (!parsed.ok) return parsed;
       data = parsed.value;
     } else if (contentType !== undefined && /^text\//i.test(contentType)) {
-      data = text(body);
+      const t = text(body, 'the text body');
+      if (!t.ok) return t;
+      data = t.value;
     } else {
       data = typeof body === 'string' ? new Uint8Array(Buffer.from(body, 'utf8')) : body;
     }
@@ -243,10 +276,11 @@ function decodeBinary(headers: Map<string, string>, body: unknown): CloudEventDe
  */
 export function decodeCloudEvent<T = unknown>(input: unknown, options: CloudEventDecodeOptions = {}): CloudEventDecodeResult<T> {
   const max = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  const depth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
   try {
     if (typeof input === 'string' || input instanceof Uint8Array) {
       if (sizeOf(input) > max) return fail(`record of ${sizeOf(input)} bytes exceeds maxRecordBytes (${max})`);
-      const parsed = parseJson(text(input) as string, 'the structured event');
+      const parsed = parseJson(input, 'the structured event', depth);
       return (parsed.ok ? decodeStructured(parsed.value) : parsed) as CloudEventDecodeResult<T>;
     }
     if (isRecord(input) && isRecord(input['headers']) && !Object.hasOwn(input, 'specversion')) {
@@ -257,12 +291,11 @@ export function decodeCloudEvent<T = unknown>(input: unknown, options: CloudEven
       if (size > max) return fail(`record of ${size} bytes exceeds maxRecordBytes (${max})`);
       const contentType = (headers.get('content-type') ?? '').toLowerCase();
       if (contentType.startsWith('application/cloudevents-batch')) return fail('batch mode is not supported: send one event per message');
-      if (headers.has('ce-specversion') || headers.has('ce-id')) return decodeBinary(headers, input['body']) as CloudEventDecodeResult<T>;
+      if (headers.has('ce-specversion') || headers.has('ce-id')) return decodeBinary(headers, input['body'], depth) as CloudEventDecodeResult<T>;
       const body = input['body'];
       if (isRecord(body)) return decodeStructured(body) as CloudEventDecodeResult<T>;
-      const raw = text(body);
-      if (raw === undefined) return fail('no CloudEvent: neither ce-* headers nor a structured body');
-      const parsed = parseJson(raw, 'the structured event');
+      if (typeof body !== 'string' && !(body instanceof Uint8Array)) return fail('no CloudEvent: neither ce-* headers nor a structured body');
+      const parsed = parseJson(body, 'the structured event', depth);
       return (parsed.ok ? decodeStructured(parsed.value) : parsed) as CloudEventDecodeResult<T>;
     }
     return decodeStructured(input) as CloudEventDecodeResult<T>;
@@ -306,8 +339,7 @@ function toEvent<T>(event: CloudEventInit<T>, where: string): CloudEvent<T> {
   try {
     return new CloudEvent<T>(init as Partial<CloudEvent<T>>, true);
   } catch (e) {
-    const details = e instanceof ValidationError ? (e.errors ?? []).map((x) => (typeof x === 'string' ? x : `${x.instancePath || '/'} ${x.message ?? ''}`)).join('; ') : '';
-    throw new CloudEventError(`${where}: invalid CloudEvent: ${e instanceof Error ? e.message : String(e)}${details === '' ? '' : ` (${details})`}`);
+    throw new CloudEventError(`${where}: ${invalidEvent(e)}`);
   }
 }
 
@@ -336,7 +368,11 @@ export function encodeCloudEvent<T>(event: CloudEventInit<T>, mode: 'structured'
     if (mode === 'structured') return HTTP.structured(ce).body as string;
     const msg = HTTP.binary(ce);
     const headers: Record<string, string> = {};
-    for (const [k, v] of Object.entries(msg.headers)) if (v !== undefined) headers[k] = Array.isArray(v) ? v.join(',') : String(v);
+    for (const [k, v] of Object.entries(msg.headers)) {
+      if (v === undefined) continue;
+      const value = Array.isArray(v) ? v.join(',') : String(v);
+      headers[k] = k.startsWith('ce-') ? percentEncode(value) : value;
+    }
     const body = msg.body;
     return { headers, body: body === undefined ? undefined : body instanceof Uint8Array ? body : typeof body === 'string' ? body : JSON.stringify(body) };
   } catch (e) {

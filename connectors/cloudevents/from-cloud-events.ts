@@ -6,6 +6,7 @@
  */
 import { PlanError } from '../../engine/errors.js';
 import type { Source } from '../../engine/source.js';
+import { resolveLimits } from '../codec/limits.js';
 import { decodingSource } from '../schema/decoding-source.js';
 import { decodeCloudEvent, type CloudEventDecodeOptions, type CloudEventRecord } from './codec.js';
 
@@ -24,12 +25,11 @@ import { decodeCloudEvent, type CloudEventDecodeOptions, type CloudEventRecord }
 export function fromCloudEvents<T = unknown, I = unknown>(source: Source<I>, options: CloudEventDecodeOptions = {}): Source<CloudEventRecord<T>> {
   const where = 'tidemark.fromCloudEvents';
   if (options === null || typeof options !== 'object') throw new PlanError(`${where}: options must be an object`);
-  const max = options.maxRecordBytes;
-  if (max !== undefined && (!Number.isSafeInteger(max) || max <= 0)) throw new PlanError(`${where}: maxRecordBytes must be a positive integer, got ${String(max)}`);
+  const limits = resolveLimits(where, options);
   return decodingSource<I, CloudEventRecord<T>>(source, {
     kind: `cloudevents(${typeof source?.kind === 'string' ? source.kind : 'source'})`,
     where,
     timestamps: true,
-    decode: (raw) => decodeCloudEvent<T>(raw, options),
+    decode: (raw) => decodeCloudEvent<T>(raw, limits),
   });
 }

@@ -8,7 +8,7 @@ import { toCloudEvents } from './to-cloud-events.js';
 import { rfc3339ToMillis } from './time.js';
 
 export {
-  decodeCloudEvent, decodeCloudEventOrThrow, encodeCloudEvent, CloudEventError, DEFAULT_MAX_RECORD_BYTES,
+  decodeCloudEvent, decodeCloudEventOrThrow, encodeCloudEvent, CloudEventError,
   type CloudEventDecodeOptions, type CloudEventDecodeResult, type CloudEventInit, type CloudEventMessage, type CloudEventRecord, type EncodedBinaryCloudEvent,
 } from './codec.js';
 export { fromCloudEvents } from './from-cloud-events.js';

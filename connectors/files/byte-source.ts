@@ -84,9 +84,10 @@ export function byteSource<T>(spec: ByteSourceSpec<T>): Source<T> {
         count++;
         let letter: SourceDeadLetter | undefined;
         if (f.bytes === undefined) {
+          decode.unframed?.(f);
           letter = { value: decoding.preview(f.head ?? new Uint8Array(), true), reason: f.error ?? 'unreadable record', position: position(f) };
         } else {
-          const r = decode(f.bytes, f);
+          const r = decode.decode(f.bytes, f);
           if (r === undefined) {
             blankLines++;
           } else if (r.ok) {

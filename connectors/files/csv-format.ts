@@ -7,12 +7,13 @@
  */
 import { PlanError, SourceError, TidemarkError } from '../../engine/errors.js';
 import { type DecodeLimits, resolveLimits } from '../codec/limits.js';
-import { rejected } from '../codec/result.js';
+import { type Decoded, rejected } from '../codec/result.js';
 import { setOwn } from '../codec/safe-object.js';
 import { decodeUtf8 } from '../codec/utf8.js';
 import { CSV_COLUMN_TYPES, type CsvColumnType, formatCell, parseCell } from './csv-columns.js';
 import { quoteCsvField, splitCsvRecord } from './csv-fields.js';
 import { type Decoding, type Encoding, isBlank, textPreview } from './format.js';
+import type { Frame } from './frame.js';
 import { lineFramer } from './line-framer.js';
 
 /** Options shared by CSV reading and writing. */
@@ -84,20 +85,25 @@ export function csvDecoding<T>(factory: string, options: CsvReadOptions): Decodi
       let types: CsvColumnType[] = names?.map((n) => declared?.get(n) ?? 'string') ?? [];
       let plain = names?.every((n) => n !== '__proto__') ?? true;
       let awaitingHeader = header;
-      return (bytes, frame) => {
+      const badHeader = (frame: Frame, reason: string): SourceError =>
+        new SourceError(`${factory}: unusable header in ${where} at line ${frame.line ?? '?'}: ${reason}`);
+      const decode = (bytes: Uint8Array, frame: Frame): Decoded<T> | undefined => {
         if (isBlank(bytes)) return undefined;
         const text = decodeUtf8(bytes);
-        if (!text.ok) return text;
+        if (!text.ok) {
+          if (awaitingHeader) throw badHeader(frame, text.reason);
+          return text;
+        }
         const split = splitCsvRecord(text.value, delimiter);
         if (awaitingHeader) {
-          if (!split.ok) throw new SourceError(`${factory}: malformed header in ${where} at line ${frame.line ?? '?'}: ${split.reason}`);
+          if (!split.ok) throw badHeader(frame, split.reason);
           const seen = new Set<string>();
           for (const n of split.fields) {
-            if (seen.has(n)) throw new SourceError(`${factory}: duplicate column '${n}' in the header of ${where}`);
+            if (seen.has(n)) throw badHeader(frame, `duplicate column '${n}'`);
             seen.add(n);
           }
           for (const n of declared?.keys() ?? []) {
-            if (!seen.has(n)) throw new SourceError(`${factory}: column '${n}' is declared but missing from the header of ${where}`);
+            if (!seen.has(n)) throw badHeader(frame, `column '${n}' is declared but missing`);
           }
           names = split.fields;
           types = names.map((n) => declared?.get(n) ?? 'string');
@@ -127,6 +133,12 @@ export function csvDecoding<T>(factory: string, options: CsvReadOptions): Decodi
           else setOwn(record, name, value);
         }
         return { ok: true, value: record as T };
+      };
+      return {
+        decode,
+        unframed(frame) {
+          if (awaitingHeader) throw badHeader(frame, frame.error ?? 'unreadable');
+        },
       };
     },
     preview: textPreview,

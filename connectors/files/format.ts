@@ -22,10 +22,18 @@ export interface Decoding<T> {
   readonly lineBased: boolean;
   /** A fresh framer starting at `start`. */
   framer(start: { offset: number; line: number }): Framer;
-  /** A fresh per-run decoder: a record, a rejection, or `undefined` for a blank line (skipped, counted). */
-  decoder(where: string): (bytes: Uint8Array, frame: Frame) => Decoded<T> | undefined;
+  /** A fresh per-run decoder (`where` names the file or stream in its errors). */
+  decoder(where: string): RecordDecoder<T>;
   /** The dead-letter value for a rejected record's bytes (a bounded preview). */
   preview(bytes: Uint8Array, truncated: boolean): unknown;
+}
+
+/** Decodes the frames of one run. */
+export interface RecordDecoder<T> {
+  /** A record, a rejection, or `undefined` for a blank line (skipped, counted). */
+  decode(bytes: Uint8Array, frame: Frame): Decoded<T> | undefined;
+  /** Told of a frame that could not be cut (oversized…); may throw to fail the run (a CSV header). */
+  unframed?(frame: Frame): void;
 }
 
 /** The writing side of a format. */

@@ -6,6 +6,7 @@
 import { TidemarkError } from '../../engine/errors.js';
 import { decodeJsonBytes } from '../codec/json.js';
 import { type DecodeLimits, resolveLimits } from '../codec/limits.js';
+import type { Decoded } from '../codec/result.js';
 import { type Decoding, type Encoding, isBlank, textPreview } from './format.js';
 import { lineFramer } from './line-framer.js';
 
@@ -19,7 +20,7 @@ export function jsonLinesDecoding<T>(factory: string, options: JsonLinesReadOpti
     format: 'json-lines',
     lineBased: true,
     framer: (start) => lineFramer({ maxRecordBytes, start }),
-    decoder: () => (bytes) => (isBlank(bytes) ? undefined : (decodeJsonBytes(bytes, maxDepth) as ReturnType<typeof decodeJsonBytes> & { value: T })),
+    decoder: () => ({ decode: (bytes) => (isBlank(bytes) ? undefined : (decodeJsonBytes(bytes, maxDepth) as Decoded<T>)) }),
     preview: textPreview,
   };
 }

@@ -28,7 +28,7 @@ export function msgpackDecoding<T>(factory: string, options: MsgpackReadOptions)
     format: 'msgpack',
     lineBased: false,
     framer: (start) => msgpackFramer({ maxRecordBytes, start }),
-    decoder: () => (bytes) => decodeMsgpack(bytes, { maxDepth, timestamps }) as Decoded<T>,
+    decoder: () => ({ decode: (bytes) => decodeMsgpack(bytes, { maxDepth, timestamps }) as Decoded<T> }),
     preview: binaryPreview,
   };
 }

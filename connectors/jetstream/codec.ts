@@ -40,12 +40,18 @@ export function checkFormat(format: unknown, where: string): void {
 /** Turns a decode option into a function that returns the record or throws with the reason. */
 export function decoderFor<T>(format: JetStreamDecode<T>): (data: Uint8Array, meta: JetStreamMessageMeta) => T {
   if (format === 'json') return (data) => decodeJson(data) as T;
-  if (format === 'msgpack') return (data) => decodeMsgpack(data) as T;
+  if (format === 'msgpack') return (data) => decodeMsgpack(data, { maxDepth: MAX_DEPTH }) as T;
   if (format === 'raw') return (data) => data as T;
   return format;
 }
 
-/** Strict JSON: the bytes must be UTF-8 and one JSON document. */
+/** Deepest nesting accepted in a JSON or msgpack payload. */
+export const MAX_DEPTH = 512;
+
+/**
+ * Strict JSON: the bytes must be UTF-8 and one JSON document nested at most {@link MAX_DEPTH}
+ * deep (a hostile 1 MiB `[[[[…` would parse, then overflow the stack of whatever walks it).
+ */
 export function decodeJson(data: Uint8Array): unknown {
   let text: string;
   try {
@@ -53,7 +59,30 @@ export function decodeJson(data: Uint8Array): unknown {
   } catch {
     throw new Error('json: the payload is not valid UTF-8');
   }
+  const depth = nesting(text);
+  if (depth > MAX_DEPTH) throw new Error(`json: nesting deeper than ${MAX_DEPTH}`);
   return JSON.parse(text) as unknown;
+}
+
+/** The deepest bracket nesting of a JSON text (brackets inside strings not counted). */
+function nesting(text: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (inString) {
+      if (c === 0x5c) i++; // backslash: skip the escaped character
+      else if (c === 0x22) inString = false;
+    } else if (c === 0x22) {
+      inString = true;
+    } else if (c === 0x5b || c === 0x7b) {
+      if (++depth > max) max = depth;
+    } else if (c === 0x5d || c === 0x7d) {
+      depth--;
+    }
+  }
+  return max;
 }
 
 /** Turns an encode option into a function from record to bytes (throws when it cannot). */
@@ -81,5 +110,5 @@ export function encoderFor<T>(format: JetStreamEncode<T>): (record: T) => Uint8A
 
 /** A bounded copy of a payload's start, for a dead letter. */
 export function payloadPrefix(data: Uint8Array, max = 1024): Uint8Array {
-  return data.slice(0, Math.min(max, data.length));
+  return new Uint8Array(data.subarray(0, Math.min(max, data.length)));
 }

@@ -123,7 +123,7 @@ class Decoder {
 
   private bin(n: number): Uint8Array {
     const at = this.take(n);
-    return this.bytes.slice(at, at + n);
+    return new Uint8Array(this.bytes.subarray(at, at + n)); // a plain copy, even from a Buffer
   }
 
   private array(n: number, depth: number): unknown[] {

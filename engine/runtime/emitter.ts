@@ -24,31 +24,49 @@ export abstract class Emitter {
   readonly late = new OutputBuffer();
   readonly dead = new OutputBuffer();
   /** Last watermark forwarded downstream. */
-  watermark = -Infinity;
+  outWatermark = -Infinity;
   idle = false;
   ended = false;
   deadLettered = 0;
 
   constructor(readonly name: string, readonly position: string) {}
 
+  /** Named side outputs (`ctx.side(tag)`), created on first use. */
+  private readonly sides = new Map<string, OutputBuffer>();
+
   port(p: Port): OutputBuffer {
-    return p === 'main' ? this.out : p === 'late' ? this.late : this.dead;
+    if (p === 'main') return this.out;
+    if (p === 'late') return this.late;
+    if (p === 'dead') return this.dead;
+    return this.side(p.slice(5));
+  }
+
+  /** The side output named `tag`. */
+  side(tag: string): OutputBuffer {
+    let b = this.sides.get(tag);
+    if (b === undefined) {
+      b = new OutputBuffer();
+      this.sides.set(tag, b);
+    }
+    return b;
   }
 
   protected flushAll(): void {
     this.out.flush();
     this.late.flush();
     this.dead.flush();
+    if (this.sides.size > 0) for (const b of this.sides.values()) b.flush();
   }
 
   private forEachEdge(f: (e: Edge) => void): void {
     for (const e of this.out.edges) f(e);
     for (const e of this.late.edges) f(e);
     for (const e of this.dead.edges) f(e);
+    if (this.sides.size > 0) for (const b of this.sides.values()) for (const e of b.edges) f(e);
   }
 
   protected forwardWatermark(w: number, trace?: readonly number[]): void {
-    this.watermark = w;
+    this.outWatermark = w;
     this.forEachEdge((e) => e.to.receiveWatermark(w, e.input, trace));
   }
 

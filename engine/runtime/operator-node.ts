@@ -19,6 +19,8 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
   private readonly inJoined: boolean[];
   private readonly inEnded: boolean[];
   private endedInputs = 0;
+  /** The combined input watermark (what `ctx.watermark` reads). */
+  watermark = -Infinity;
   recordsIn = 0;
 
   constructor(
@@ -65,8 +67,7 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
       } else {
         this.watermark = w;
       }
-      this.flushAll();
-      this.forwardWatermark(w, trace);
+      this.forwardOut(trace);
       return;
     }
     let steps: number[] | undefined;
@@ -84,8 +85,30 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
     if (!this.inJoined[input] && w >= this.watermark) this.inJoined[input] = true;
     if (this.step()) (steps ??= []).push(this.watermark);
     if (steps === undefined) return;
+    this.forwardOut(steps.length > 1 ? steps : undefined);
+  }
+
+  /**
+   * Forwards the output watermark: the input watermark, held back by what the logic still holds
+   * (`holdWatermark`), never backwards. `trace` lists the intermediate input watermarks.
+   */
+  private forwardOut(trace?: readonly number[]): void {
+    const hold = this.logic.holdWatermark?.() ?? Infinity;
+    const out = hold < this.watermark ? hold : this.watermark;
     this.flushAll();
-    this.forwardWatermark(this.watermark, steps.length > 1 ? steps : undefined);
+    if (!(out > this.outWatermark)) return;
+    let steps = trace;
+    if (steps !== undefined && hold < this.watermark) {
+      const kept = steps.filter((v) => v > this.outWatermark && v < out);
+      kept.push(out);
+      steps = kept;
+    }
+    this.forwardWatermark(out, steps !== undefined && steps.length > 1 ? steps : undefined);
+  }
+
+  /** Re-evaluates the output watermark after the logic released a hold (timers, async work). */
+  releaseHold(): void {
+    if (this.logic.holdWatermark !== undefined) this.forwardOut();
   }
 
   receiveIdle(idle: boolean, input: number): void {
@@ -129,8 +152,7 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
   /** Advances (if the inputs allow it) and forwards the new watermark. */
   private advance(): void {
     if (!this.step()) return;
-    this.flushAll();
-    this.forwardWatermark(this.watermark);
+    this.forwardOut();
   }
 
   userError(error: unknown, value: unknown, timestamp: number | undefined, what = 'user function threw'): void {
@@ -154,6 +176,7 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
       try {
         callback();
         this.flushAll();
+        this.releaseHold();
       } catch (e) {
         if (this.onAsyncError === undefined) throw e;
         this.onAsyncError(e);

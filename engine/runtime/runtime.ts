@@ -176,7 +176,7 @@ export class Runtime {
         out: op.out.count,
         deadLettered: op.deadLettered,
         late: op.late.count,
-        watermark: op.watermark,
+        watermark: op.outWatermark,
         ...(op.logic.stats?.() ?? {}),
       };
       operators[op.name] = o;

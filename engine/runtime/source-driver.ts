@@ -73,10 +73,10 @@ export class SourceDriver extends Emitter {
 
   /** Emits records (timestamps given, or taken from the extractor). */
   records(values: readonly unknown[], timestamps: readonly number[] | undefined, partition = -1): void {
-    const part = this.parts.get(partition, this.watermark);
+    const part = this.parts.get(partition, this.outWatermark);
     if (part.idle) {
       part.idle = false;
-      part.joined = part.w >= this.watermark;
+      part.joined = part.w >= this.outWatermark;
     }
     if (this.idle) this.forwardIdle(false);
     const n = values.length;
@@ -104,7 +104,7 @@ export class SourceDriver extends Emitter {
             this.deadLetter(v, timestampProblem(t) as string);
             continue;
           }
-          if ((t <= genW || cutAll) && genW > this.watermark) {
+          if ((t <= genW || cutAll) && genW > this.outWatermark) {
             segTimes = this.emitSegment(values, segStart, i, segTimes);
             segStart = i;
             this.genW = genW;
@@ -118,7 +118,7 @@ export class SourceDriver extends Emitter {
               const w = gen.onRecord(t, v);
               if (w > part.w) {
                 part.w = w;
-                if (!part.joined && w >= this.watermark) part.joined = true;
+                if (!part.joined && w >= this.outWatermark) part.joined = true;
                 const c = this.parts.combined();
                 if (c > genW) {
                   genW = c;
@@ -138,7 +138,7 @@ export class SourceDriver extends Emitter {
     this.emitSegment(values, segStart, n, segTimes);
     this.genW = genW;
     this.flushAll();
-    if (genW > this.watermark) this.emitWatermark(genW);
+    if (genW > this.outWatermark) this.emitWatermark(genW);
     this.armIdleTimer(part);
   }
 
@@ -175,7 +175,7 @@ export class SourceDriver extends Emitter {
           const w = p.gen?.onPeriodic?.(now);
           if (w !== undefined && w > p.w) {
             p.w = w;
-            if (!p.joined && w >= this.watermark) p.joined = true;
+            if (!p.joined && w >= this.outWatermark) p.joined = true;
           }
         }
         this.advanceTo(this.parts.combined());
@@ -189,7 +189,7 @@ export class SourceDriver extends Emitter {
   /** Emits `w` as the source's watermark if it is an advance. */
   private advanceTo(w: number): void {
     if (w > this.genW) this.genW = w;
-    if (this.genW > this.watermark) this.emitWatermark(this.genW);
+    if (this.genW > this.outWatermark) this.emitWatermark(this.genW);
   }
 
   /** Marks `p` idle after the strategy's idle timeout without records from it. */
@@ -233,7 +233,7 @@ export class SourceDriver extends Emitter {
       emitted: this.out.count,
       deadLettered: this.deadLettered,
       futureSkewed: this.futureSkewed,
-      watermark: this.watermark,
+      watermark: this.outWatermark,
     };
   }
 }

@@ -68,6 +68,10 @@ describe('CloudEvents codec', () => {
     const bin = encodeCloudEvent({ source: '/s', type: 't', time: T0, data: new Uint8Array([0, 1, 255]) }, 'binary');
     expect(bin.headers['content-type']).toBe('application/octet-stream');
     expect(decodeCloudEventOrThrow(bin).data).toEqual(new Uint8Array([0, 1, 255]));
+    // header values are percent-encoded (HTTP binding): non-ASCII, space, '"' and '%'
+    const odd = encodeCloudEvent({ source: '/s', type: 't', time: T0, subject: 'café "x" 100%', data: 1 }, 'binary');
+    expect(odd.headers['ce-subject']).toBe('caf%C3%A9%20%22x%22%20100%25');
+    expect(decodeCloudEventOrThrow(odd).subject).toBe('café "x" 100%');
     const text = encodeCloudEvent({ source: '/s', type: 't', time: T0, data: 'just text' }, 'binary');
     expect(decodeCloudEventOrThrow(text).data).toBe('just text');
     // a structured message with headers: the body is the event
@@ -112,6 +116,8 @@ describe('CloudEvents codec', () => {
       [{ headers: {}, body: 42 }, /no CloudEvent/],
       [null, /must be a JSON object/],
       ['x'.repeat(2_000), /exceeds maxRecordBytes \(1000\)/],
+      [JSON.stringify(structured({ data: JSON.parse('['.repeat(300) + ']'.repeat(300)) })), /nested deeper than 256/],
+      [new Uint8Array([0x7b, 0xff, 0x7d]), /not valid UTF-8/],
     ];
     for (const [input, reason] of cases) {
       const r = decodeCloudEvent(input, { maxRecordBytes: 1_000 });

@@ -87,10 +87,16 @@ describe('fromCsv', () => {
   it('fails the run on an unusable header (missing declared column, duplicate name)', async () => {
     const missing = tmp.path('missing-col.csv');
     writeFileSync(missing, 'a,b\n1,2\n');
-    await expect(drain(fromCsv(missing, { columns: { c: 'number' } }))).rejects.toThrow(/column 'c' is declared but missing from the header/);
+    await expect(drain(fromCsv(missing, { columns: { c: 'number' } }))).rejects.toThrow(/unusable header in .*missing-col.csv at line 1: column 'c' is declared but missing/);
     const dup = tmp.path('dup.csv');
     writeFileSync(dup, 'a,a\n1,2\n');
     await expect(drain(fromCsv(dup))).rejects.toThrow(SourceError);
+    const giant = tmp.path('giant-header.csv');
+    writeFileSync(giant, `${'h'.repeat(500)}\n1\n`);
+    await expect(drain(fromCsv(giant, { maxRecordBytes: 100 }))).rejects.toThrow(/unusable header .* exceeds maxRecordBytes/);
+    const utf8 = tmp.path('bad-utf8-header.csv');
+    writeFileSync(utf8, Buffer.from([0x61, 0xff, 0x0a, 0x31, 0x0a]));
+    await expect(drain(fromCsv(utf8))).rejects.toThrow(/unusable header .*: invalid UTF-8/);
   });
 
   it('dead-letters a record larger than maxRecordBytes (quoted newlines included) and the line count stays right', async () => {

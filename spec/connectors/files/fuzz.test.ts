@@ -12,23 +12,11 @@ import { afterEach, describe, expect, it } from 'vitest';
 import type { Source } from 'tidemark';
 import { decodeJson, decodeMsgpack } from '../../../connectors/codec/index.js';
 import { type FromReadableOptions, fromReadable } from '../../../connectors/files/index.js';
-import { drain, prototypeClean } from './helpers.js';
+import { chunked, drain, prototypeClean } from './helpers.js';
 
 afterEach(() => {
   expect(prototypeClean()).toBe(true);
 });
-
-/** `bytes` cut at the given points into chunks. */
-function chunked(bytes: Uint8Array, cuts: number[]): Buffer[] {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const out: Buffer[] = [];
-  let at = 0;
-  for (const p of [...points, bytes.length]) {
-    if (p > at) out.push(Buffer.from(bytes.subarray(at, p)));
-    at = p;
-  }
-  return out;
-}
 
 /** Non-blank lines of a byte stream, as the JSON-lines reader defines them (BOM, CR, blanks). */
 function nonBlankLines(bytes: Uint8Array): number {
@@ -77,7 +65,7 @@ describe('fuzz: random and hostile bytes through every decoder', () => {
         } catch (e) {
           // the only allowed failure: a CSV header that cannot be used
           expect(options.format === 'csv' && options.header === true).toBe(true);
-          expect(String(e)).toMatch(/SourceError: tidemark\.fromReadable: (malformed header|duplicate column)/);
+          expect(String(e)).toMatch(/SourceError: tidemark\.fromReadable: unusable header/);
           return;
         }
         const { stats, records, dead } = result;

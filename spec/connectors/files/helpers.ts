@@ -44,3 +44,15 @@ export function prototypeClean(): boolean {
   return probe['polluted'] === undefined && Object.getOwnPropertyNames(Object.prototype).every((k) => k !== 'polluted')
     && Object.getPrototypeOf(probe) === Object.prototype;
 }
+
+/** `bytes` cut at the given points (taken modulo its length + 1) into chunks. */
+export function chunked(bytes: Uint8Array, cuts: readonly number[]): Buffer[] {
+  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
+  const out: Buffer[] = [];
+  let at = 0;
+  for (const p of [...points, bytes.length]) {
+    if (p > at) out.push(Buffer.from(bytes.subarray(at, p)));
+    at = p;
+  }
+  return out;
+}

@@ -8,7 +8,7 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, Pipeline, fromArray } from 'tidemark';
 import { type FromReadableOptions, type ToWritableOptions, fromReadable, toWritable } from '../../../connectors/files/index.js';
-import { drain } from './helpers.js';
+import { chunked, drain } from './helpers.js';
 
 /** Encodes `values` with `toWritable` and returns the bytes. */
 async function encode<T>(values: T[], options: ToWritableOptions): Promise<Buffer> {
@@ -23,14 +23,7 @@ async function encode<T>(values: T[], options: ToWritableOptions): Promise<Buffe
 
 /** Reads `bytes` cut at `cuts` with `fromReadable`. */
 async function decode(bytes: Buffer, cuts: number[], options: FromReadableOptions): Promise<Awaited<ReturnType<typeof drain>>> {
-  const points = [...new Set(cuts.map((c) => c % (bytes.length + 1)))].sort((a, b) => a - b);
-  const chunks: Buffer[] = [];
-  let at = 0;
-  for (const p of [...points, bytes.length]) {
-    if (p > at) chunks.push(bytes.subarray(at, p));
-    at = p;
-  }
-  return drain(fromReadable(Readable.from(chunks), options));
+  return drain(fromReadable(Readable.from(chunked(bytes, cuts)), options));
 }
 
 const cuts = fc.array(fc.nat(), { maxLength: 8 });

@@ -30,6 +30,9 @@ describe.skipIf(!hasNats)('fromJetStream', () => {
     const reader = source.open({ name: 't', batchSize: 4, clock: new SystemClock() });
     expect(reader.partitions).toEqual([0, 1, 2]);
     const first = await reader.next();
+    // One ephemeral consumer per partition, taking no acknowledgements (nothing to time out or redeliver).
+    const consumers = await (await admin.jsm.consumers.list(stream)).next();
+    expect(consumers.map((c) => [c.config.filter_subject, c.config.ack_policy]).sort()).toEqual([0, 1, 2].map((k) => [`${stream}.${k}`, 'none']));
     // Published after the read began: past the end of input, never read.
     await admin.publishJson((i) => `${stream}.${i % 3}`, [{ i: 100 }, { i: 101 }, { i: 102 }]);
     const got: { i: number; p: number | undefined; t: number }[] = [];
@@ -52,6 +55,33 @@ describe.skipIf(!hasNats)('fromJetStream', () => {
     expect(source.positions()).toEqual({ 0: seqs[27], 1: seqs[28], 2: seqs[29] });
     expect(reader.stats?.()).toMatchObject({ 'position.0': seqs[27], 'position.1': seqs[28], 'position.2': seqs[29] });
     await reader.close?.();
+    expect(await (await admin.jsm.consumers.list(stream)).next()).toEqual([]);
+  });
+
+  it('gives each partition its own watermark; an idle partition stops holding it back', async () => {
+    const stream = await admin.stream('tm_js_idle');
+    const ac = new AbortController();
+    const out: WindowResult<string, number>[] = [];
+    const p = new Pipeline();
+    p.source(fromJetStream<{ ts: number }>({ servers, stream, partitions: 2, follow: true, signal: ac.signal, timestamp: (e) => e.ts }), {
+      watermark: boundedOutOfOrderness(0, { idleTimeout: 60_000 }),
+      maxFutureSkew: false,
+    })
+      .keyBy(() => 'k')
+      .window(tumbling(1_000))
+      .aggregate(count())
+      .sink(collect(out));
+    const run = p.run();
+    // Only partition 0 has data; partition 1 stays empty. Windows fire once partition 1 is idle.
+    let ts = 0;
+    await waitFor(async () => {
+      await admin.publishJson(() => `${stream}.0`, [{ ts }]);
+      ts += 500;
+      return out.length >= 2;
+    }, 10_000, 'windows to fire while partition 1 is idle');
+    ac.abort();
+    await run;
+    expect(out[0]).toMatchObject({ window: { start: 0, end: 1_000 } });
   });
 
   it('reads the whole stream as partition 0, or named subjects (wildcards allowed) as partitions', async () => {
