@@ -42,6 +42,7 @@ export { reduce } from './operators/aggregates/reduce.js';
 export { boundedOutOfOrderness, type IdleOptions } from './operators/watermarks/bounded-out-of-orderness.js';
 export { monotonic } from './operators/watermarks/monotonic.js';
 export { watermarkStrategy, type CustomWatermarkOptions } from './operators/watermarks/watermark-strategy.js';
+export type { AsyncMapOptions } from './operators/async-map.js';
 
 export { fromArray, type FromArrayOptions } from './connectors/from-array.js';
 export { fromAsyncIterable } from './connectors/from-async-iterable.js';

@@ -10,6 +10,7 @@ import type { OperatorFactory } from '../engine/operator.js';
 import type { Ordering, Plan, PlanNode, Port } from '../engine/plan.js';
 import type { DeadLetter } from '../engine/runtime/emitter.js';
 import type { Sink } from '../engine/sink.js';
+import { type AsyncMapOptions, asyncMapOperator, checkAsyncMapOptions } from '../operators/async-map.js';
 import { filterOperator } from '../operators/filter.js';
 import { flatMapOperator } from '../operators/flat-map.js';
 import { keyByOperator } from '../operators/key-by.js';
@@ -118,6 +119,22 @@ export class Stream<out T> {
   map<U>(fn: (record: T) => U, options?: OperatorOptions): Stream<U> {
     checkFunction(fn, 'tidemark.map');
     return new Stream<U>(this.core, this.derive('map', mapOperator(fn), options, 'tidemark.map'));
+  }
+
+  /**
+   * An async call per record with bounded concurrency, results in input order (default) or as
+   * completed; the output watermark waits for calls in flight. Calls that fail (after `retries`)
+   * or time out go to dead letters with the reason.
+   *
+   * @example
+   * orders.asyncMap(async (o, signal) => ({ ...o, customer: await crm.get(o.customerId, { signal }) }), { concurrency: 32, timeout: 2_000 });
+   */
+  asyncMap<U>(fn: (record: T, signal: AbortSignal) => Promise<U>, options?: AsyncMapOptions & OperatorOptions): Stream<U> {
+    checkFunction(fn, 'tidemark.asyncMap');
+    const settings = checkAsyncMapOptions(options);
+    const ordering = settings.ordered ? this.ordering : 'none';
+    const lost = settings.ordered ? undefined : 'asyncMap with ordered: false emits as calls complete';
+    return new Stream<U>(this.core, this.derive('asyncMap', asyncMapOperator(fn, settings), options, 'tidemark.asyncMap', ordering, lost));
   }
 
   /**

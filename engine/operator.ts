@@ -47,6 +47,13 @@ export interface OperatorContext {
    * flushed downstream right after, and an error it throws fails the run.
    */
   schedule(at: number, callback: () => void): Cancel;
+  /**
+   * Wraps a continuation of asynchronous work (a promise's `then`): when it runs, what it emits is
+   * flushed, the output watermark re-evaluated (`holdWatermark`), and an error fails the run.
+   */
+  callback<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void;
+  /** The run awaits `promise` before reading more input (bounded in-flight work, backpressure). */
+  track(promise: Promise<unknown>): void;
 }
 
 /** The running logic of one operator instance. */

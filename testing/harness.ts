@@ -100,6 +100,11 @@ export class Harness<T, R> {
     this.driver.finish();
   }
 
+  /** Waits for asynchronous work in the pipeline (asyncMap calls, async sink writes) to settle. */
+  async settle(): Promise<void> {
+    await this.runtime.settle();
+  }
+
   /** Results emitted since the last take, in emission order. */
   takeOutput(): R[] {
     return this.takeOutputWithTimestamps().map((x) => x.value);

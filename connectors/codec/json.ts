@@ -13,6 +13,7 @@ import { decodeUtf8 } from './utf8.js';
  * contents; it does not validate (JSON.parse does).
  */
 export function jsonTooDeep(text: string, maxDepth: number): boolean {
+  if (text.length <= 2 * maxDepth) return false; // each level takes at least two characters
   let depth = 0;
   const n = text.length;
   for (let i = 0; i < n; i++) {

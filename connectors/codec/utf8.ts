@@ -2,9 +2,8 @@
  * Strict UTF-8 decoding of untrusted bytes: invalid sequences are an error (a dead letter), never
  * silently replaced with U+FFFD.
  */
+import { Buffer, isUtf8 } from 'node:buffer';
 import { type Decoded, rejected } from './result.js';
-
-const strict = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 /**
  * Decodes `bytes` as UTF-8, or rejects them as invalid.
@@ -24,9 +23,6 @@ export function decodeUtf8(bytes: Uint8Array): Decoded<string> {
     }
     if (ascii) return { ok: true, value: String.fromCharCode.apply(null, bytes as unknown as number[]) };
   }
-  try {
-    return { ok: true, value: strict.decode(bytes) };
-  } catch {
-    return rejected('invalid UTF-8');
-  }
+  if (!isUtf8(bytes)) return rejected('invalid UTF-8');
+  return { ok: true, value: (Buffer.isBuffer(bytes) ? bytes : Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)).toString('utf8') };
 }

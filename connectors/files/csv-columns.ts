@@ -8,9 +8,6 @@
 /** The types a CSV column can declare. */
 export type CsvColumnType = 'string' | 'number' | 'integer' | 'boolean' | 'timestamp';
 
-/** The JavaScript type a column of type `C` reads as. */
-export type CsvValue<C extends CsvColumnType> = C extends 'string' ? string : C extends 'boolean' ? boolean : number;
-
 /** All column types (for validation). */
 export const CSV_COLUMN_TYPES: readonly CsvColumnType[] = ['string', 'number', 'integer', 'boolean', 'timestamp'];
 

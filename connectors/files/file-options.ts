@@ -1,6 +1,7 @@
 /**
- * Options shared by the file sources and sinks, with their eager validation: the path, where
- * reading starts, and how a file is written (append, atomic replace, fsync policy).
+ * Options shared by the file sources and sinks, with their eager validation (the path, where
+ * reading starts, how a file is written: append, atomic replace, fsync policy), and the file
+ * source and sink of a format built from them.
  */
 import { createReadStream } from 'node:fs';
 import { PlanError } from '../../engine/errors.js';

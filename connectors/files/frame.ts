@@ -69,7 +69,7 @@ export class RecordBuffer {
         head.set(kept.subarray(0, head.length));
         if (kept.length < head.length) head.set(chunk.subarray(from, from + head.length - kept.length), kept.length);
         this.head = head;
-        this.parts = [];
+        this.parts.length = 0;
       }
     }
     this.size += n;
@@ -80,7 +80,7 @@ export class RecordBuffer {
     const r = this.head !== undefined
       ? { head: this.head, size: this.size }
       : { bytes: join(this.parts, this.size), size: this.size };
-    this.parts = [];
+    this.parts.length = 0;
     this.size = 0;
     this.head = undefined;
     return r;

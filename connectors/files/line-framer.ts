@@ -47,9 +47,9 @@ export function lineFramer(options: LineFramerOptions): Framer {
     const r = record.take();
     let bytes = r.bytes;
     if (bytes !== undefined && bytes.length > 0 && bytes[bytes.length - 1] === CR) bytes = bytes.subarray(0, bytes.length - 1);
-    const at = { offset: recordOffset, end, line, nextLine: line + 1 + newlinesInside };
-    if (bytes !== undefined) emit({ ...at, bytes });
-    else emit({ ...at, error: oversized(r.size, max), ...(r.head !== undefined ? { head: r.head } : {}) });
+    const nextLine = line + 1 + newlinesInside;
+    if (bytes !== undefined) emit({ offset: recordOffset, end, line, nextLine, bytes });
+    else emit({ offset: recordOffset, end, line, nextLine, error: oversized(r.size, max), ...(r.head !== undefined ? { head: r.head } : {}) });
     line += 1 + newlinesInside;
     newlinesInside = 0;
     recordOffset = end;

@@ -29,6 +29,7 @@ import { PartitionFeed } from './partition-feed.js';
 import { checkStart, startPositions, type JetStreamStart, type ResolvedStart } from './start.js';
 
 const WHERE = 'tidemark.fromJetStream';
+const MiB = 1024 * 1024;
 
 /** Options of {@link fromJetStream}. */
 export interface FromJetStreamOptions<T> extends JetStreamConnectionOptions {
@@ -53,7 +54,10 @@ export interface FromJetStreamOptions<T> extends JetStreamConnectionOptions {
   readonly timestamp?: 'stored' | ((record: T, meta: JetStreamMessageMeta) => number);
   /** Payloads larger than this become dead letters without being decoded (default 1 MiB). */
   readonly maxRecordBytes?: number;
-  /** Messages per pull request per partition (default: the pipeline's batch size, at most 1000). */
+  /**
+   * Messages per pull request per partition (default: the pipeline's batch size, at most 256, and
+   * at most 64 MiB / the server's `max_payload`, so one pull cannot bring in more than 64 MiB).
+   */
   readonly fetchSize?: number;
   /** Aborting ends the input cleanly (windows flush), e.g. to stop a `follow` read. */
   readonly signal?: AbortSignal;
@@ -90,7 +94,7 @@ export function fromJetStream<T = unknown>(options: FromJetStreamOptions<T>): Je
   checkFormat(format, WHERE);
   const timestamp = options.timestamp ?? 'stored';
   if (timestamp !== 'stored' && typeof timestamp !== 'function') throw new PlanError(`${WHERE}: timestamp must be 'stored' or a function (record, meta) => epoch ms`);
-  const maxRecordBytes = options.maxRecordBytes ?? 1024 * 1024;
+  const maxRecordBytes = options.maxRecordBytes ?? MiB;
   if (!Number.isSafeInteger(maxRecordBytes) || maxRecordBytes < 1) throw new PlanError(`${WHERE}: maxRecordBytes must be a positive integer`);
   if (options.fetchSize !== undefined && (!Number.isInteger(options.fetchSize) || options.fetchSize < 1 || options.fetchSize > 10_000)) {
     throw new PlanError(`${WHERE}: fetchSize must be an integer in 1…10000`);
@@ -188,8 +192,14 @@ class JetStreamReader<T> implements SourceReader<T> {
       const last = info.state.last_seq;
       const starts = await startPositions(this.s.start, this.partitions, jsm, stream, last);
       for (const [p, seq] of starts) this.acked.set(p, seq);
-      const fetchSize = this.s.fetchSize ?? Math.min(1000, Math.max(1, this.ctx.batchSize));
-      const cfg = { js: jetstream(nc), stream, fetchSize, bufferCap: fetchSize * 2, end: this.s.follow ? Infinity : last, wake: this.wake };
+      // Memory per partition: one pull in flight (fetchSize messages of at most the server's
+      // max_payload) plus the buffer (2 × fetchSize messages or 8 MiB).
+      const maxPayload = nc.info?.max_payload ?? MiB;
+      const fetchSize = this.s.fetchSize ?? Math.max(1, Math.min(256, this.ctx.batchSize, Math.floor((64 * MiB) / maxPayload)));
+      const cfg = {
+        js: jetstream(nc), stream, fetchSize, bufferCap: fetchSize * 2, bufferBytes: 8 * MiB,
+        end: this.s.follow ? Infinity : last, wake: this.wake,
+      };
       this.feeds = this.partitions.map((p) => new PartitionFeed(p, this.s.subjects.get(p), starts.get(p) ?? 0, cfg));
       for (const f of this.feeds) f.start();
     } catch (e) {

@@ -7,4 +7,3 @@ export { toJetStream, type ToJetStreamOptions, type JetStreamSink, type JetStrea
 export type { JetStreamStart } from './start.js';
 export type { JetStreamConnectionOptions } from './connection.js';
 export type { JetStreamMessageMeta, JetStreamDecode, JetStreamEncode } from './codec.js';
-export { decodeMsgpack, MsgpackDecodeError, type MsgpackDecodeOptions } from './msgpack.js';

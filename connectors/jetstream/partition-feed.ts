@@ -20,6 +20,8 @@ export interface FeedConfig {
   readonly fetchSize: number;
   /** Messages buffered per partition before reading pauses (backpressure). */
   readonly bufferCap: number;
+  /** Payload bytes buffered per partition before reading pauses. */
+  readonly bufferBytes: number;
   /** Last stream sequence to read (`Infinity` when following). */
   readonly end: number;
   /** Called when a partition has messages, ends or fails. */
@@ -29,6 +31,8 @@ export interface FeedConfig {
 /** Reads one partition's messages into `buffer`. */
 export class PartitionFeed {
   readonly buffer: JsMsg[] = [];
+  /** Payload bytes in `buffer`. */
+  private bytes = 0;
   /** True once the partition has delivered everything up to `end`. */
   done = false;
   /** Set when reading failed (the reader fails the run with it). */
@@ -63,12 +67,17 @@ export class PartitionFeed {
   /** Removes and returns up to `max` buffered messages (in sequence order). */
   take(max: number): JsMsg[] {
     const out = this.buffer.splice(0, max);
-    if (this.resume !== undefined && this.buffer.length < this.cfg.bufferCap) {
+    for (const m of out) this.bytes -= m.data.length;
+    if (this.resume !== undefined && !this.full()) {
       const r = this.resume;
       this.resume = undefined;
       r();
     }
     return out;
+  }
+
+  private full(): boolean {
+    return this.buffer.length >= this.cfg.bufferCap || this.bytes >= this.cfg.bufferBytes;
   }
 
   private finish(): void {
@@ -94,9 +103,10 @@ export class PartitionFeed {
     for await (const m of messages) {
       if (m.seq > end) return this.finish();
       this.buffer.push(m);
+      this.bytes += m.data.length;
       this.cfg.wake();
       if (m.seq >= end || (end !== Infinity && m.info.pending === 0)) return this.finish();
-      if (this.buffer.length >= this.cfg.bufferCap) await new Promise<void>((r) => (this.resume = r));
+      if (this.full()) await new Promise<void>((r) => (this.resume = r));
       if (this.closed) return;
     }
     if (this.closed) return;

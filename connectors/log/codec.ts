@@ -100,7 +100,7 @@ export class FrameWriter {
     let size = this.buf.length * 2;
     while (size < need) size *= 2;
     const next = Buffer.allocUnsafe(size);
-    this.buf.copy(next, 0, 0, this.length);
+    this.buf.copy(next); // all of it: a frame being built lies past `length`
     this.buf = next;
   }
 

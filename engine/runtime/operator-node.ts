@@ -108,7 +108,34 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
 
   /** Re-evaluates the output watermark after the logic released a hold (timers, async work). */
   releaseHold(): void {
-    if (this.logic.holdWatermark !== undefined) this.forwardOut();
+    if (this.logic.holdWatermark === undefined) return;
+    this.forwardOut();
+    if (this.endPending && this.logic.holdWatermark() === Infinity) {
+      this.endPending = false;
+      this.flushAll();
+      this.forwardEnd();
+    }
+  }
+
+  /** Where tracked promises go (the runtime awaits them); unset: they are ignored. */
+  tracker: ((p: Promise<unknown>) => void) | undefined;
+
+  track(promise: Promise<unknown>): void {
+    this.tracker?.(promise);
+  }
+
+  callback<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
+    return (...args: A) => {
+      if (this.ended) return;
+      try {
+        fn(...args);
+        this.flushAll();
+        this.releaseHold();
+      } catch (e) {
+        if (this.onAsyncError === undefined) throw e;
+        this.onAsyncError(e);
+      }
+    };
   }
 
   receiveIdle(idle: boolean, input: number): void {
@@ -129,9 +156,13 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
     if (++this.endedInputs === this.inEnded.length) {
       this.logic.onEnd?.();
       this.flushAll();
-      this.forwardEnd();
+      // Work still held (in-flight async calls) finishes before end-of-stream goes downstream.
+      if ((this.logic.holdWatermark?.() ?? Infinity) < Infinity) this.endPending = true;
+      else this.forwardEnd();
     }
   }
+
+  private endPending = false;
 
   /** Recomputes the combined input watermark; if it advanced, lets the logic react. */
   private step(): boolean {

@@ -30,8 +30,8 @@ export class Runtime {
   private startedAt = 0;
 
   constructor(readonly plan: Plan, readonly options: CompileOptions) {
-    const track = (p: Promise<void>): void => {
-      this.pending.push(p);
+    const track = (p: Promise<unknown>): void => {
+      this.pending.push(p.then(() => undefined));
     };
     // Dead-letter collectors take every node's dead port except their own downstream (no cycles).
     const downstreamOfCollector = new Set<PlanNode>();
@@ -54,6 +54,7 @@ export class Runtime {
       if (factory === undefined) throw new Error(`plan node '${node.name}' has nothing to run`);
       const inputs = collector ? eligible.length : node.inputs.length;
       const op = new OperatorNode(node.name, position, node.kind, options.clock, node.onError, factory, Math.max(1, inputs));
+      op.tracker = track;
       this.operators.push(op);
       this.byNode.set(node, op);
       if (node.sink !== undefined) this.sinkNodes.push({ node: op, plan: node });
@@ -134,7 +135,7 @@ export class Runtime {
       });
     await Promise.all(pumps);
     try {
-      await drain();
+      while (this.pending.length > 0 && this.failure === undefined) await drain();
     } catch (error) {
       if (this.failure === undefined) this.failure = { error };
     }
@@ -150,6 +151,15 @@ export class Runtime {
     }
     for (const { plan } of this.sinkNodes) await plan.sink?.close?.();
     return this.summary();
+  }
+
+  /** Waits until all tracked work (async operators, sink writes) has settled (the harness uses it). */
+  async settle(): Promise<void> {
+    while (this.pending.length > 0) {
+      const all = this.pending;
+      this.pending = [];
+      await Promise.all(all);
+    }
   }
 
   /** Counters so far. */

@@ -78,7 +78,7 @@ export function approxDistinct<T>(fn: (record: T) => Key, options: ApproxDistinc
     merge: (a, b) => {
       if (a.precision !== b.precision) throw new RangeError(`approxDistinct: cannot merge precision ${a.precision} with ${b.precision}`);
       if (b.registers !== null) {
-        if (a.registers === null) densify(a, b.registers.slice());
+        if (a.registers === null) densify(a, new Uint8Array(b.registers)); // a copy (a restored Buffer's slice() would share memory)
         else {
           const ra = a.registers;
           const rb = b.registers;

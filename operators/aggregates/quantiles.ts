@@ -8,8 +8,9 @@ export interface QuantilesOptions {
   /** The quantiles to report, each from 0 to 1 (default `[0.5, 0.9, 0.99]`). */
   readonly qs?: readonly number[];
   /**
-   * Buckets per sign at most (default 2048). When one sign's keys span more, its lowest buckets
-   * (the values nearest zero) collapse into one; see `quantiles`.
+   * Buckets per sign at most (default ⌈40/ln γ⌉: a dynamic range of e^40 ≈ 2.4·10^17 per sign —
+   * 2001 buckets at α = 1%, 20001 at 0.1%). When one sign's keys span more, its lowest buckets (the
+   * values nearest zero) collapse into one; see `quantiles`.
    */
   readonly maxBuckets?: number;
 }
@@ -47,11 +48,11 @@ export type QuantilesResult = Record<number, number>;
  * error α of every value in it. The quantile q is the value at rank ⌊q·(n − 1)⌋ (0-based, in
  * ascending order); its estimate is within α·|v| of that value v, clamped to the exact min and max.
  *
- * Memory: at most `maxBuckets` counters per sign (2·maxBuckets + 5 numbers). When one sign's
- * bucket keys span more than that, the lowest (the values nearest zero) collapse into the lowest
- * kept bucket; the guarantee then holds for every value of magnitude at least γ^(K − maxBuckets),
- * K the largest key of its sign — a range of γ^maxBuckets ≈ 10^17 at α = 1% and 2048 buckets, so
- * data rarely collapses at all. Merging adds counts bucket by bucket: the accumulator then depends
+ * Memory: at most `maxBuckets` counters per sign (2·maxBuckets + 4 numbers), only as many as the
+ * data's range of keys needs. When one sign's keys span more than that, the lowest (the values
+ * nearest zero) collapse into the lowest kept bucket; the guarantee then holds for every value of
+ * magnitude above γ^(K − maxBuckets), K the largest key of its sign — by default a range of
+ * 2.4·10^17 below the largest magnitude, so real data rarely collapses at all. Merging adds counts bucket by bucket: the accumulator then depends
  * only on the multiset of values (collapsing maps key k to max(k, K − maxBuckets + 1)), so merge is
  * associative and arrival order does not change the result. An empty accumulator gives NaN.
  *
@@ -64,10 +65,10 @@ export function quantiles<T>(fn: (record: T) => number, options: QuantilesOption
   if (!(alpha > 0 && alpha < 1)) throw new RangeError(`quantiles: relativeAccuracy must be between 0 and 1; got ${alpha}`);
   const qs = (options.qs ?? [0.5, 0.9, 0.99]).slice();
   for (const q of qs) if (!(q >= 0 && q <= 1)) throw new RangeError(`quantiles: each q must be from 0 to 1; got ${q}`);
-  const maxBuckets = options.maxBuckets ?? 2048;
-  if (!Number.isInteger(maxBuckets) || maxBuckets < 1) throw new RangeError(`quantiles: maxBuckets must be a positive integer; got ${maxBuckets}`);
   const gamma = (1 + alpha) / (1 - alpha);
   const lnGamma = Math.log(gamma);
+  const maxBuckets = options.maxBuckets ?? Math.ceil(40 / lnGamma);
+  if (!Number.isInteger(maxBuckets) || maxBuckets < 1) throw new RangeError(`quantiles: maxBuckets must be a positive integer; got ${maxBuckets}`);
   const key = (magnitude: number): number => Math.ceil(Math.log(magnitude) / lnGamma);
   const lnHalfWidth = Math.log(2 / (gamma + 1));
   // 2γ^k/(γ + 1), in log space so that it stays finite as long as it can

@@ -5,48 +5,39 @@
  * a prototype — and the same end to end through a stream: `read = emitted + deadLettered`.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { Pipeline, collect } from 'tidemark';
 import { decodeJson } from '../../../connectors/jetstream/codec.js';
-import { decodeMsgpack, fromJetStream } from '../../../connectors/jetstream/index.js';
+import { fromJetStream } from '../../../connectors/jetstream/index.js';
+import { decodeMsgpack } from '../../../connectors/jetstream/msgpack.js';
 import { available } from '../services.js';
 import { JsAdmin } from './fixture.js';
 
-/** A small deterministic PRNG (mulberry32), so a failure can be replayed. */
-function rng(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
 const packr = new Packr({ useRecords: false });
 const enc = new TextEncoder();
+const valid = [
+  packr.pack({ a: 1, b: [1, 2, { c: 'x' }], d: null, e: 1.5, f: 'é' }),
+  enc.encode(JSON.stringify({ a: 1, b: [1, 2, { c: 'x' }], d: null, e: 1.5, f: 'é' })),
+];
 
-/** Random bytes, mutated valid documents and hostile ones. */
+/** Random bytes, and valid documents cut short and with bytes overwritten. */
+const arbPayload = fc.oneof(
+  fc.uint8Array({ maxLength: 64 }),
+  fc.record({
+    base: fc.constantFrom(...valid),
+    cut: fc.nat(),
+    flips: fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 4 }),
+  }).map(({ base, cut, flips }) => {
+    const m = base.slice(0, 1 + (cut % base.length));
+    for (const [i, b] of flips) m[i % m.length] = b;
+    return m;
+  }),
+);
+
+/** `n` payloads, the same for the same seed (a failure can be replayed). */
 function payloads(n: number, seed: number): Uint8Array[] {
-  const r = rng(seed);
-  const valid = [
-    packr.pack({ a: 1, b: [1, 2, { c: 'x' }], d: null, e: 1.5, f: 'é' }),
-    enc.encode(JSON.stringify({ a: 1, b: [1, 2, { c: 'x' }], d: null, e: 1.5, f: 'é' })),
-  ];
-  const out: Uint8Array[] = [];
-  for (let i = 0; i < n; i++) {
-    const kind = r();
-    if (kind < 0.4) {
-      out.push(Uint8Array.from({ length: Math.floor(r() * 64) }, () => Math.floor(r() * 256)));
-    } else {
-      const base = valid[Math.floor(r() * valid.length)] as Uint8Array;
-      const m = base.slice(0, Math.max(1, Math.floor(r() * (base.length + 1))));
-      for (let k = Math.floor(r() * 4); k > 0; k--) m[Math.floor(r() * m.length)] = Math.floor(r() * 256);
-      out.push(m);
-    }
-  }
-  return out;
+  return fc.sample(arbPayload, { numRuns: n, seed });
 }
 
 const hostile: [string, Uint8Array][] = [

@@ -64,7 +64,7 @@ describe.skipIf(!hasNats)('fromJetStream', () => {
     const out: WindowResult<string, number>[] = [];
     const p = new Pipeline();
     p.source(fromJetStream<{ ts: number }>({ servers, stream, partitions: 2, follow: true, signal: ac.signal, timestamp: (e) => e.ts }), {
-      watermark: boundedOutOfOrderness(0, { idleTimeout: 60_000 }),
+      watermark: boundedOutOfOrderness(0, { idleTimeout: 100 }),
       maxFutureSkew: false,
     })
       .keyBy(() => 'k')

@@ -1,0 +1,209 @@
+/**
+ * `asyncMap(fn, { concurrency, ordered, timeout, retries })`: an async call per record (a lookup
+ * in a database or a service) with bounded concurrency, results in input order or as completed.
+ * The operator holds the output watermark back while calls are in flight, so results are never
+ * behind it; calls that keep failing (or time out) go to dead letters with the reason.
+ */
+import type { Cancel } from '../engine/clock.js';
+import { PlanError, describeError } from '../engine/errors.js';
+import type { Key } from '../engine/keys.js';
+import type { OperatorFactory } from '../engine/operator.js';
+import { type Duration, toMillis } from '../engine/time.js';
+
+/** Options of `asyncMap`. */
+export interface AsyncMapOptions {
+  /** Calls in flight at most (default 16). */
+  readonly concurrency?: number;
+  /** Emit results in input order (default true) or as they complete. */
+  readonly ordered?: boolean;
+  /** Processing time a call may take before it is aborted and counted as failed (default: none). */
+  readonly timeout?: Duration;
+  /** Retries of a failed or timed-out call (default 0), after `retryBackoff` doubling each time. */
+  readonly retries?: number;
+  /** First retry delay (default 100 ms). */
+  readonly retryBackoff?: Duration;
+}
+
+/** Validated `asyncMap` settings. */
+export interface AsyncMapSettings {
+  readonly concurrency: number;
+  readonly ordered: boolean;
+  readonly timeout: number | undefined;
+  readonly retries: number;
+  readonly retryBackoff: number;
+}
+
+/** Validates `asyncMap` options, naming the factory. */
+export function checkAsyncMapOptions(options: AsyncMapOptions = {}): AsyncMapSettings {
+  const where = 'tidemark.asyncMap';
+  const concurrency = options.concurrency ?? 16;
+  if (!Number.isInteger(concurrency) || concurrency < 1) throw new PlanError(`${where}: concurrency must be a positive integer, got ${String(concurrency)}`);
+  const retries = options.retries ?? 0;
+  if (!Number.isInteger(retries) || retries < 0) throw new PlanError(`${where}: retries must be a non-negative integer, got ${String(retries)}`);
+  const timeout = options.timeout === undefined ? undefined : toMillis(options.timeout, `${where}: timeout`);
+  if (timeout !== undefined && !(timeout > 0)) throw new PlanError(`${where}: timeout must be positive, got ${timeout} ms`);
+  const retryBackoff = options.retryBackoff === undefined ? 100 : toMillis(options.retryBackoff, `${where}: retryBackoff`);
+  if (retryBackoff < 0) throw new PlanError(`${where}: retryBackoff must be ≥ 0, got ${retryBackoff} ms`);
+  return { concurrency, ordered: options.ordered ?? true, timeout, retries, retryBackoff };
+}
+
+interface Call {
+  readonly value: unknown;
+  readonly t: number;
+  readonly key: Key | undefined;
+  attempts: number;
+  done: boolean;
+  ok: boolean;
+  result: unknown;
+  /** Incremented per attempt, so a late answer of an abandoned attempt is ignored. */
+  attempt: number;
+  timer: Cancel | undefined;
+  abort: AbortController | undefined;
+}
+
+/**
+ * The asyncMap operator. `fn(record, signal)` returns a promise; `signal` aborts on timeout.
+ *
+ * @example
+ * clicks.asyncMap(async (c, signal) => ({ ...c, country: await geo.lookup(c.ip, { signal }) }), { concurrency: 32, timeout: 2_000, retries: 2 });
+ */
+export function asyncMapOperator<T, U>(fn: (record: T, signal: AbortSignal) => Promise<U>, settings: AsyncMapSettings): OperatorFactory {
+  return {
+    kind: 'asyncMap',
+    build(ctx) {
+      const queue: Call[] = [];
+      let queueHead = 0;
+      /** Calls started and not yet emitted (in input order). */
+      const started: Call[] = [];
+      let startedHead = 0;
+      let inFlight = 0;
+      let succeeded = 0;
+      let failed = 0;
+      let retried = 0;
+      let drained: (() => void) | undefined;
+
+      const idle = (): boolean => queueHead === queue.length && startedHead === started.length;
+
+      const emitReady = (): void => {
+        // ordered: emit the prefix of finished calls; unordered: everything finished
+        if (settings.ordered) {
+          while (startedHead < started.length && (started[startedHead] as Call).done) emitCall(started[startedHead++] as Call);
+        } else {
+          let w = startedHead;
+          for (let i = startedHead; i < started.length; i++) {
+            const c = started[i] as Call;
+            if (c.done) emitCall(c);
+            else started[w++] = c;
+          }
+          started.length = w;
+        }
+        if (startedHead > 1024 && startedHead * 2 > started.length) {
+          started.splice(0, startedHead);
+          startedHead = 0;
+        }
+        if (queueHead > 1024 && queueHead * 2 > queue.length) {
+          queue.splice(0, queueHead);
+          queueHead = 0;
+        }
+      };
+
+      const emitCall = (c: Call): void => {
+        if (c.ok) {
+          if (c.key === undefined) ctx.out.emit(c.result, c.t);
+          else ctx.out.emitKeyed(c.result, c.t, c.key);
+        } else {
+          ctx.deadLetter(c.value, `asyncMap call failed after ${c.attempts} attempt(s): ${describeError(c.result)}`, c.t);
+        }
+      };
+
+      const settle = (c: Call, ok: boolean, result: unknown): void => {
+        c.timer?.();
+        c.timer = undefined;
+        if (!ok && c.attempts <= settings.retries) {
+          retried++;
+          const delay = settings.retryBackoff * 2 ** (c.attempts - 1);
+          c.timer = ctx.schedule(ctx.clock.now() + delay, () => attempt(c));
+          return;
+        }
+        c.done = true;
+        c.ok = ok;
+        c.result = result;
+        if (ok) succeeded++;
+        else failed++;
+        inFlight--;
+        emitReady();
+        pump();
+        if (idle()) {
+          const d = drained;
+          drained = undefined;
+          d?.();
+        }
+      };
+
+      const attempt = (c: Call): void => {
+        c.attempts++;
+        const id = ++c.attempt;
+        const abort = typeof AbortController === 'function' ? new AbortController() : undefined;
+        c.abort = abort;
+        if (settings.timeout !== undefined) {
+          c.timer = ctx.schedule(ctx.clock.now() + settings.timeout, () => {
+            if (c.attempt !== id || c.done) return;
+            c.attempt++;
+            abort?.abort();
+            settle(c, false, new Error(`timed out after ${settings.timeout} ms`));
+          });
+        }
+        let p: Promise<U>;
+        try {
+          p = fn(c.value as T, (abort?.signal ?? undefined) as AbortSignal);
+          if (!(p instanceof Promise)) p = Promise.resolve(p);
+        } catch (e) {
+          p = Promise.reject(e);
+        }
+        p.then(
+          ctx.callback((v: U) => {
+            if (c.attempt === id && !c.done) settle(c, true, v);
+          }),
+          ctx.callback((e: unknown) => {
+            if (c.attempt === id && !c.done) settle(c, false, e);
+          }),
+        );
+      };
+
+      const pump = (): void => {
+        while (inFlight < settings.concurrency && queueHead < queue.length) {
+          const c = queue[queueHead++] as Call;
+          inFlight++;
+          started.push(c);
+          attempt(c);
+        }
+      };
+
+      return {
+        onBatch({ values, times, keys }) {
+          for (let i = 0; i < values.length; i++) {
+            queue.push({
+              value: values[i], t: times[i] as number, key: keys?.[i], attempts: 0, done: false, ok: false,
+              result: undefined, attempt: 0, timer: undefined, abort: undefined,
+            });
+          }
+          pump();
+          if (!idle() && drained === undefined) ctx.track(new Promise<void>((resolve) => (drained = resolve)));
+        },
+        holdWatermark() {
+          let min = Infinity;
+          for (let i = startedHead; i < started.length; i++) {
+            const t = (started[i] as Call).t;
+            if (t < min) min = t;
+          }
+          for (let i = queueHead; i < queue.length; i++) {
+            const t = (queue[i] as Call).t;
+            if (t < min) min = t;
+          }
+          return min === Infinity ? Infinity : min - 1;
+        },
+        stats: () => ({ inFlight, queued: queue.length - queueHead, succeeded, failed, retried }),
+      };
+    },
+  };
+}

@@ -1,0 +1,401 @@
+/**
+ * The engine room shared by keyed process operators: the key table (state cells created once per
+ * key), event-time and processing-time timers (deduplicated per key and time), event-time TTL
+ * expiry, the reusable `ctx`, and emission checked against the operator's own output watermark.
+ *
+ * Order within one watermark advance to `W`: due event-time timers and TTL expiries run in time
+ * order; at equal times timers run first (so a timer set at `lastUpdate + ttl` still sees the
+ * state), timers at equal times in registration order.
+ */
+import { UserFunctionError } from '../../engine/errors.js';
+import { MinHeap } from '../../engine/heap.js';
+import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
+import type { Cancel } from '../../engine/clock.js';
+import type { OperatorContext } from '../../engine/operator.js';
+import { isValidTimestamp } from '../../engine/time.js';
+import { type Cell, type StateDescriptor, type StateHost, createCells } from './state.js';
+import type { SideOutputTag, TimerInfo, TimerService } from './types.js';
+
+/** One resolved state descriptor. */
+export interface ResolvedState {
+  readonly name: string;
+  readonly kind: StateDescriptor['kind'];
+  readonly ttl: number | undefined;
+}
+
+/** One key's state and timers. */
+export interface KeyEntry {
+  readonly key: Key;
+  readonly cells: Cell[];
+  readonly state: Record<string, Cell>;
+  eventTimers: Map<number, EventTimer> | undefined;
+  procTimers: Map<number, ProcTimer> | undefined;
+}
+
+interface EventTimer {
+  readonly t: number;
+  readonly seq: number;
+  readonly entry: KeyEntry;
+  cancelled: boolean;
+}
+
+interface ProcTimer {
+  cancel: Cancel | undefined;
+  cancelled: boolean;
+}
+
+interface Expiry {
+  readonly at: number;
+  readonly seq: number;
+  readonly cell: Cell;
+  readonly entry: KeyEntry;
+}
+
+const timerBefore = (a: EventTimer, b: EventTimer): boolean => a.t < b.t || (a.t === b.t && a.seq < b.seq);
+const expiryBefore = (a: Expiry, b: Expiry): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);
+
+/** A user callback of the process function, called with the current `ctx`. */
+export type Handler = (arg: never, ctx: never) => unknown;
+
+/** The reusable context object (fields are reset for each call). */
+export class ProcessCtx implements TimerService {
+  key: Key | undefined = undefined;
+  timestamp = 0;
+  state: Record<string, Cell> = {};
+  broadcast: unknown = undefined;
+
+  constructor(private readonly core: ProcessCore) {}
+
+  get watermark(): number {
+    return this.core.octx.watermark;
+  }
+  get processingTime(): number {
+    return this.core.octx.clock.now();
+  }
+  get timers(): TimerService {
+    return this;
+  }
+  emit(value: unknown, timestamp?: number): void {
+    this.core.emit(value, timestamp);
+  }
+  output(tag: SideOutputTag<unknown>, value: unknown, timestamp?: number): void {
+    this.core.output(tag, value, timestamp);
+  }
+  registerEventTime(t: number): void {
+    this.core.registerEventTime(t);
+  }
+  deleteEventTime(t: number): void {
+    this.core.deleteEventTime(t);
+  }
+  registerProcessingTime(t: number): void {
+    this.core.registerProcessingTime(t);
+  }
+  deleteProcessingTime(t: number): void {
+    this.core.deleteProcessingTime(t);
+  }
+}
+
+/** Keys, state, timers, TTL and emission of one process operator instance. */
+export class ProcessCore implements StateHost {
+  private keys = new KeyMap<KeyEntry>();
+  private timers = new MinHeap<EventTimer>(timerBefore);
+  private expiries = new MinHeap<Expiry>(expiryBefore);
+  private seq = 0;
+  private liveEventTimers = 0;
+  private liveProcTimers = 0;
+  /** The entry of the key being processed (`undefined` in `onBroadcast`). */
+  private current: KeyEntry | undefined = undefined;
+  /** Default output timestamp of the current call. */
+  private currentTs = 0;
+  /** The operator's output watermark as the runtime forwards it (tracked step by step). */
+  outWm = -Infinity;
+  /**
+   * The largest record timestamp, or event-time timer set outside the end-of-input pass: at end of
+   * input, a timer that a timer sets beyond it is dropped (so self-renewing timers end).
+   */
+  private horizon = -Infinity;
+  private ending = false;
+  private inTimer = false;
+  updateTime = -Infinity;
+  readonly ctx: ProcessCtx;
+  // counters
+  accepted = 0;
+  behindWatermark = 0;
+  lateOutputs = 0;
+  expired = 0;
+  timersFired = 0;
+  timersDroppedAtEnd = 0;
+
+  constructor(
+    readonly octx: OperatorContext,
+    private readonly spec: readonly ResolvedState[],
+    private readonly onRecord: (record: unknown, ctx: ProcessCtx) => unknown,
+    private readonly onTimer: ((timer: TimerInfo, ctx: ProcessCtx) => unknown) | undefined,
+  ) {
+    this.ctx = new ProcessCtx(this);
+  }
+
+  // ---- records ------------------------------------------------------------------------------
+
+  /** Runs `onRecord` for one record of `key` at `t`. */
+  processRecord(value: unknown, t: number, key: Key): void {
+    if (t <= this.octx.watermark) this.behindWatermark++;
+    if (t > this.horizon) this.horizon = t;
+    const entry = this.entryFor(key);
+    this.enter(entry, t, t);
+    try {
+      const r = this.onRecord(value, this.ctx);
+      if (r instanceof Promise) this.octx.fail('process onRecord returned a promise; process functions are synchronous — use asyncMap for async work', t);
+      this.accepted++;
+    } catch (e) {
+      if (e instanceof UserFunctionError) throw e;
+      this.octx.userError(e, value, t, 'process onRecord threw');
+    } finally {
+      this.leave(entry);
+    }
+  }
+
+  /** Makes `entry` current for a call at `ts` (writes happen at `updateTime`). */
+  enter(entry: KeyEntry | undefined, ts: number, updateTime: number): void {
+    this.current = entry;
+    this.currentTs = ts;
+    this.updateTime = updateTime;
+    const ctx = this.ctx;
+    ctx.timestamp = ts;
+    if (entry !== undefined) {
+      ctx.key = entry.key;
+      ctx.state = entry.state;
+    } else {
+      ctx.key = undefined;
+    }
+  }
+
+  /** Ends a call: drops the key when it holds no state and no timers. */
+  leave(entry: KeyEntry | undefined): void {
+    this.current = undefined;
+    if (entry !== undefined) this.collect(entry);
+  }
+
+  private entryFor(key: Key): KeyEntry {
+    let entry = this.keys.get(key);
+    if (entry === undefined) {
+      const { cells, state } = createCells(this.spec, this);
+      entry = { key: ownKey(key), cells, state, eventTimers: undefined, procTimers: undefined };
+      this.keys.set(entry.key, entry);
+    }
+    return entry;
+  }
+
+  private collect(entry: KeyEntry): void {
+    if ((entry.eventTimers?.size ?? 0) > 0 || (entry.procTimers?.size ?? 0) > 0) return;
+    const cells = entry.cells;
+    for (let i = 0; i < cells.length; i++) if (!(cells[i] as Cell).empty) return;
+    if (this.keys.get(entry.key) === entry) this.keys.delete(entry.key);
+  }
+
+  // ---- emission -----------------------------------------------------------------------------
+
+  emit(value: unknown, timestamp?: number): void {
+    const ts = timestamp === undefined ? this.currentTs : this.checkTs(timestamp, 'emit');
+    if (ts <= this.outWm) {
+      this.lateOutputs++;
+      this.octx.late.emit({ value, timestamp: ts, key: this.current?.key, watermark: this.outWm }, ts);
+      return;
+    }
+    this.octx.out.emit(value, ts);
+  }
+
+  output(tag: SideOutputTag<unknown>, value: unknown, timestamp?: number): void {
+    if (tag === null || typeof tag !== 'object' || typeof tag.name !== 'string' || tag.name.length === 0) {
+      this.octx.fail('ctx.output needs a tag from outputTag(name)', this.currentTs);
+    }
+    const ts = timestamp === undefined ? this.currentTs : this.checkTs(timestamp, 'output');
+    this.octx.side(tag.name).emit(value, ts);
+  }
+
+  private checkTs(t: number, what: string): number {
+    if (!isValidTimestamp(t)) this.octx.fail(`ctx.${what}: timestamp ${String(t)} is not a valid event timestamp`, this.currentTs);
+    return t;
+  }
+
+  // ---- timers -------------------------------------------------------------------------------
+
+  private keyed(what: string): KeyEntry {
+    const entry = this.current;
+    if (entry === undefined) this.octx.fail(`ctx.timers.${what} is only available in onRecord and onTimer`, this.currentTs);
+    return entry;
+  }
+
+  registerEventTime(t: number): void {
+    const entry = this.keyed('registerEventTime');
+    if (!isValidTimestamp(t)) this.octx.fail(`ctx.timers.registerEventTime: ${String(t)} is not a valid event timestamp`, this.currentTs);
+    if (t > this.horizon) {
+      if (this.ending && this.inTimer) {
+        this.timersDroppedAtEnd++;
+        return;
+      }
+      this.horizon = t;
+    }
+    const map = (entry.eventTimers ??= new Map());
+    if (map.has(t)) return;
+    const timer: EventTimer = { t, seq: this.seq++, entry, cancelled: false };
+    map.set(t, timer);
+    this.timers.push(timer);
+    this.liveEventTimers++;
+  }
+
+  deleteEventTime(t: number): void {
+    const entry = this.keyed('deleteEventTime');
+    const timer = entry.eventTimers?.get(t);
+    if (timer === undefined) return;
+    timer.cancelled = true;
+    entry.eventTimers?.delete(t);
+    this.liveEventTimers--;
+  }
+
+  registerProcessingTime(t: number): void {
+    const entry = this.keyed('registerProcessingTime');
+    if (typeof t !== 'number' || !Number.isFinite(t)) this.octx.fail(`ctx.timers.registerProcessingTime: ${String(t)} is not a finite time`, this.currentTs);
+    const map = (entry.procTimers ??= new Map());
+    if (map.has(t)) return;
+    const timer: ProcTimer = { cancel: undefined, cancelled: false };
+    map.set(t, timer);
+    this.liveProcTimers++;
+    timer.cancel = this.octx.schedule(t, () => this.fireProcessingTimer(entry, t, timer));
+  }
+
+  deleteProcessingTime(t: number): void {
+    const entry = this.keyed('deleteProcessingTime');
+    const timer = entry.procTimers?.get(t);
+    if (timer === undefined) return;
+    timer.cancelled = true;
+    timer.cancel?.();
+    entry.procTimers?.delete(t);
+    this.liveProcTimers--;
+  }
+
+  private fireProcessingTimer(entry: KeyEntry, t: number, timer: ProcTimer): void {
+    if (timer.cancelled) return;
+    timer.cancelled = true;
+    entry.procTimers?.delete(t);
+    this.liveProcTimers--;
+    // Writes in a processing-time timer happen, for TTL, at the current input watermark.
+    this.callTimer(entry, { timestamp: t, domain: 'processing-time' }, t, this.octx.watermark);
+    this.settle();
+  }
+
+  private callTimer(entry: KeyEntry, info: TimerInfo, ts: number, updateTime: number): void {
+    this.timersFired++;
+    this.enter(entry, ts, updateTime);
+    this.inTimer = true;
+    try {
+      if (this.onTimer !== undefined) {
+        const r = this.onTimer(info, this.ctx);
+        if (r instanceof Promise) this.octx.fail('process onTimer returned a promise; process functions are synchronous', ts);
+      }
+    } catch (e) {
+      if (e instanceof UserFunctionError) throw e;
+      // There is no input record to dead-letter: a failing timer fails the run.
+      this.octx.fail('process onTimer threw', ts, e);
+    } finally {
+      this.inTimer = false;
+      this.leave(entry);
+    }
+  }
+
+  /** The earliest pending event-time timer, or +∞. */
+  earliestTimer(): number {
+    for (let h = this.timers.peek(); h !== undefined; h = this.timers.peek()) {
+      if (!h.cancelled) return h.t;
+      this.timers.pop();
+    }
+    return Infinity;
+  }
+
+  /**
+   * Runs every event-time timer and TTL expiry due at or before `limit`, in time order (timers
+   * before expiries at equal times), including those registered meanwhile.
+   */
+  fireDue(limit: number): void {
+    for (;;) {
+      const t = this.earliestTimer();
+      const x = this.expiries.peek()?.at ?? Infinity;
+      if (t <= x) {
+        if (t > limit) return;
+        const timer = this.timers.pop() as EventTimer;
+        timer.entry.eventTimers?.delete(t);
+        this.liveEventTimers--;
+        this.callTimer(timer.entry, { timestamp: t, domain: 'event-time' }, t, t);
+      } else {
+        if (x > limit) return;
+        this.expire(this.expiries.pop() as Expiry, limit);
+      }
+    }
+  }
+
+  queueExpiry(cell: Cell, at: number): void {
+    const entry = this.current;
+    if (entry === undefined) return;
+    this.expiries.push({ at, seq: this.seq++, cell, entry });
+  }
+
+  private expire(x: Expiry, w: number): void {
+    const cell = x.cell;
+    cell.queued = false;
+    if (cell.empty) return;
+    const due = cell.lastUpdate + (cell.ttl as number);
+    if (due <= w) {
+      cell.clear();
+      this.expired++;
+      this.collect(x.entry);
+    } else {
+      cell.queued = true;
+      this.expiries.push({ at: due, seq: this.seq++, cell, entry: x.entry });
+    }
+  }
+
+  // ---- watermark ----------------------------------------------------------------------------
+
+  /** The watermark moved to `w` (`+∞` at end of input: the end-of-input pass begins). */
+  onWatermark(w: number): void {
+    if (w === Infinity) this.ending = true;
+    this.fireDue(w);
+  }
+
+  /** Updates the tracked output watermark as the runtime will: `min(input watermark, hold)`. */
+  settle(hold = this.earliestTimer() - 1): void {
+    const w = this.octx.watermark;
+    const o = hold < w ? hold : w;
+    if (o > this.outWm) this.outWm = o;
+  }
+
+  /** End of input: drops every key, timer and expiry. */
+  clear(): void {
+    this.keys.forEach((entry) => {
+      entry.procTimers?.forEach((p) => {
+        p.cancelled = true;
+        p.cancel?.();
+      });
+    });
+    this.keys = new KeyMap<KeyEntry>();
+    this.timers = new MinHeap<EventTimer>(timerBefore);
+    this.expiries = new MinHeap<Expiry>(expiryBefore);
+    this.liveEventTimers = 0;
+    this.liveProcTimers = 0;
+  }
+
+  stats(): Record<string, number> {
+    return {
+      accepted: this.accepted,
+      tooLate: 0,
+      behindWatermark: this.behindWatermark,
+      keys: this.keys.size,
+      timers: this.liveEventTimers,
+      processingTimers: this.liveProcTimers,
+      timersFired: this.timersFired,
+      timersDroppedAtEnd: this.timersDroppedAtEnd,
+      expired: this.expired,
+      lateOutputs: this.lateOutputs,
+    };
+  }
+}
