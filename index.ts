@@ -37,6 +37,9 @@ export { sum } from './operators/aggregates/sum.js';
 export { min } from './operators/aggregates/min.js';
 export { max } from './operators/aggregates/max.js';
 export { mean, type MeanAcc } from './operators/aggregates/mean.js';
+export { approxDistinct, type ApproxDistinctAcc, type ApproxDistinctAggregate, type ApproxDistinctOptions } from './operators/aggregates/approx-distinct.js';
+export { quantiles, type QuantilesAcc, type QuantilesOptions, type QuantilesResult, type QuantilesStore } from './operators/aggregates/quantiles.js';
+export { topK, type TopKAcc, type TopKEntry, type TopKOptions } from './operators/aggregates/top-k.js';
 export { toList } from './operators/aggregates/to-list.js';
 export { reduce } from './operators/aggregates/reduce.js';
 export { boundedOutOfOrderness, type IdleOptions } from './operators/watermarks/bounded-out-of-orderness.js';
@@ -56,3 +59,29 @@ export {
   fromRedisStream, toRedisStream, type FromRedisStreamOptions, type RedisStreamRecord, type ToRedisStreamOptions,
   type RedisFieldValue, type RedisConnectionOptions, type RedisClientOptions, type RedisStreamFormat, type RedisStreamTimestamp,
 } from './connectors/redis/index.js';
+export {
+  fromJsonLines, toJsonLines, fromCsv, toCsv, fromMsgpack, toMsgpack, fromReadable, toWritable,
+  type FromJsonLinesOptions, type ToJsonLinesOptions, type FromCsvOptions, type ToCsvOptions,
+  type FromMsgpackOptions, type ToMsgpackOptions, type FromReadableOptions, type ToWritableOptions,
+  type StreamFormat, type CsvColumnType, type FileSourceOptions, type FileSinkOptions,
+  type FsyncPolicy, type StartPosition,
+} from './connectors/files/index.js';
+export {
+  decodeJson, decodeMsgpack, encodeMsgpack, DEFAULT_MAX_RECORD_BYTES, type Decoded, type MsgpackDecodeOptions,
+} from './connectors/codec/index.js';
+export { toPostgres, PostgresError, keyText, type ToPostgresWindowsOptions, type ToPostgresAppendOptions } from './connectors/postgres/index.js';
+export {
+  cloudEvents, decodeCloudEvent, decodeCloudEventOrThrow, encodeCloudEvent, fromCloudEvents, toCloudEvents, CloudEventError, rfc3339ToMillis,
+  type CloudEventRecord, type CloudEventMessage, type CloudEventInit, type CloudEventDecodeResult, type CloudEventDecodeOptions,
+  type EncodedBinaryCloudEvent, type ToCloudEventsOptions,
+} from './connectors/cloudevents/index.js';
+export {
+  schema, validate, withSchema, SchemaError, checkCompatibility, assertCompatible, lintEventNames,
+  type EventSchema, type SchemaOptions, type SchemaResult, type SchemaIssue, type CompatibilityReport,
+  type CompatibilityIssue, type EventNameFinding,
+} from './connectors/schema/index.js';
+export {
+  fromJetStream, toJetStream, type FromJetStreamOptions, type JetStreamSource, type ToJetStreamOptions,
+  type JetStreamSink, type JetStreamSinkStats, type JetStreamStart, type JetStreamConnectionOptions,
+  type JetStreamMessageMeta, type JetStreamDecode, type JetStreamEncode,
+} from './connectors/jetstream/index.js';

@@ -93,7 +93,10 @@ export class PartitionFeed {
       ...(this.filter !== undefined ? { filter_subjects: this.filter } : {}),
     });
     this.consumer = consumer;
-    if (this.closed) return;
+    if (this.closed) {
+      await consumer.delete().catch(() => undefined); // closed while it was being created
+      return;
+    }
     if (end !== Infinity && (await consumer.info(true)).num_pending === 0) return this.finish();
     // Short pull requests (2 s; heartbeats every 1 s): after a reconnect the library may wait for
     // two missed heartbeats before it pulls again, so this bounds that stall to about 3 s.

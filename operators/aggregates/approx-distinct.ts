@@ -15,7 +15,8 @@ export interface ApproxDistinctOptions {
  * Accumulator of `approxDistinct`: plain data (msgpackr and `structuredClone` copy it as is; for
  * JSON, write `registers` as an array of numbers and read it back with `Uint8Array.from`).
  * - `precision`: p, the number of index bits (m = 2^p registers);
- * - `registers`: the m HyperLogLog registers once dense, or `null` while sparse;
+ * - `registers`: the m HyperLogLog registers once dense, or `null` while sparse (only p ≥ 8
+ *   starts sparse);
  * - `pairs`: while sparse, the set registers as `index * 64 + value` (unsorted, possibly repeated;
  *   a register's value is the largest of its pairs) — at most m/8 distinct indices before the
  *   accumulator turns dense, so a small window costs a few numbers rather than m bytes.

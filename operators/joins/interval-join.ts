@@ -98,7 +98,7 @@ const byDeadline = (a: Entry, b: Entry): boolean => a.deadline < b.deadline || (
 export class IntervalJoinLogic implements OperatorLogic {
   private readonly states = new KeyMap<KeyState>();
   private readonly heaps: [MinHeap<Entry>, MinHeap<Entry>] = [new MinHeap(byDeadline), new MinHeap(byDeadline)];
-  private readonly seqs = [0, 0];
+  private readonly seqs: [number, number] = [0, 0];
   private readonly outer: [boolean, boolean];
   private accepted = 0;
   private tooLate = 0;
@@ -143,13 +143,13 @@ export class IntervalJoinLogic implements OperatorLogic {
           out.emit(side === 0 ? { left: value, right: o.value } : { left: o.value, right: value }, o.t > t ? o.t : t);
         }
       }
-      const deadline = side === 0 ? t + hi : t - lo;
+      const deadline = side === 0 ? t + hi - 1 : t - lo;
       if (W < deadline) {
         if (state === undefined) {
           state = { key: ownKey(key), sides: [[], []], dead: [0, 0], alive: 0 };
           this.states.set(key, state);
         }
-        const entry: Entry = { t, value, deadline, seq: this.seqs[side]++ as number, state, matched, alive: true };
+        const entry: Entry = { t, value, deadline, seq: this.seqs[side]++, state, matched, alive: true };
         state.sides[side].push(entry);
         state.alive++;
         this.heaps[side].push(entry);

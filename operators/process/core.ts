@@ -30,6 +30,8 @@ export interface KeyEntry {
   readonly state: Record<string, Cell>;
   eventTimers: Map<number, EventTimer> | undefined;
   procTimers: Map<number, ProcTimer> | undefined;
+  /** Listed for the next sweep of keys that may have become empty. */
+  listed: boolean;
 }
 
 interface EventTimer {
@@ -98,6 +100,8 @@ export class ProcessCtx implements TimerService {
 /** Keys, state, timers, TTL and emission of one process operator instance. */
 export class ProcessCore implements StateHost {
   private keys = new KeyMap<KeyEntry>();
+  /** Keys that held no state and no timers after a call; dropped by the next sweep if still so. */
+  private emptied: KeyEntry[] = [];
   private timers = new MinHeap<EventTimer>(timerBefore);
   private expiries = new MinHeap<Expiry>(expiryBefore);
   private seq = 0;
@@ -114,7 +118,8 @@ export class ProcessCore implements StateHost {
    * input, a timer that a timer sets beyond it is dropped (so self-renewing timers end).
    */
   private horizon = -Infinity;
-  private ending = false;
+  /** The end-of-input pass has begun (watermark +∞). */
+  ending = false;
   private inTimer = false;
   updateTime = -Infinity;
   readonly ctx: ProcessCtx;
@@ -139,7 +144,6 @@ export class ProcessCore implements StateHost {
 
   /** Runs `onRecord` for one record of `key` at `t`. */
   processRecord(value: unknown, t: number, key: Key): void {
-    if (t <= this.octx.watermark) this.behindWatermark++;
     if (t > this.horizon) this.horizon = t;
     const entry = this.entryFor(key);
     this.enter(entry, t, t);
@@ -180,17 +184,41 @@ export class ProcessCore implements StateHost {
     let entry = this.keys.get(key);
     if (entry === undefined) {
       const { cells, state } = createCells(this.spec, this);
-      entry = { key: ownKey(key), cells, state, eventTimers: undefined, procTimers: undefined };
+      entry = { key: ownKey(key), cells, state, eventTimers: undefined, procTimers: undefined, listed: false };
       this.keys.set(entry.key, entry);
     }
     return entry;
   }
 
-  private collect(entry: KeyEntry): void {
-    if ((entry.eventTimers?.size ?? 0) > 0 || (entry.procTimers?.size ?? 0) > 0) return;
+  private static isEmpty(entry: KeyEntry): boolean {
+    if ((entry.eventTimers?.size ?? 0) > 0 || (entry.procTimers?.size ?? 0) > 0) return false;
     const cells = entry.cells;
-    for (let i = 0; i < cells.length; i++) if (!(cells[i] as Cell).empty) return;
-    if (this.keys.get(entry.key) === entry) this.keys.delete(entry.key);
+    for (let i = 0; i < cells.length; i++) if (!(cells[i] as Cell).empty) return false;
+    return true;
+  }
+
+  /**
+   * Lists a key that may have become empty. Empty keys are dropped in sweeps, once the list
+   * reaches half the key table (at least 1024): a key that comes back soon (the usual rhythm of
+   * record, timer, record) keeps its state object, and memory stays within twice the live keys.
+   */
+  private collect(entry: KeyEntry): void {
+    if (entry.listed || !ProcessCore.isEmpty(entry)) return;
+    entry.listed = true;
+    const list = this.emptied;
+    list.push(entry);
+    if (list.length >= 1024 && list.length * 2 >= this.keys.size) this.sweep();
+  }
+
+  /** Drops the listed keys that are still empty. */
+  private sweep(): void {
+    const list = this.emptied;
+    this.emptied = [];
+    for (let i = 0; i < list.length; i++) {
+      const entry = list[i] as KeyEntry;
+      entry.listed = false;
+      if (ProcessCore.isEmpty(entry) && this.keys.get(entry.key) === entry) this.keys.delete(entry.key);
+    }
   }
 
   // ---- emission -----------------------------------------------------------------------------
@@ -321,13 +349,13 @@ export class ProcessCore implements StateHost {
       const t = this.earliestTimer();
       const x = this.expiries.peek()?.at ?? Infinity;
       if (t <= x) {
-        if (t > limit) return;
+        if (t > limit || t === Infinity) return;
         const timer = this.timers.pop() as EventTimer;
         timer.entry.eventTimers?.delete(t);
         this.liveEventTimers--;
         this.callTimer(timer.entry, { timestamp: t, domain: 'event-time' }, t, t);
       } else {
-        if (x > limit) return;
+        if (x > limit || x === Infinity) return;
         this.expire(this.expiries.pop() as Expiry, limit);
       }
     }
@@ -362,8 +390,12 @@ export class ProcessCore implements StateHost {
     this.fireDue(w);
   }
 
+  /** The operator's watermark hold (the broadcast variant adds its waiting elements). */
+  hold: () => number = () => this.earliestTimer() - 1;
+
   /** Updates the tracked output watermark as the runtime will: `min(input watermark, hold)`. */
-  settle(hold = this.earliestTimer() - 1): void {
+  settle(): void {
+    const hold = this.hold();
     const w = this.octx.watermark;
     const o = hold < w ? hold : w;
     if (o > this.outWm) this.outWm = o;
@@ -378,6 +410,7 @@ export class ProcessCore implements StateHost {
       });
     });
     this.keys = new KeyMap<KeyEntry>();
+    this.emptied = [];
     this.timers = new MinHeap<EventTimer>(timerBefore);
     this.expiries = new MinHeap<Expiry>(expiryBefore);
     this.liveEventTimers = 0;
@@ -385,6 +418,7 @@ export class ProcessCore implements StateHost {
   }
 
   stats(): Record<string, number> {
+    this.sweep();
     return {
       accepted: this.accepted,
       tooLate: 0,

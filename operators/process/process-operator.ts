@@ -42,13 +42,18 @@ export function processOperator(settings: ProcessSettings): OperatorFactory {
       return {
         onBatch({ values, times, keys }) {
           const n = values.length;
-          for (let i = 0; i < n; i++) core.processRecord(values[i], times[i] as number, (keys as readonly Key[])[i] as Key);
+          const w = ctx.watermark;
+          for (let i = 0; i < n; i++) {
+            const t = times[i] as number;
+            if (t <= w) core.behindWatermark++;
+            core.processRecord(values[i], t, (keys as readonly Key[])[i] as Key);
+          }
         },
         onWatermark(w) {
           core.onWatermark(w);
           core.settle();
         },
-        holdWatermark: () => core.earliestTimer() - 1,
+        holdWatermark: () => core.hold(),
         onEnd() {
           core.clear();
         },

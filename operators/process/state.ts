@@ -260,5 +260,5 @@ export function createCells(
     cells.push(cell);
     state[d.name] = cell;
   }
-  return { cells, state: Object.freeze(state) };
+  return { cells, state };
 }

@@ -6,11 +6,11 @@
 import fc from 'fast-check';
 import { pack, unpack } from 'msgpackr';
 import { describe, expect, it } from 'vitest';
-import { type Aggregate, type KeyPrimitive, type Stream, type WindowResult, tumbling } from 'tidemark';
+import {
+  type Aggregate, type ApproxDistinctAcc, type KeyPrimitive, type QuantilesAcc, type Stream, type TopKAcc, type TopKEntry,
+  type WindowResult, approxDistinct, quantiles, topK, tumbling,
+} from 'tidemark';
 import { checkReorderInvariance, harness } from 'tidemark/testing';
-import { type ApproxDistinctAcc, approxDistinct } from '../../operators/aggregates/approx-distinct.js';
-import { type QuantilesAcc, quantiles } from '../../operators/aggregates/quantiles.js';
-import { type TopKAcc, type TopKEntry, topK } from '../../operators/aggregates/top-k.js';
 
 // ---- helpers --------------------------------------------------------------------------------
 

@@ -27,7 +27,7 @@ import {
   toCloudEvents,
   type CloudEventRecord,
   type EncodedBinaryCloudEvent,
-} from '../../../connectors/cloudevents/index.js';
+} from 'tidemark';
 
 const T0 = Date.UTC(2024, 4, 1, 12, 0, 0);
 const structured = (extra: Record<string, unknown> = {}): Record<string, unknown> => ({

@@ -6,7 +6,7 @@
 import { readFileSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock, Pipeline, PlanError, SourceError, fromArray } from 'tidemark';
-import { fromCsv, toCsv } from '../../../connectors/files/index.js';
+import { fromCsv, toCsv } from 'tidemark';
 import { drain, prototypeClean, tempDir } from './helpers.js';
 
 const tmp = tempDir('csv');

@@ -31,8 +31,7 @@ describe.skipIf(!hasStrace())('file sink durability (strace)', () => {
     const always = tmp.path('always.jsonl');
     const script = tmp.path('write.mts');
     writeFileSync(script, `
-      import { ManualClock, Pipeline, fromArray } from ${JSON.stringify(pathToFileURL(join(root, 'index.ts')).href)};
-      import { toJsonLines } from ${JSON.stringify(pathToFileURL(join(root, 'connectors/files/index.ts')).href)};
+      import { ManualClock, Pipeline, fromArray, toJsonLines } from ${JSON.stringify(pathToFileURL(join(root, 'index.ts')).href)};
       const p = new Pipeline({ clock: new ManualClock(), batchSize: 2 });
       const s = p.source(fromArray([1, 2, 3, 4]), { timestamp: (n) => n });
       s.sink(toJsonLines(${JSON.stringify(atomic)}, { atomic: true }));

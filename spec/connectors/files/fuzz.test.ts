@@ -10,8 +10,8 @@ import { Readable } from 'node:stream';
 import fc from 'fast-check';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { Source } from 'tidemark';
-import { decodeJson, decodeMsgpack } from '../../../connectors/codec/index.js';
-import { type FromReadableOptions, fromReadable } from '../../../connectors/files/index.js';
+import { decodeJson, decodeMsgpack } from 'tidemark';
+import { type FromReadableOptions, fromReadable } from 'tidemark';
 import { chunked, drain, prototypeClean } from './helpers.js';
 
 afterEach(() => {

@@ -6,7 +6,7 @@
 import { existsSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock, Pipeline, PlanError, TidemarkError, fromArray } from 'tidemark';
-import { fromJsonLines, toJsonLines } from '../../../connectors/files/index.js';
+import { fromJsonLines, toJsonLines } from 'tidemark';
 import { drain, prototypeClean, tempDir } from './helpers.js';
 
 const tmp = tempDir('jsonl');

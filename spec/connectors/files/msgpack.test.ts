@@ -7,8 +7,8 @@ import { appendFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { Packr, pack, unpackMultiple } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock, Pipeline, fromArray } from 'tidemark';
-import { decodeMsgpack, encodeMsgpack } from '../../../connectors/codec/index.js';
-import { fromMsgpack, toMsgpack } from '../../../connectors/files/index.js';
+import { decodeMsgpack, encodeMsgpack } from 'tidemark';
+import { fromMsgpack, toMsgpack } from 'tidemark';
 import { drain, prototypeClean, tempDir } from './helpers.js';
 
 const tmp = tempDir('msgpack');

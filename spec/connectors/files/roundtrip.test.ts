@@ -7,7 +7,7 @@ import { PassThrough, Readable } from 'node:stream';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, Pipeline, fromArray } from 'tidemark';
-import { type FromReadableOptions, type ToWritableOptions, fromReadable, toWritable } from '../../../connectors/files/index.js';
+import { type FromReadableOptions, type ToWritableOptions, fromReadable, toWritable } from 'tidemark';
 import { chunked, drain } from './helpers.js';
 
 /** Encodes `values` with `toWritable` and returns the bytes. */

@@ -6,7 +6,7 @@
 import { Readable, Writable } from 'node:stream';
 import { describe, expect, it } from 'vitest';
 import { ManualClock, Pipeline, PlanError, SourceError, fromArray, forEach } from 'tidemark';
-import { fromReadable, toWritable } from '../../../connectors/files/index.js';
+import { fromReadable, toWritable } from 'tidemark';
 import { drain } from './helpers.js';
 
 /** One event-loop turn, without timers. */

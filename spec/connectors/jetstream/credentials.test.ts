@@ -7,7 +7,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { jetstreamManager } from '@nats-io/jetstream';
 import { connect } from '@nats-io/transport-node';
 import { Pipeline, SourceError, TidemarkError, collect, fromArray } from 'tidemark';
-import { fromJetStream, toJetStream } from '../../../connectors/jetstream/index.js';
+import { fromJetStream, toJetStream } from 'tidemark';
 import { uniqueName } from '../services.js';
 import { OwnNatsServer, natsBinaryAvailable } from './nats-server.js';
 

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pipeline, forEach, fromArray } from 'tidemark';
-import { fromJetStream, toJetStream } from '../../../connectors/jetstream/index.js';
+import { fromJetStream, toJetStream } from 'tidemark';
 import { JsAdmin } from './fixture.js';
 import { OwnNatsServer, natsBinaryAvailable, waitFor } from './nats-server.js';
 

@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { Pipeline, PlanError, fromArray, hashKey } from 'tidemark';
-import { fromJetStream, toJetStream } from '../../../connectors/jetstream/index.js';
+import { fromJetStream, toJetStream } from 'tidemark';
 import { available } from '../services.js';
 import { JsAdmin, drain } from './fixture.js';
 

@@ -20,7 +20,7 @@ import {
   tumbling,
   type WindowResult,
 } from 'tidemark';
-import { PostgresError, keyText, toPostgres } from '../../../connectors/postgres/index.js';
+import { PostgresError, keyText, toPostgres } from 'tidemark';
 import { available, uniqueName } from '../services.js';
 
 const URL = 'postgres://postgres@127.0.0.1:5432/test';

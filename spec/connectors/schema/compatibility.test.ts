@@ -7,7 +7,7 @@
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { PlanError } from 'tidemark';
-import { assertCompatible, checkCompatibility, lintEventNames, schema } from '../../../connectors/schema/index.js';
+import { assertCompatible, checkCompatibility, lintEventNames, schema } from 'tidemark';
 
 const base = z.object({ id: z.string(), status: z.enum(['new', 'paid']), total: z.number() });
 

@@ -7,7 +7,7 @@ import type { StandardSchemaV1 } from '@standard-schema/spec';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { ManualClock, Pipeline, PlanError, collect, fromArray, fromAsyncIterable, type DeadLetter } from 'tidemark';
-import { SchemaError, schema, validate, withSchema } from '../../../connectors/schema/index.js';
+import { SchemaError, schema, validate, withSchema } from 'tidemark';
 
 const v1 = z.object({ v: z.literal(1), id: z.string(), amount: z.number() });
 const v2 = z.object({ v: z.literal(2), id: z.string(), amount: z.object({ value: z.number(), currency: z.string() }) });
