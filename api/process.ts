@@ -85,6 +85,9 @@ export class BroadcastConnectedStream<K extends Key, T, B> {
     const where = 'tidemark.connect().process';
     const settings = checkProcessFunction(fn, where);
     checkFunction((fn as { onBroadcast?: unknown }).onBroadcast, where, 'onBroadcast to be a function');
+    const bs = (fn as { broadcastState?: { kind?: unknown; ttl?: unknown } }).broadcastState;
+    if (bs !== undefined && (bs === null || typeof bs !== 'object' || bs.kind !== 'map')) throw new PlanError(`${where}: broadcastState must be a descriptor from mapState()`);
+    if (bs?.ttl !== undefined) throw new PlanError(`${where}: broadcast state has no TTL (it changes only through onBroadcast)`);
     const factory = broadcastProcessOperator({ ...settings, onBroadcast: fn.onBroadcast as unknown as (e: unknown, ctx: ProcessCtx) => unknown });
     const node = addNode(this.keyed.core, {
       kind: 'broadcastProcess',

@@ -17,19 +17,21 @@ export const HEADER_BYTES = 28;
 export const LENGTH_BYTES = 4;
 
 const packr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false, largeBigIntToFloat: false });
-const unpackr = new Unpackr({ useRecords: false, moreTypes: false, structuredClone: false, int64AsType: 'bigint', mapsAsObjects: true });
-const mapUnpackr = new Unpackr({ useRecords: false, moreTypes: false, structuredClone: false, int64AsType: 'bigint', mapsAsObjects: false });
+const unpackr = new Unpackr({ useRecords: false, moreTypes: false, structuredClone: false, int64AsType: 'bigint', mapsAsObjects: true, copyBuffers: true });
+const mapUnpackr = new Unpackr({ useRecords: false, moreTypes: false, structuredClone: false, int64AsType: 'bigint', mapsAsObjects: false, copyBuffers: true });
 
-const PROTO = Buffer.from('__proto__');
+/** The bytes of `__proto__`: where they occur, maps are decoded the careful way. */
+export const PROTO = Buffer.from('__proto__');
 
 /**
- * Decodes the msgpack value in `buf[start, end)`. Fast path: plain objects. When the bytes
- * contain `__proto__`, maps are decoded as `Map`s first and turned into objects with
- * `__proto__` as an own data property (msgpackr would otherwise rename it).
+ * Decodes the msgpack value in `buf[start, end)`. Fast path: plain objects. When the bytes may
+ * contain `__proto__` (`careful`; see `PROTO`), maps are decoded as `Map`s first and turned
+ * into objects with `__proto__` as an own data property (msgpackr would otherwise rename it).
  */
-export function unpack(buf: Buffer, start: number, end: number): unknown {
-  const at = buf.indexOf(PROTO, start);
-  if (at < 0 || at + PROTO.length > end) return unpackr.unpack(buf, { start, end });
+export function unpack(buf: Buffer, start: number, end: number, careful: boolean): unknown {
+  const t = buf[start] as number;
+  if (t >= 0xa0 && t < 0xc0 && end - start === t - 0x9f) return buf.toString('utf8', start + 1, end); // fixstr (keys)
+  if (!careful) return unpackr.unpack(buf, { start, end });
   return plain(mapUnpackr.unpack(buf, { start, end }));
 }
 
@@ -110,21 +112,33 @@ export class FrameWriter {
    */
   frame(offset: number, timestamp: number, key: unknown, value: unknown): number {
     const at = this.length;
-    const k = packr.pack(key);
-    this.ensure(HEADER_BYTES + k.length);
-    k.copy(this.buf, at + HEADER_BYTES);
+    let keyLen: number;
+    if (typeof key === 'string' && key.length < 32) {
+      // fixstr written directly (most keys): one pack call per record instead of two
+      this.ensure(HEADER_BYTES + 1 + key.length * 3);
+      keyLen = 1 + this.buf.write(key, at + HEADER_BYTES + 1, 'utf8');
+      if (keyLen <= 32) this.buf[at + HEADER_BYTES] = 0xa0 + keyLen - 1;
+      else keyLen = this.packKey(key, at);
+    } else keyLen = this.packKey(key, at);
     const v = packr.pack(value);
-    const size = HEADER_BYTES + k.length + v.length;
+    const size = HEADER_BYTES + keyLen + v.length;
     this.ensure(size);
     const b = this.buf;
-    v.copy(b, at + HEADER_BYTES + k.length);
+    v.copy(b, at + HEADER_BYTES + keyLen);
     b.writeUInt32LE(size - LENGTH_BYTES, at);
     b.writeDoubleLE(offset, at + 8);
     b.writeDoubleLE(timestamp, at + 16);
-    b.writeUInt32LE(k.length, at + 24);
+    b.writeUInt32LE(keyLen, at + 24);
     b.writeUInt32LE(crc32(b, at + 8, at + size), at + 4);
     this.length = at + size;
     return size;
+  }
+
+  private packKey(key: unknown, at: number): number {
+    const k = packr.pack(key);
+    this.ensure(HEADER_BYTES + k.length);
+    k.copy(this.buf, at + HEADER_BYTES);
+    return k.length;
   }
 
   truncate(length: number): void {

@@ -6,7 +6,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
-import { type FrameView, parseFrame, unpack } from './codec.js';
+import { type FrameView, PROTO, parseFrame, unpack } from './codec.js';
 import type { Partition } from './partition.js';
 import type { Segment } from './segment.js';
 import type { Key } from '../../engine/keys.js';
@@ -51,6 +51,8 @@ export class PartitionCursor {
   private buf = Buffer.allocUnsafe(CHUNK);
   private bufStart = 0;
   private bufLen = 0;
+  /** Position in `buf` of the next `__proto__` bytes at or after the last frame checked (-1: none left). */
+  private proto = -1;
 
   constructor(private readonly part: Partition, from: number) {
     this.position = from;
@@ -79,9 +81,14 @@ export class PartitionCursor {
       if (f.offset < this.position) continue;
       this.position = f.offset + 1;
       const b = this.buf;
+      let careful = false;
+      if (this.proto >= 0 && this.proto < f.end) {
+        if (this.proto < f.at) this.proto = this.findProto(f.at);
+        careful = this.proto >= 0 && this.proto < f.end;
+      }
       try {
-        const key = unpack(b, f.keyStart, f.valueStart) as Key;
-        const value = unpack(b, f.valueStart, f.end);
+        const key = unpack(b, f.keyStart, f.valueStart, careful) as Key;
+        const value = unpack(b, f.valueStart, f.end, careful);
         records.push({ partition, offset: f.offset, key, timestamp: f.timestamp, value });
       } catch (e) {
         problems.push({ partition, offset: f.offset, segment: (this.seg as Segment).name, position: f.at + this.bufStart, reason: `undecodable record: ${e instanceof Error ? e.message : String(e)}`, raw: Buffer.from(b.subarray(f.at, Math.min(f.end, f.at + 256))) });
@@ -124,6 +131,11 @@ export class PartitionCursor {
     this.fh = undefined;
     this.seg = undefined;
     await fh?.close();
+  }
+
+  private findProto(from: number): number {
+    const i = this.buf.indexOf(PROTO, from);
+    return i >= 0 && i < this.bufLen ? i : -1;
   }
 
   private rawAt(at: number): Buffer {
@@ -185,6 +197,7 @@ export class PartitionCursor {
       const { bytesRead } = await (this.fh as FileHandle).read(this.buf, 0, want, this.pos);
       this.bufStart = this.pos;
       this.bufLen = bytesRead;
+      this.proto = this.findProto(0);
       if (bytesRead === 0) return 'short';
     }
   }

@@ -143,7 +143,7 @@ export class IntervalJoinLogic implements OperatorLogic {
           out.emit(side === 0 ? { left: value, right: o.value } : { left: o.value, right: value }, o.t > t ? o.t : t);
         }
       }
-      const deadline = side === 0 ? t + hi - 1 : t - lo;
+      const deadline = side === 0 ? t + hi : t - lo;
       if (W < deadline) {
         if (state === undefined) {
           state = { key: ownKey(key), sides: [[], []], dead: [0, 0], alive: 0 };

@@ -125,10 +125,12 @@ export class TemporalJoinLogic implements OperatorLogic {
       return;
     }
     const T = this.table.w;
+    // After the stream's end (W = +∞ while the table was idle) no lookup can use a row any more.
+    const ended = this.ctx.watermark === Infinity;
     for (let i = 0; i < values.length; i++) {
       const t = times[i] as number;
       const key = keys[i] as Key;
-      if (t <= T) {
+      if (t <= T || ended) {
         this.tooLate++;
         this.ctx.late.emit(lateEntry('right', values[i], t, key), t);
         continue;

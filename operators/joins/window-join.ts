@@ -17,7 +17,9 @@
  * - Outer `pairs` joins emit each unmatched record (its side of the key's window had no partner)
  *   with the other side `undefined` when the window's state is purged (`W ≥ end − 1 + L`), once no
  *   partner can arrive. With `L > 0` they hold the output watermark at the oldest open fired
- *   window's `end − 2`, so those results are never late downstream.
+ *   window's `end − 2`, so the unmatched results of windows that fired on time are never late
+ *   downstream. (Late pairs, and all results of a window born behind the watermark, trail the
+ *   watermark — as late panes do.)
  * Output order: windows in order of `end`; within a window, keys in order of their first left
  * record, then keys with only right records in order of their first right record; within a key,
  * lefts in arrival order, each with the rights in arrival order. None of it depends on batching or

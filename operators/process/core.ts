@@ -25,13 +25,11 @@ export interface ResolvedState {
 
 /** One key's state and timers. */
 export interface KeyEntry {
-  readonly key: Key;
+  key: Key;
   readonly cells: Cell[];
   readonly state: Record<string, Cell>;
   eventTimers: Map<number, EventTimer> | undefined;
   procTimers: Map<number, ProcTimer> | undefined;
-  /** Listed for the next sweep of keys that may have become empty. */
-  listed: boolean;
 }
 
 interface EventTimer {
@@ -53,11 +51,11 @@ interface Expiry {
   readonly entry: KeyEntry;
 }
 
+/** Most state objects of dropped keys kept for reuse. */
+const POOL = 65_536;
+
 const timerBefore = (a: EventTimer, b: EventTimer): boolean => a.t < b.t || (a.t === b.t && a.seq < b.seq);
 const expiryBefore = (a: Expiry, b: Expiry): boolean => a.at < b.at || (a.at === b.at && a.seq < b.seq);
-
-/** A user callback of the process function, called with the current `ctx`. */
-export type Handler = (arg: never, ctx: never) => unknown;
 
 /** The reusable context object (fields are reset for each call). */
 export class ProcessCtx implements TimerService {
@@ -100,8 +98,8 @@ export class ProcessCtx implements TimerService {
 /** Keys, state, timers, TTL and emission of one process operator instance. */
 export class ProcessCore implements StateHost {
   private keys = new KeyMap<KeyEntry>();
-  /** Keys that held no state and no timers after a call; dropped by the next sweep if still so. */
-  private emptied: KeyEntry[] = [];
+  /** State objects of dropped keys, for reuse (all cells empty, no expiry queued). */
+  private pool: KeyEntry[] = [];
   private timers = new MinHeap<EventTimer>(timerBefore);
   private expiries = new MinHeap<Expiry>(expiryBefore);
   private seq = 0;
@@ -183,8 +181,13 @@ export class ProcessCore implements StateHost {
   private entryFor(key: Key): KeyEntry {
     let entry = this.keys.get(key);
     if (entry === undefined) {
-      const { cells, state } = createCells(this.spec, this);
-      entry = { key: ownKey(key), cells, state, eventTimers: undefined, procTimers: undefined, listed: false };
+      entry = this.pool.pop();
+      if (entry !== undefined) {
+        entry.key = ownKey(key);
+      } else {
+        const { cells, state } = createCells(this.spec, this);
+        entry = { key: ownKey(key), cells, state, eventTimers: undefined, procTimers: undefined };
+      }
       this.keys.set(entry.key, entry);
     }
     return entry;
@@ -198,27 +201,18 @@ export class ProcessCore implements StateHost {
   }
 
   /**
-   * Lists a key that may have become empty. Empty keys are dropped in sweeps, once the list
-   * reaches half the key table (at least 1024): a key that comes back soon (the usual rhythm of
-   * record, timer, record) keeps its state object, and memory stays within twice the live keys.
+   * Drops a key that holds no state and no timers, so memory follows the live keys. Its state
+   * object is kept for reuse by another key (at most {@link POOL} of them), so that the usual
+   * rhythm — record, timer clears the state, record — does not allocate per key.
    */
   private collect(entry: KeyEntry): void {
-    if (entry.listed || !ProcessCore.isEmpty(entry)) return;
-    entry.listed = true;
-    const list = this.emptied;
-    list.push(entry);
-    if (list.length >= 1024 && list.length * 2 >= this.keys.size) this.sweep();
-  }
-
-  /** Drops the listed keys that are still empty. */
-  private sweep(): void {
-    const list = this.emptied;
-    this.emptied = [];
-    for (let i = 0; i < list.length; i++) {
-      const entry = list[i] as KeyEntry;
-      entry.listed = false;
-      if (ProcessCore.isEmpty(entry) && this.keys.get(entry.key) === entry) this.keys.delete(entry.key);
-    }
+    if (!ProcessCore.isEmpty(entry) || this.keys.get(entry.key) !== entry) return;
+    this.keys.delete(entry.key);
+    if (this.pool.length >= POOL) return;
+    const cells = entry.cells;
+    for (let i = 0; i < cells.length; i++) if ((cells[i] as Cell).queued) return;
+    for (let i = 0; i < cells.length; i++) (cells[i] as Cell).lastUpdate = -Infinity;
+    this.pool.push(entry);
   }
 
   // ---- emission -----------------------------------------------------------------------------
@@ -410,7 +404,7 @@ export class ProcessCore implements StateHost {
       });
     });
     this.keys = new KeyMap<KeyEntry>();
-    this.emptied = [];
+    this.pool = [];
     this.timers = new MinHeap<EventTimer>(timerBefore);
     this.expiries = new MinHeap<Expiry>(expiryBefore);
     this.liveEventTimers = 0;
@@ -418,7 +412,6 @@ export class ProcessCore implements StateHost {
   }
 
   stats(): Record<string, number> {
-    this.sweep();
     return {
       accepted: this.accepted,
       tooLate: 0,

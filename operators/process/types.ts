@@ -3,7 +3,7 @@
  * `onBroadcast`, timers, broadcast state, and what it is built from.
  */
 import type { Duration } from '../../engine/time.js';
-import type { StateOf, StateSpec } from './state.js';
+import type { MapStateDescriptor, StateOf, StateSpec } from './state.js';
 
 /** A tag naming a side output (structurally what `outputTag<T>(name)` returns). */
 export interface SideOutputTag<T> {
@@ -99,6 +99,8 @@ export interface ProcessFunction<K, T, S extends StateSpec, O> {
 /** What `keyed.connect(b).process()` is built from. */
 export interface BroadcastProcessFunction<K, T, B, S extends StateSpec, O, BK, BV> {
   readonly state?: S;
+  /** Declares the broadcast state's key and value types (`mapState<BK, BV>()`; no TTL). */
+  readonly broadcastState?: MapStateDescriptor<BK, BV>;
   readonly ttl?: Duration;
   onRecord(record: T, ctx: BroadcastProcessContext<K, S, O, BK, BV>): void;
   onBroadcast(element: B, ctx: OnBroadcastContext<O, BK, BV>): void;

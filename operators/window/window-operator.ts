@@ -100,7 +100,9 @@ export function checkAssigner(assigner: unknown): WindowAssigner {
 export function windowOperator(assigner: WindowAssigner, settings: WindowSettings): OperatorFactory {
   return {
     kind: `window:${assigner.kind}`,
-    interleavesWithWatermarks: settings.trigger.earlyRecords > 0,
+    // early panes (by count, or continuous in event time) see records that arrive before the next
+    // watermark step: deliver every advance before the next record
+    interleavesWithWatermarks: settings.trigger.earlyRecords > 0 || settings.trigger.earlyEvery > 0,
     build(ctx) {
       switch (assigner.kind) {
         case 'tumbling':

@@ -86,7 +86,7 @@ describe.each(Object.entries(operators))('contract: %s', (_name, build) => {
           expect(other.dead).toEqual(one.dead);
         }
       }),
-      { numRuns: 60 },
+      { numRuns: 120 },
     );
   });
 

@@ -4,6 +4,7 @@
  * pipelines split into both join inputs (for batch-size independence).
  */
 import fc from 'fast-check';
+import { expect } from 'vitest';
 import { type DeadLetter, type RunSummary, type Stream, Pipeline, boundedOutOfOrderness, collect, fromArray } from 'tidemark';
 import { canonical } from 'tidemark/testing';
 import { joinHarness } from './setup.js';
@@ -145,4 +146,19 @@ export async function runSplit<O>(
   p.deadLetters().sink(collect(dead));
   const summary = await p.run();
   return { out, late: late.map(canonical), dead: dead.map(canonical), summary, behind, watermarks };
+}
+
+/**
+ * The stateful-operator contract for one split run of the join named 'join': watermarks strictly
+ * increasing and ending at +∞, conservation (`in = accepted + tooLate + deadLettered`), and no
+ * state left at the end (`buffered`, `keys`, `openWindows`, `versions` all 0 when reported).
+ */
+export function expectContract(r: SplitRun): void {
+  for (let i = 1; i < r.watermarks.length; i++) expect(r.watermarks[i]).toBeGreaterThan(r.watermarks[i - 1] as number);
+  expect(r.watermarks.at(-1)).toBe(Infinity);
+  const op = r.summary.operators['join'] as Record<string, number>;
+  expect(op['in']).toBe((op['accepted'] as number) + (op['tooLate'] as number) + (op['deadLettered'] as number));
+  for (const k of ['buffered', 'keys', 'openWindows', 'versions']) expect(op[k] ?? 0).toBe(0);
+  const src = r.summary.sources['src'];
+  expect(src?.read).toBe((src?.emitted ?? 0) + (src?.deadLettered ?? 0));
 }

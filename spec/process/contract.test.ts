@@ -155,7 +155,6 @@ describe.each(Object.entries(operators))('contract: %s', (name, build) => {
         const op = r.summary.operators['op'] as Record<string, number>;
         expect([op['keys'], op['timers'], op['processingTimers'], op['buffered'] ?? 0, op['broadcastEntries'] ?? 0]).toEqual([0, 0, 0, 0, 0]);
         expect(op['in']).toBe(op['accepted']! + op['tooLate']! + op['deadLettered']!);
-        expect(op['out'] + op['lateOutputs']!).toBeGreaterThanOrEqual(0);
       }),
       { numRuns: 40 },
     );

@@ -465,4 +465,34 @@ describe('keyed.connect(broadcast).process', () => {
     expect(a.out).toEqual(['rule home<=1', 'a over home (2>1) at 15', 'a over home (3>1) at 25']);
     expect(b.out).toEqual(a.out);
   });
+
+  it('holds keyed records until the broadcast input\'s watermark passes them; late broadcast elements apply at once', async () => {
+    const p = new Pipeline({ clock: new ManualClock(0) });
+    const out: unknown[] = [];
+    const log = newLog();
+    const rules = TestStream.create<number>()
+      .addElements({ value: 1, timestamp: 50 })
+      .advanceWatermarkTo(60)
+      .addElements({ value: 2, timestamp: 55 }) // behind the rules watermark: applied at once
+      .advanceWatermarkToInfinity();
+    const clicks = TestStream.create<Click>()
+      .addElements({ value: c('a'), timestamp: 10 }, { value: c('a'), timestamp: 70 })
+      .advanceWatermarkTo(100)
+      .advanceWatermarkToInfinity();
+    const processed = p.source(clicks, { name: 'clicks' }).keyBy((x) => x.user)
+      .connect(p.source(rules, { name: 'rules' }).broadcast())
+      .process<string, Record<never, never>, string, number>({
+        onBroadcast(v, ctx) {
+          ctx.broadcast.set('v', v);
+        },
+        onRecord(_click, ctx) {
+          ctx.emit(`${ctx.timestamp}: v=${ctx.broadcast.get('v')}`);
+        },
+      }, { name: 'op' });
+    tap(processed, log).sink(collect(out));
+    const summary = await p.run();
+    expect(out).toEqual(['10: v=undefined', '70: v=2']);
+    expect(log.behind).toEqual([]);
+    expect(summary.operators['op']?.['behindWatermark']).toBe(1);
+  });
 });
