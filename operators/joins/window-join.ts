@@ -26,13 +26,16 @@
  * on how the two inputs interleave.
  */
 import type { Batch } from '../../engine/batch.js';
-import { PlanError, UserFunctionError } from '../../engine/errors.js';
+import { PlanError } from '../../engine/errors.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorFactory, OperatorLogic } from '../../engine/operator.js';
 import { type Duration, MAX_TIMESTAMP, mod, toMillis } from '../../engine/time.js';
 import type { WindowAssigner } from '../window/assigners.js';
 import type { Window } from '../window/types.js';
+import { type CoGroupFn, applyGroup, emitPairs, emitUnmatched } from './co-group.js';
 import { type JoinType, checkJoinType, checkObject, lateEntry } from './types.js';
+
+export type { CoGroupFn } from './co-group.js';
 
 /** Options of `keyed.windowJoin(other, assigner, options)`. */
 export interface WindowJoinOptions {
@@ -41,9 +44,6 @@ export interface WindowJoinOptions {
   /** `'inner'` (default), or an outer variant (see the module notes for `apply` and `pairs`). */
   readonly type?: JoinType;
 }
-
-/** A co-group function: both sides' records of one (key, window) in, outputs out. */
-export type CoGroupFn = (key: Key, window: Window, lefts: unknown[], rights: unknown[]) => Iterable<unknown>;
 
 /** Validated window-join settings. */
 export interface WindowJoinSettings {
@@ -271,14 +271,9 @@ export class WindowJoinLogic implements OperatorLogic {
     const ts = w.end === Infinity ? MAX_TIMESTAMP : w.end - 1;
     const apply = this.s.apply;
     const type = this.s.type;
-    const out = this.ctx.out;
     for (const slot of w.leftOrder) {
-      if (apply !== undefined) {
-        this.applyKey(w, slot, ts);
-        continue;
-      }
-      const rights = w.rights[slot] as unknown[];
-      for (const l of w.lefts[slot] as unknown[]) for (const r of rights) out.emit({ left: l, right: r }, ts);
+      if (apply !== undefined) this.applyKey(w, slot, ts);
+      else emitPairs(this.ctx, w.lefts[slot] as unknown[], w.rights[slot] as unknown[], ts);
     }
     if (apply !== undefined && (type === 'right' || type === 'full')) {
       for (const slot of w.rightOrder) if ((w.lefts[slot] as unknown[]).length === 0) this.applyKey(w, slot, ts);
@@ -287,20 +282,7 @@ export class WindowJoinLogic implements OperatorLogic {
 
   /** Calls `apply` for one key of `w` if the join type asks for it. */
   private applyKey(w: Win, slot: number, ts: number): void {
-    const lefts = w.lefts[slot] as unknown[];
-    const rights = w.rights[slot] as unknown[];
-    const type = this.s.type;
-    const wanted = type === 'full'
-      || (type === 'inner' ? lefts.length > 0 && rights.length > 0 : type === 'left' ? lefts.length > 0 : rights.length > 0);
-    if (!wanted) return;
-    try {
-      const outs = (this.s.apply as CoGroupFn)(w.keys[slot] as Key, w.window, lefts.slice(), rights.slice());
-      if (outs instanceof Promise) this.ctx.fail('join function returned a promise (join functions are synchronous; enrich with asyncMap)', ts);
-      for (const x of outs) this.ctx.out.emit(x, ts);
-    } catch (e) {
-      if (e instanceof UserFunctionError) throw e;
-      this.ctx.fail('join function threw', ts, e);
-    }
+    applyGroup(this.ctx, this.s.apply as CoGroupFn, this.s.type, w.keys[slot] as Key, w.window, w.lefts[slot] as unknown[], w.rights[slot] as unknown[], ts);
   }
 
   /** Drops a window's state; outer `pairs` joins emit its unmatched records first. */
@@ -309,19 +291,8 @@ export class WindowJoinLogic implements OperatorLogic {
     if (this.cur === w) this.cur = undefined;
     if (this.s.apply !== undefined) return;
     const ts = w.end === Infinity ? MAX_TIMESTAMP : w.end - 1;
-    const out = this.ctx.out;
-    if (this.outerLeft) {
-      for (const slot of w.leftOrder) {
-        if ((w.rights[slot] as unknown[]).length > 0) continue;
-        for (const l of w.lefts[slot] as unknown[]) out.emit({ left: l, right: undefined }, ts);
-      }
-    }
-    if (this.outerRight) {
-      for (const slot of w.rightOrder) {
-        if ((w.lefts[slot] as unknown[]).length > 0) continue;
-        for (const r of w.rights[slot] as unknown[]) out.emit({ left: undefined, right: r }, ts);
-      }
-    }
+    for (const slot of w.leftOrder) emitUnmatched(this.ctx, this.s.type, w.lefts[slot] as unknown[], w.rights[slot] as unknown[], ts);
+    for (const slot of w.rightOrder) if ((w.lefts[slot] as unknown[]).length === 0) emitUnmatched(this.ctx, this.s.type, [], w.rights[slot] as unknown[], ts);
   }
 
   holdWatermark(): number {
