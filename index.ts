@@ -85,3 +85,11 @@ export {
   type JetStreamSink, type JetStreamSinkStats, type JetStreamStart, type JetStreamConnectionOptions,
   type JetStreamMessageMeta, type JetStreamDecode, type JetStreamEncode,
 } from './connectors/jetstream/index.js';
+export {
+  ProcessStream, BroadcastStream, BroadcastConnectedStream, valueState, listState, mapState,
+  type ValueState, type ListState, type MapState, type ValueStateDescriptor, type ListStateDescriptor,
+  type MapStateDescriptor, type StateDescriptor, type StateOf, type StateOptions, type StateSpec,
+  type ProcessContext, type ProcessFunction, type ProcessOutput, type TimerInfo, type TimerService,
+  type BroadcastProcessContext, type BroadcastProcessFunction, type BroadcastState, type ReadOnlyBroadcastState,
+  type OnBroadcastContext, type LateOutput, type SideOutputTag,
+} from './api/process.js';

@@ -114,17 +114,18 @@ declare module './stream.js' {
     intervalJoin<U>(other: KeyedStream<K, U>, options: IntervalOpts<{ readonly type: 'right' }>): JoinStream<JoinPair<T | undefined, U>, T, U, K>;
     intervalJoin<U>(other: KeyedStream<K, U>, options: IntervalOpts<{ readonly type: 'full' }>): JoinStream<JoinPair<T | undefined, U | undefined>, T, U, K>;
     /**
-     * Groups this stream and `other` by key into the same windows (`tumbling`, `sliding` or
+     * Groups this stream and `other` by key into the same windows (`tumbling`, `sliding`,
+     * `session(gap)` — sessions formed over both sides' records, allowed lateness 0 — or
      * `globalWindow`); follow with `.apply(fn)` (co-group) or `.pairs()`.
      *
      * @example
      * left.keyBy((r) => r.id).windowJoin(right.keyBy((r) => r.id), tumbling(10_000)).apply((key, window, lefts, rights) => [{ key, lefts, rights }]);
      * left.keyBy((r) => r.id).windowJoin(right.keyBy((r) => r.id), tumbling(10_000), { type: 'full', allowedLateness: 5_000 }).pairs();
      */
-    windowJoin<U>(other: KeyedStream<K, U>, assigner: WindowAssigner, options?: WindowOpts<{ readonly type?: 'inner' }>): WindowJoinedStreams<K, T, U, JoinPair<T, U>>;
-    windowJoin<U>(other: KeyedStream<K, U>, assigner: WindowAssigner, options: WindowOpts<{ readonly type: 'left' }>): WindowJoinedStreams<K, T, U, JoinPair<T, U | undefined>>;
-    windowJoin<U>(other: KeyedStream<K, U>, assigner: WindowAssigner, options: WindowOpts<{ readonly type: 'right' }>): WindowJoinedStreams<K, T, U, JoinPair<T | undefined, U>>;
-    windowJoin<U>(other: KeyedStream<K, U>, assigner: WindowAssigner, options: WindowOpts<{ readonly type: 'full' }>): WindowJoinedStreams<K, T, U, JoinPair<T | undefined, U | undefined>>;
+    windowJoin<U>(other: KeyedStream<K, U>, assigner: WindowAssigner<never>, options?: WindowOpts<{ readonly type?: 'inner' }>): WindowJoinedStreams<K, T, U, JoinPair<T, U>>;
+    windowJoin<U>(other: KeyedStream<K, U>, assigner: WindowAssigner<never>, options: WindowOpts<{ readonly type: 'left' }>): WindowJoinedStreams<K, T, U, JoinPair<T, U | undefined>>;
+    windowJoin<U>(other: KeyedStream<K, U>, assigner: WindowAssigner<never>, options: WindowOpts<{ readonly type: 'right' }>): WindowJoinedStreams<K, T, U, JoinPair<T | undefined, U>>;
+    windowJoin<U>(other: KeyedStream<K, U>, assigner: WindowAssigner<never>, options: WindowOpts<{ readonly type: 'full' }>): WindowJoinedStreams<K, T, U, JoinPair<T | undefined, U | undefined>>;
     /**
      * Joins each record of this stream at `t` with the row of `table` (a changelog: each record a
      * new version of its key's row) with the largest version timestamp `≤ t`, or `undefined`, as

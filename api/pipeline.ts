@@ -4,6 +4,7 @@
  */
 import { type Clock, SystemClock } from '../engine/clock.js';
 import { PlanError } from '../engine/errors.js';
+import type { Key } from '../engine/keys.js';
 import { type Ordering, Plan } from '../engine/plan.js';
 import type { DeadLetter } from '../engine/runtime/emitter.js';
 import { Runtime } from '../engine/runtime/runtime.js';
@@ -139,10 +140,39 @@ export class Pipeline implements PipelineCore {
     return new Stream<DeadLetter>(this, node);
   }
 
+  /** The running (or finished) runtime, once `run()` or the harness compiled the plan. */
+  private runtime: Runtime | undefined;
+
   /** @internal Compiles the plan (the harness drives the result by hand). */
   compile(manual: boolean): Runtime {
     if (this.plan.nodes.every((n) => n.source === undefined)) throw new PlanError('tidemark.run: the pipeline has no source');
-    return new Runtime(this.plan, { clock: this.clock, batchSize: this.batchSize, manual });
+    this.runtime = new Runtime(this.plan, { clock: this.clock, batchSize: this.batchSize, manual });
+    return this.runtime;
+  }
+
+  /**
+   * The plan as written, one line per source, operator and sink, with each operator's current
+   * input and output watermark and counters (open windows, pending work…). Call it during or after
+   * a run (before, it shows the plan only).
+   *
+   * @example
+   * setInterval(() => console.log(p.explain()), 10_000);
+   */
+  explain(): string {
+    if (this.runtime !== undefined) return this.runtime.explain();
+    return ['Pipeline plan (not started):', ...this.plan.nodes.map((n) => `  ${n.kind} '${n.name}'${n.inputs.length === 0 ? '' : ` ← ${n.inputs.map((i) => i.node.name).join(', ')}`}`)].join('\n');
+  }
+
+  /**
+   * Why the window `[start, end)` of `key` has not fired yet: for each window operator, what it
+   * holds for it and which input or source partition holds the watermark back, and since when.
+   *
+   * @example
+   * console.log(p.whyNotFired('user-7', { start: 1_700_000_000_000, end: 1_700_000_060_000 }));
+   */
+  whyNotFired(key: Key, window: { readonly start: number; readonly end: number }): string {
+    if (this.runtime === undefined) return 'the pipeline has not started';
+    return this.runtime.whyNotFired(key, window.start, window.end);
   }
 
   /**

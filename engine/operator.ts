@@ -70,6 +70,8 @@ export interface OperatorLogic {
    * timer − 1): the runtime forwards min(input watermark, hold). Re-read after every call.
    */
   holdWatermark?(): number;
+  /** For `whyNotFired`: what the operator holds for `key` in `[start, end)`, or undefined if nothing. */
+  describeWindow?(key: Key, start: number, end: number): string | undefined;
 }
 
 /** Builds an operator's logic for one run. */

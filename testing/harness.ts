@@ -4,6 +4,7 @@
  */
 import {
   type DeadLetter,
+  type Key,
   type LateRecord,
   ManualClock,
   Pipeline,
@@ -66,7 +67,7 @@ export class Harness<T, R> {
     if (!(out instanceof Stream)) throw new TypeError('tidemark.harness: build must return a stream of the input pipeline');
     out.sink(capture(this.output), { name: 'harness-output' });
     for (const node of [...p.plan.nodes]) {
-      if (node.kind.startsWith('window:') || node.kind === 'sortByEventTime') {
+      if (node.kind.startsWith('window:') || node.kind.startsWith('join:') || ['sortByEventTime', 'process', 'broadcastProcess'].includes(node.kind)) {
         new Stream<LateRecord<unknown, unknown>>(p, node, 'late').sink(collect(this.lateOut));
       }
     }
@@ -123,6 +124,16 @@ export class Harness<T, R> {
   /** Dead letters since the last take. */
   takeDeadLetters(): DeadLetter[] {
     return this.dead.splice(0, this.dead.length);
+  }
+
+  /** The plan with live watermarks and counters (`pipeline.explain()`). */
+  explain(): string {
+    return this.runtime.explain();
+  }
+
+  /** Why `[start, end)` of `key` has not fired yet (`pipeline.whyNotFired()`). */
+  whyNotFired(key: Key, window: { readonly start: number; readonly end: number }): string {
+    return this.runtime.whyNotFired(key, window.start, window.end);
   }
 
   /** Counters so far, as `pipeline.run()` would report them. */

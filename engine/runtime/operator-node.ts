@@ -18,6 +18,8 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
   /** An input that came back from idleness rejoins the minimum once it has caught up. */
   private readonly inJoined: boolean[];
   private readonly inEnded: boolean[];
+  /** Processing time at which each input's watermark last advanced (for explanations). */
+  private readonly inWmAt: number[];
   private endedInputs = 0;
   /** The combined input watermark (what `ctx.watermark` reads). */
   watermark = -Infinity;
@@ -37,6 +39,7 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
     this.inIdle = new Array<boolean>(inputs).fill(false);
     this.inJoined = new Array<boolean>(inputs).fill(true);
     this.inEnded = new Array<boolean>(inputs).fill(false);
+    this.inWmAt = new Array<number>(inputs).fill(clock.now());
     this.logic = factory.build(this);
   }
 
@@ -48,6 +51,7 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
 
   receiveWatermark(w: number, input: number, trace?: readonly number[]): void {
     if (!(w > (this.inWm[input] as number))) return;
+    this.inWmAt[input] = this.clock.now();
     if (this.inWm.length === 1 && !this.inIdle[0] && this.inJoined[0]) {
       // One input: its watermark is ours; replay the trace only if the logic listens.
       this.inWm[0] = w;
@@ -104,6 +108,11 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
       steps = kept;
     }
     this.forwardWatermark(out, steps !== undefined && steps.length > 1 ? steps : undefined);
+  }
+
+  /** Each input's watermark, whether it is idle, and when it last advanced (processing time). */
+  inputs(): { watermark: number; idle: boolean; joined: boolean; since: number }[] {
+    return this.inWm.map((w, i) => ({ watermark: w, idle: this.inIdle[i] as boolean, joined: this.inJoined[i] as boolean, since: this.inWmAt[i] as number }));
   }
 
   /** Re-evaluates the output watermark after the logic released a hold (timers, async work). */

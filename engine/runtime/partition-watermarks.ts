@@ -18,6 +18,8 @@ export interface PartitionState {
   joined: boolean;
   idle: boolean;
   idleTimer: Cancel | undefined;
+  /** Processing time at which `w` last advanced. */
+  since: number;
 }
 
 /** The partitions of one source and their combined watermark. */
@@ -25,7 +27,7 @@ export class PartitionWatermarks {
   private readonly parts = new Map<number, PartitionState>();
   private only: PartitionState | undefined;
 
-  constructor(private readonly strategy: WatermarkStrategy<unknown> | undefined) {}
+  constructor(private readonly strategy: WatermarkStrategy<unknown> | undefined, private readonly now: () => number) {}
 
   /** Partitions known when the source opens: they hold the minimum back from the start. */
   declare(ids: readonly number[]): void {
@@ -40,7 +42,7 @@ export class PartitionWatermarks {
   }
 
   private add(id: number, joined: boolean): PartitionState {
-    const p: PartitionState = { id, gen: this.strategy?.create(), w: -Infinity, joined, idle: false, idleTimer: undefined };
+    const p: PartitionState = { id, gen: this.strategy?.create(), w: -Infinity, joined, idle: false, idleTimer: undefined, since: this.now() };
     this.parts.set(id, p);
     this.only = this.parts.size === 1 ? p : undefined;
     return p;

@@ -4,6 +4,8 @@
  * The harness uses the same compiled graph with its sources driven by hand.
  */
 import type { Clock } from '../clock.js';
+import type { Key } from '../keys.js';
+import { explainPlan, explainWindow } from './explain.js';
 import type { Plan, PlanNode } from '../plan.js';
 import { Emitter } from './emitter.js';
 import { OperatorNode } from './operator-node.js';
@@ -151,6 +153,16 @@ export class Runtime {
     }
     for (const { plan } of this.sinkNodes) await plan.sink?.close?.();
     return this.summary();
+  }
+
+  /** The plan with each node's watermarks and counters (see `explainPlan`). */
+  explain(): string {
+    return explainPlan(this.plan, (n) => this.byNode.get(n), this.options.clock.now());
+  }
+
+  /** Why `[start, end)` of `key` has not fired yet. */
+  whyNotFired(key: Key, start: number, end: number): string {
+    return explainWindow(this.plan, (n) => this.byNode.get(n), key, start, end);
   }
 
   /** Waits until all tracked work (async operators, sink writes) has settled (the harness uses it). */

@@ -49,7 +49,7 @@ export class SourceDriver extends Emitter {
   ) {
     super(name, name);
     this.extract = spec.timestamp;
-    this.parts = new PartitionWatermarks(manual ? undefined : spec.watermark);
+    this.parts = new PartitionWatermarks(manual ? undefined : spec.watermark, () => clock.now());
   }
 
   /** Handles one chunk from the reader. */
@@ -88,6 +88,7 @@ export class SourceDriver extends Emitter {
       : Infinity;
     let genW = this.genW;
     const cutAll = this.cutEveryAdvance;
+    const sinceNow = this.clock.now();
     // Records go out in runs ("segments") of the chunk, passed on without copying when the whole
     // chunk is clean; a dead letter or a watermark cut ends a run.
     let segStart = 0;
@@ -118,6 +119,7 @@ export class SourceDriver extends Emitter {
               const w = gen.onRecord(t, v);
               if (w > part.w) {
                 part.w = w;
+                part.since = sinceNow;
                 if (!part.joined && w >= this.outWatermark) part.joined = true;
                 const c = this.parts.combined();
                 if (c > genW) {
@@ -175,6 +177,7 @@ export class SourceDriver extends Emitter {
           const w = p.gen?.onPeriodic?.(now);
           if (w !== undefined && w > p.w) {
             p.w = w;
+            p.since = now;
             if (!p.joined && w >= this.outWatermark) p.joined = true;
           }
         }
@@ -224,6 +227,11 @@ export class SourceDriver extends Emitter {
     }
     this.periodicTimer?.();
     this.periodicTimer = undefined;
+  }
+
+  /** Each partition's watermark, idleness and when it last advanced (for explanations). */
+  partitions(): readonly PartitionState[] {
+    return [...this.parts.all()];
   }
 
   summary(): SourceSummary {

@@ -1,6 +1,6 @@
 /**
  * The window join: both inputs are grouped by key into the same event-time windows (tumbling,
- * sliding or the global window); for each (key, window) a co-group function sees both sides'
+ * sliding or the global window here; sessions in session-join.ts); for each (key, window) a co-group function sees both sides'
  * records (`apply`), or every left × right pair is emitted (`pairs`). Outputs carry the window's
  * timestamp `end − 1` (`8.64e15` for the global window).
  *
@@ -32,6 +32,7 @@ import type { OperatorContext, OperatorFactory, OperatorLogic } from '../../engi
 import { type Duration, MAX_TIMESTAMP, mod, toMillis } from '../../engine/time.js';
 import type { WindowAssigner } from '../window/assigners.js';
 import type { Window } from '../window/types.js';
+import { SessionJoinLogic } from './session-join.js';
 import { type CoGroupFn, applyGroup, emitPairs, emitUnmatched } from './co-group.js';
 import { type JoinType, checkJoinType, checkObject, lateEntry } from './types.js';
 
@@ -51,6 +52,8 @@ export interface WindowJoinSettings {
   readonly size: number;
   readonly slide: number;
   readonly offset: number;
+  /** Session gap, for session windows (then `size`, `slide` and `offset` are unused). */
+  readonly gap: number | undefined;
   readonly allowedLateness: number;
   readonly type: JoinType;
   /** The co-group function, or `undefined` to emit pairs. */
@@ -70,6 +73,7 @@ export function checkWindowJoinOptions(assigner: WindowAssigner, options: Window
   let size: number;
   let slide: number;
   let offset = 0;
+  let gap: number | undefined;
   if (kind === 'tumbling' || kind === 'sliding') {
     const a = assigner as { size: number; slide?: number; offset: number };
     size = a.size;
@@ -78,14 +82,22 @@ export function checkWindowJoinOptions(assigner: WindowAssigner, options: Window
   } else if (kind === 'global') {
     size = Infinity;
     slide = Infinity;
-  } else if (kind === 'session' || kind === 'calendar') {
-    throw new PlanError(`${where}: ${kind} windows are not supported by window joins yet; use tumbling(), sliding() or globalWindow()`);
+  } else if (kind === 'session') {
+    gap = (assigner as { gap: number | undefined }).gap;
+    if (gap === undefined) throw new PlanError(`${where}: session windows with a per-record gap are not supported by window joins (the two sides have different record types); use session(gap)`);
+    size = NaN;
+    slide = NaN;
+  } else if (kind === 'calendar') {
+    throw new PlanError(`${where}: calendar windows are not supported by window joins yet; use tumbling(), sliding(), session() or globalWindow()`);
   } else {
-    throw new PlanError(`${where}: the assigner must come from tumbling(), sliding() or globalWindow()`);
+    throw new PlanError(`${where}: the assigner must come from tumbling(), sliding(), session() or globalWindow()`);
   }
   const L = options?.allowedLateness === undefined ? 0 : toMillis(options.allowedLateness, `${where}: allowedLateness`);
   if (L < 0) throw new PlanError(`${where}: allowedLateness must be ≥ 0, got ${L} ms`);
-  return { size, slide, offset, allowedLateness: L, type: checkJoinType(options?.type, where) };
+  if (gap !== undefined && L !== 0) {
+    throw new PlanError(`${where}: session window joins support allowedLateness 0 only (got ${L} ms): late merges of sessions would depend on how the two inputs interleave`);
+  }
+  return { size, slide, offset, gap, allowedLateness: L, type: checkJoinType(options?.type, where) };
 }
 
 interface Win {
@@ -322,6 +334,8 @@ export class WindowJoinLogic implements OperatorLogic {
 export function windowJoinOperator(settings: WindowJoinSettings): OperatorFactory {
   return {
     kind: 'join:window',
-    build: (ctx) => new WindowJoinLogic(ctx, settings),
+    build: (ctx) => settings.gap === undefined
+      ? new WindowJoinLogic(ctx, settings)
+      : new SessionJoinLogic(ctx, { gap: settings.gap, type: settings.type, apply: settings.apply }),
   };
 }

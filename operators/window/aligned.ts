@@ -299,6 +299,16 @@ export class AlignedWindowLogic implements OperatorLogic {
     }
   }
 
+  describeWindow(key: Key, start: number, end: number): string | undefined {
+    let records = 0;
+    for (const ps of this.starts) {
+      if (ps < start || ps >= end) continue;
+      if ((this.panes.get(ps) as Pane).slots.get(key) !== undefined) records++;
+    }
+    if (records === 0) return undefined;
+    return `holds state for it in ${records} pane(s) of ${this.pane} ms; it fires when the watermark reaches ${end - 1}`;
+  }
+
   stats(): Record<string, number> {
     return this.emit.stats(this.panes.size);
   }

@@ -57,6 +57,10 @@ export class GlobalWindowLogic implements OperatorLogic {
     this.accs = [];
   }
 
+  describeWindow(key: Key): string | undefined {
+    return this.slots.get(key) === undefined ? undefined : 'holds state for it in the global window, which fires only at end of input';
+  }
+
   stats(): Record<string, number> {
     return this.emit.stats(this.accs.length);
   }

@@ -183,6 +183,13 @@ export class SessionWindowLogic implements OperatorLogic {
     if (list.length === 0) this.sessionsOf.delete(s.key);
   }
 
+  describeWindow(key: Key, start: number, end: number): string | undefined {
+    const s = this.sessionsOf.get(key)?.find((x) => x.start === start && x.end === end);
+    if (s === undefined) return undefined;
+    const when = s.passedEnd ? 'its on-time point has passed' : `it fires on time when the watermark reaches ${end - 1} (unless a record within the gap extends it)`;
+    return `holds a live session with ${s.pending} record(s) not yet emitted, ${s.panes} pane(s) emitted; ${when}`;
+  }
+
   stats(): Record<string, number> {
     return this.emit.stats(this.live);
   }

@@ -180,6 +180,14 @@ export class TriggeredWindowLogic implements OperatorLogic {
     this.prevW = W;
   }
 
+  describeWindow(key: Key, start: number, end: number): string | undefined {
+    const w = this.windows.get(start);
+    const s = w?.end === end ? w.byKey.get(key) : undefined;
+    if (s === undefined) return undefined;
+    const when = s.passedEnd ? `its on-time point has passed; late panes fire per the late trigger until the watermark reaches ${end - 1 + this.settings.allowedLateness}` : `it fires on time when the watermark reaches ${end - 1}`;
+    return `holds ${s.pending} record(s) not yet emitted, ${s.panes} pane(s) emitted so far; ${when}`;
+  }
+
   stats(): Record<string, number> {
     return this.emit.stats(this.live);
   }

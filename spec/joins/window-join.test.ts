@@ -54,6 +54,29 @@ function referencePairs(lefts: readonly Ev[], rights: readonly Ev[], size: numbe
   return out.sort();
 }
 
+/** Nested-loop reference of session `pairs()`: sessions over both sides' records per key. */
+function referenceSessions(lefts: readonly Ev[], rights: readonly Ev[], gap: number, type: Type): string[] {
+  const out: string[] = [];
+  const all = [...lefts.map((e) => ({ e, left: true })), ...rights.map((e) => ({ e, left: false }))];
+  for (const k of new Set(all.map((x) => x.e.k))) {
+    const recs = all.filter((x) => x.e.k === k).sort((a, b) => a.e.ts - b.e.ts);
+    const groups: { end: number; ls: Ev[]; rs: Ev[] }[] = [];
+    for (const x of recs) {
+      let g = groups.at(-1);
+      if (g === undefined || x.e.ts >= g.end) groups.push((g = { end: x.e.ts + gap, ls: [], rs: [] }));
+      g.end = Math.max(g.end, x.e.ts + gap);
+      (x.left ? g.ls : g.rs).push(x.e);
+    }
+    for (const g of groups) {
+      const ts = g.end - 1;
+      for (const l of g.ls) for (const r of g.rs) out.push(`${ts}:${canonical({ left: l, right: r })}`);
+      if (g.rs.length === 0 && (type === 'left' || type === 'full')) for (const l of g.ls) out.push(`${ts}:${canonical({ left: l, right: undefined })}`);
+      if (g.ls.length === 0 && (type === 'right' || type === 'full')) for (const r of g.rs) out.push(`${ts}:${canonical({ left: undefined, right: r })}`);
+    }
+  }
+  return out.sort();
+}
+
 describe('window join: golden cases', () => {
   // Source: Apache Flink, flink-tests .../streaming/runtime/CoGroupJoinITCase.java, testCoGroup:
   // two sources of (key, ts) tuples with timestamps from the tuple, keyed by the key, tumbling
@@ -137,6 +160,43 @@ describe('window join: golden cases', () => {
     h.addRight(ev('ra', 4, 'a'), 4);
     h.advanceWatermarkTo(9);
     expect(h.takeOutput().map(ids)).toEqual(['la|ra', 'lb|-', '-|rc']);
+  });
+});
+
+describe('window join: sessions', () => {
+  it('sessions form over both sides; a record of either side can bridge two sessions', () => {
+    const h = joinHarness(coGroup(session(5), { type: 'full' }));
+    h.addLeft(ev('l1', 0), 0); // [0,5)
+    h.addRight(ev('r1', 11), 11); // [11,16)
+    h.addRight(ev('r2', 3), 3); // [0,8)
+    h.addLeft(ev('l2', 7), 7); // [7,12) bridges both: [0,16)
+    h.addLeft(ev('l3', 30), 30); // [30,35)
+    h.addRight(ev('rb', 1, 'b'), 1); // key b: [1,6)
+    h.advanceWatermarkTo(16);
+    expect(h.takeOutputWithTimestamps().map((x) => [x.value, x.timestamp])).toEqual([
+      ['b[1,6) L: R:rb', 5],
+      ['a[0,16) L:l1,l2 R:r1,r2', 15],
+    ]);
+    h.finish();
+    expect(h.takeOutput()).toEqual(['a[30,35) L:l3 R:']);
+    expect(h.summary().operators['join']).toMatchObject({ accepted: 6, openWindows: 0 });
+  });
+
+  it('pairs and unmatched per session; a record whose own session window has closed is late', () => {
+    const h = joinHarness(pairs(session(5), { type: 'left' }));
+    h.addLeft(ev('l1', 10), 10);
+    h.addRight(ev('r1', 12), 12);
+    h.addLeft(ev('l2', 20), 20);
+    h.advanceWatermarkTo(16);
+    expect(h.takeOutputWithTimestamps().map((x) => [ids(x.value), x.timestamp])).toEqual([['l1|r1', 16]]);
+    h.addRight(ev('late', 11), 11); // [11,16) closed at W = 16
+    h.addRight(ev('r2', 13), 13); // [13,18): on time, a new session (the old one has fired)
+    expect(h.takeLate<JoinLateRecord<Ev, Ev, string>>()).toEqual([
+      { side: 'right', value: ev('late', 11), timestamp: 11, key: 'a', missedWindows: [{ start: 11, end: 16 }] },
+    ]);
+    h.finish();
+    expect(h.takeOutputWithTimestamps().map((x) => [ids(x.value), x.timestamp])).toEqual([['l2|-', 24]]);
+    expect(h.summary().operators['join']).toMatchObject({ accepted: 4, tooLate: 1 });
   });
 });
 
@@ -224,7 +284,8 @@ describe('window join: validation and types', () => {
     const src = s();
     const l = src.keyBy((e) => e.k);
     const r = src.keyBy((e) => e.k);
-    expect(() => l.windowJoin(r, session(10))).toThrow(/tidemark\.windowJoin: session windows are not supported/);
+    expect(() => l.windowJoin(r, session<Ev>((e) => e.ts))).toThrow(/tidemark\.windowJoin: session windows with a per-record gap are not supported/);
+    expect(() => l.windowJoin(r, session(10), { allowedLateness: 5 })).toThrow(/tidemark\.windowJoin: session window joins support allowedLateness 0 only/);
     expect(() => l.windowJoin(r, { kind: 'nope' } as never)).toThrow(/tidemark\.windowJoin: the assigner/);
     expect(() => l.windowJoin(r, tumbling(10), { allowedLateness: -1 })).toThrow(/allowedLateness must be ≥ 0/);
     expect(() => l.windowJoin(r, tumbling(10), { type: 'cross' as 'inner' })).toThrow(/type must be/);
@@ -268,6 +329,17 @@ describe('window join: properties', () => {
     );
   });
 
+  it('session pairs() equal the nested-loop reference for any arrival order within the bound', () => {
+    fc.assert(
+      fc.property(sides(), disorder, fc.integer({ min: 1, max: 8 }), types, ({ lefts, rights }, { delays, marks }, gap, type) => {
+        const r = runSteps(pairs(session(gap), { type }), arrival(lefts, rights, delays, marks, 20));
+        expect(sorted(r.out)).toEqual(referenceSessions(lefts, rights, gap, type));
+        expect(r.summary.operators['join']).toMatchObject({ openWindows: 0, tooLate: 0 });
+      }),
+      { numRuns: 120 },
+    );
+  });
+
   it('apply() final results are reorder invariant', () => {
     fc.assert(
       fc.property(sides(40, 10), disorder, assigners, types, ({ lefts, rights }, { delays, marks }, { a }, type) => {
@@ -275,6 +347,28 @@ describe('window join: properties', () => {
         expect(sorted(runSteps(coGroup(a, { type }), arrival(lefts, rights, delays, marks, 20)).out)).toEqual(expected);
       }),
       { numRuns: 80 },
+    );
+  });
+
+  it('session joins: output (in order), late records and counters do not depend on batch size', async () => {
+    const build = (type: Type, gap: number) => (l: Stream<SideEv>, r: Stream<SideEv>) =>
+      l.keyBy((e) => e.k).windowJoin(r.keyBy((e) => e.k), session(gap), { type: type as 'inner', name: 'join' })
+        .apply((k, w, ls, rs) => [`${k}[${w.start},${w.end}) ${ls.map((x) => x.id).join(',')}|${rs.map((x) => x.id).join(',')}`]);
+    await fc.assert(
+      fc.asyncProperty(sideEvents, fc.integer({ min: 0, max: 12 }), fc.integer({ min: 2, max: 7 }), types, fc.integer({ min: 1, max: 8 }), async (evs, bound, mid, type, gap) => {
+        const runs = await Promise.all([1, mid, 1024].map((b) => runSplit(build(type, gap), evs, b, bound)));
+        const [one, ...others] = runs as [Awaited<ReturnType<typeof runSplit>>, ...Awaited<ReturnType<typeof runSplit>>[]];
+        for (const o of others) {
+          expect(o.out).toEqual(one.out);
+          expect(sorted(o.late)).toEqual(sorted(one.late)); // emitted on arrival: the inputs' interleaving shows
+          expect(o.summary.operators['join']).toEqual(one.summary.operators['join']);
+        }
+        for (const r of runs) {
+          expect(r.behind).toEqual([]);
+          expectContract(r);
+        }
+      }),
+      { numRuns: 60 },
     );
   });
 

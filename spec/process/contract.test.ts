@@ -11,7 +11,7 @@ import {
   type DeadLetter, type RunSummary, type Stream, Pipeline, boundedOutOfOrderness, collect, fromArray, monotonic,
 } from 'tidemark';
 import { canonical } from 'tidemark/testing';
-import { listState, mapState, valueState } from '../../api/process.js';
+import { listState, mapState, valueState } from 'tidemark';
 import { type ProbeLog, newLog, tap } from '../contract/probe.js';
 
 interface Ev {

@@ -8,7 +8,7 @@ import {
   type DeadLetter, type Stream, ManualClock, Pipeline, PlanError, UserFunctionError, collect, outputTag,
 } from 'tidemark';
 import { TestStream, harness } from 'tidemark/testing';
-import { type LateOutput, type TimerInfo, listState, mapState, valueState } from '../../api/process.js';
+import { type LateOutput, type TimerInfo, listState, mapState, valueState } from 'tidemark';
 import { newLog, tap } from '../contract/probe.js';
 
 interface Click {
@@ -495,4 +495,30 @@ describe('keyed.connect(broadcast).process', () => {
     expect(log.behind).toEqual([]);
     expect(summary.operators['op']?.['behindWatermark']).toBe(1);
   });
+
+  it('dead-letters a broadcast element whose onBroadcast throws with onError: dead-letter', async () => {
+    const p = new Pipeline({ clock: new ManualClock(0) });
+    const dead: DeadLetter[] = [];
+    const out: unknown[] = [];
+    const rules = TestStream.create<number>().addElements({ value: -1, timestamp: 1 }, { value: 4, timestamp: 2 }).advanceWatermarkToInfinity();
+    const clicks = TestStream.create<Click>().addElements({ value: c('a'), timestamp: 3 }).advanceWatermarkToInfinity();
+    p.source(clicks, { name: 'clicks' }).keyBy((x) => x.user).connect(p.source(rules, { name: 'rules' }).broadcast())
+      .process<unknown, Record<never, never>, string, number>({
+        onBroadcast(v, ctx) {
+          if (v < 0) throw new Error('bad rule');
+          ctx.broadcast.set('v', v);
+        },
+        onRecord(_x, ctx) {
+          ctx.emit(ctx.broadcast.get('v'));
+        },
+      }, { name: 'op', onError: 'dead-letter' })
+      .sink(collect(out));
+    p.deadLetters().sink(collect(dead));
+    const summary = await p.run();
+    expect(out).toEqual([4]);
+    expect(dead.map((d) => d.reason)).toEqual(['process onBroadcast threw: Error: bad rule']);
+    const op = summary.operators['op'] as Record<string, number>;
+    expect([op['in'], op['accepted'], op['deadLettered']]).toEqual([3, 2, 1]);
+  });
 });
+

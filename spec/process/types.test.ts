@@ -5,7 +5,7 @@
 import { describe, expect, expectTypeOf, it } from 'vitest';
 import { Pipeline, type Stream, outputTag } from 'tidemark';
 import { TestStream } from 'tidemark/testing';
-import { type ProcessStream, listState, mapState, valueState } from '../../api/process.js';
+import { type ProcessStream, listState, mapState, valueState } from 'tidemark';
 
 interface Click {
   user: string;

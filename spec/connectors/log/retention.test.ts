@@ -1,0 +1,110 @@
+/**
+ * Retention of the event log: by size, by age, compacted (latest record per key, tombstones
+ * kept as deletes); reading below what was kept is an explicit error naming the lost offsets.
+ */
+import { afterAll, describe, expect, it } from 'vitest';
+import { EventLog, LogTruncatedError } from '../../../connectors/log/index.js';
+import { all, removeTempDirs, tempDir, until } from './helpers.js';
+
+afterAll(removeTempDirs);
+
+const pad = 'p'.repeat(60);
+
+describe('EventLog retention', () => {
+  it('by size: old segments go; reading below the retained start says which offsets were lost', async () => {
+    const log = await EventLog.open(await tempDir(), { fsync: 'never', segmentBytes: 1024, retention: { maxBytes: 3000 } });
+    try {
+      for (let i = 0; i < 100; i++) await log.append([{ key: 'k', timestamp: i, value: { i, pad } }]);
+      await log.applyRetention();
+      const start = log.starts()[0]!;
+      expect(start).toBeGreaterThan(0);
+      expect(log.partitionAt(0).bytes).toBeLessThanOrEqual(3000 + 1024);
+      const kept = await all(log.read());
+      expect(kept[0]?.offset).toBe(start);
+      expect(kept.map((r) => r.offset)).toEqual(Array.from({ length: 100 - start }, (_, j) => start + j));
+      let err: unknown;
+      try {
+        await all(log.read({ from: 0 }));
+      } catch (e) {
+        err = e;
+      }
+      expect(err).toBeInstanceOf(LogTruncatedError);
+      const t = err as LogTruncatedError;
+      expect(t.lost).toEqual({ from: 0, to: start });
+      expect(t.message).toContain(`offsets 0..${start - 1} were removed by retention`);
+      expect(t.message).toContain('size > 3000 bytes');
+      // 'earliest' starts at what is kept, without error
+      expect((await all(log.read({ from: 'earliest' })))[0]?.offset).toBe(start);
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('by age: sealed segments whose newest record is older than maxAge go (measured against now)', async () => {
+    const dir = await tempDir();
+    const log = await EventLog.open(dir, { fsync: 'never', segmentBytes: 1024, retention: { maxAge: 'PT1H' } });
+    try {
+      const now = Date.now(); // retention also runs by itself on roll, against the wall clock
+      // 0..49 are old (5 h ago), 50..99 recent
+      for (let i = 0; i < 100; i++) await log.append([{ key: 'k', timestamp: i < 50 ? now - 5 * 3_600_000 + i : now - 60_000 + i, value: { i, pad } }]);
+      await log.applyRetention(now);
+      const kept = await all(log.read());
+      const first = kept[0]!;
+      expect((first.value as { i: number }).i).toBeLessThanOrEqual(50); // nothing recent removed
+      expect(first.offset).toBeGreaterThan(0); // old segments removed
+      expect(kept.filter((r) => (r.value as { i: number }).i >= 50)).toHaveLength(50);
+      await expect(all(log.read({ from: 0 }))).rejects.toThrow(/age > 3600000 ms/);
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('compacted: keeps the latest record per key, tombstones stay as deletes, offsets keep their meaning', async () => {
+    const log = await EventLog.open(await tempDir(), { partitions: 2, fsync: 'never', segmentBytes: 512, retention: 'compacted' });
+    try {
+      const latest = new Map<string, number | null>();
+      for (let i = 0; i < 120; i++) {
+        const key = `k${i % 5}`;
+        const value = i >= 100 && key === 'k3' ? null : i;
+        latest.set(key, value);
+        await log.append([{ key, timestamp: i, value }]);
+      }
+      await log.applyRetention();
+      const records = await all(log.read());
+      // the last record per key in the log is the latest value (a tombstone for k3)
+      const seen = new Map<string, unknown>();
+      for (const r of records) seen.set(r.key as string, r.value);
+      expect(seen).toEqual(latest);
+      expect(records.length).toBeLessThan(120); // older versions are gone from sealed segments
+      // records still carry their original offsets, increasing per partition
+      for (const p of [0, 1]) {
+        const offs = records.filter((r) => r.partition === p).map((r) => r.offset);
+        expect(offs).toEqual([...offs].sort((a, b) => a - b));
+      }
+      // reading from an offset inside a compacted-away range is fine (it starts at the next record)
+      const p0 = records.find((r) => r.partition === 0)!;
+      expect((await all(log.read({ from: { 0: p0.offset } })))[0]?.offset).toBe(p0.offset);
+      // compacted data survives reopen
+      const dir = log.dir;
+      await log.close();
+      const again = await EventLog.open(dir, { retention: 'compacted' });
+      try {
+        expect((await all(again.read())).map((r) => [r.partition, r.offset])).toEqual(records.map((r) => [r.partition, r.offset]));
+      } finally {
+        await again.close();
+      }
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('retention also runs on its own when segments roll', async () => {
+    const log = await EventLog.open(await tempDir(), { fsync: 'never', segmentBytes: 1024, retention: { maxBytes: 2048 } });
+    try {
+      for (let i = 0; i < 100; i++) await log.append([{ key: 'k', timestamp: i, value: { i, pad } }]);
+      await until(() => log.starts()[0]! > 0);
+    } finally {
+      await log.close();
+    }
+  });
+});
