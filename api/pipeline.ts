@@ -41,6 +41,12 @@ export interface SourceOptions<T> {
   readonly ordering?: Ordering;
   /** Overrides the pipeline's `maxFutureSkew` for this source. */
   readonly maxFutureSkew?: Duration | false;
+  /**
+   * Watermark alignment: the source reads only while its watermark is at most `maxDrift` ahead of
+   * the slowest active source of the same `group` (so a replay of history does not fill memory
+   * with the fast source's windows). Pauses are counted (`alignmentPauses`).
+   */
+  readonly alignment?: { readonly group: string; readonly maxDrift: Duration };
 }
 
 const ORDERINGS: readonly string[] = ['total', 'per-key', 'per-partition', 'none'];
@@ -111,6 +117,14 @@ export class Pipeline implements PipelineCore {
     }
     const skew = options.maxFutureSkew === undefined ? this.maxFutureSkew : skewOf(options.maxFutureSkew, 0, where);
     const skewExplicit = options.maxFutureSkew === undefined ? this.skewExplicit : options.maxFutureSkew !== false;
+    let alignment: { group: string; maxDrift: number } | undefined;
+    if (options.alignment !== undefined) {
+      const { group, maxDrift } = options.alignment;
+      if (typeof group !== 'string' || group.length === 0) throw new PlanError(`${where}: alignment.group must be a non-empty string`);
+      const drift = toMillis(maxDrift, `${where}: alignment.maxDrift`);
+      if (drift < 0) throw new PlanError(`${where}: alignment.maxDrift must be ≥ 0, got ${drift} ms`);
+      alignment = { group, maxDrift: drift };
+    }
     const node = this.plan.add({
       kind: 'source',
       name: options.name,
@@ -124,6 +138,7 @@ export class Pipeline implements PipelineCore {
         watermark: options.watermark as WatermarkStrategy<unknown> | undefined,
         maxFutureSkew: skew,
         maxFutureSkewAlways: skewExplicit,
+        ...(alignment === undefined ? {} : { alignment }),
       },
     }, where);
     return new Stream<T>(this, node);

@@ -33,6 +33,8 @@ export interface SourceSpec {
   readonly maxFutureSkew: number | undefined;
   /** Apply the guard with any clock (it was configured), not only with a real-time one. */
   readonly maxFutureSkewAlways?: boolean;
+  /** Watermark alignment: the group and the largest drift ahead of its slowest source. */
+  readonly alignment?: { readonly group: string; readonly maxDrift: number };
 }
 
 /** One node of the plan. */

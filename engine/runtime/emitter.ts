@@ -68,18 +68,24 @@ export abstract class Emitter {
   protected forwardWatermark(w: number, trace?: readonly number[]): void {
     this.outWatermark = w;
     this.forEachEdge((e) => e.to.receiveWatermark(w, e.input, trace));
+    this.onProgress?.();
   }
 
   protected forwardIdle(idle: boolean): void {
     if (this.idle === idle) return;
     this.idle = idle;
     this.forEachEdge((e) => e.to.receiveIdle(idle, e.input));
+    this.onProgress?.();
   }
 
   protected forwardEnd(): void {
     this.ended = true;
     this.forEachEdge((e) => e.to.receiveEnd(e.input));
+    this.onProgress?.();
   }
+
+  /** Called after the watermark, idleness or end changed (watermark alignment listens). */
+  onProgress: (() => void) | undefined;
 
   /** Routes `value` to the dead-letter port with `reason` (and where it was found, if known). */
   deadLetter(value: unknown, reason: string, timestamp?: number, position?: Readonly<Record<string, unknown>>): void {

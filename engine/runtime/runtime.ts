@@ -5,6 +5,7 @@
  */
 import type { Clock } from '../clock.js';
 import type { Key } from '../keys.js';
+import { AlignmentGroup } from './alignment.js';
 import { explainPlan, explainWindow } from './explain.js';
 import type { Plan, PlanNode } from '../plan.js';
 import { Emitter } from './emitter.js';
@@ -75,6 +76,21 @@ export class Runtime {
       }
     }
     this.markInterleaving(plan);
+    const groups = new Map<string, AlignmentGroup>();
+    for (const n of plan.nodes) {
+      const a = n.source?.alignment;
+      if (a === undefined) continue;
+      let g = groups.get(a.group);
+      if (g === undefined) {
+        g = new AlignmentGroup(a.group, a.maxDrift);
+        groups.set(a.group, g);
+      }
+      const driver = this.byNode.get(n) as SourceDriver;
+      driver.alignment = g;
+      g.add(driver);
+      const group = g;
+      driver.onProgress = () => group.changed();
+    }
   }
 
   /** Sources feeding an operator that interleaves output with watermarks cut at every advance. */

@@ -9,6 +9,7 @@ import { SourceError, describeError } from '../errors.js';
 import type { SourceSpec } from '../plan.js';
 import type { SourceChunk, SourceReader } from '../source.js';
 import { isValidTimestamp, timestampProblem } from '../time.js';
+import type { AlignmentGroup } from './alignment.js';
 import { Emitter } from './emitter.js';
 import { type PartitionState, PartitionWatermarks } from './partition-watermarks.js';
 
@@ -36,6 +37,10 @@ export class SourceDriver extends Emitter {
   futureSkewed = 0;
   /** Deliver every watermark advance before the next record (an operator downstream needs it). */
   cutEveryAdvance = false;
+  /** The watermark alignment group, if the source belongs to one. */
+  alignment: AlignmentGroup | undefined;
+  /** Times the source was paused by watermark alignment. */
+  aligned = 0;
   /** The reader, while the source runs (for its own counters). */
   reader: SourceReader<unknown> | undefined;
   private periodicTimer: Cancel | undefined;
@@ -241,6 +246,7 @@ export class SourceDriver extends Emitter {
       emitted: this.out.count,
       deadLettered: this.deadLettered,
       futureSkewed: this.futureSkewed,
+      ...(this.alignment === undefined ? {} : { alignmentPauses: this.aligned }),
       watermark: this.outWatermark,
     };
   }
@@ -271,6 +277,8 @@ export async function pump(
   };
   try {
     for (;;) {
+      if (shouldStop()) return;
+      if (driver.alignment !== undefined && !driver.alignment.mayRead(driver)) await driver.alignment.wait(driver, stopped);
       if (shouldStop()) return;
       let chunk = read();
       // A reader that waits (a quiet broker, a stalled iterable) must not keep a failed run alive.

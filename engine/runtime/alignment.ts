@@ -1,0 +1,49 @@
+/**
+ * Watermark alignment (as Flink's): sources of one alignment group read only while their
+ * watermark is at most `maxDrift` ahead of the slowest active source of the group, so replaying
+ * history does not fill memory with the fast source's windows. A paused source waits (its pump
+ * awaits) until the group's minimum catches up; the slowest source is never paused, so the group
+ * always makes progress. Idle and ended sources do not hold the group back.
+ */
+import type { SourceDriver } from './source-driver.js';
+
+/** One alignment group. */
+export class AlignmentGroup {
+  private readonly members: SourceDriver[] = [];
+  private waiters: (() => void)[] = [];
+
+  constructor(readonly name: string, readonly maxDrift: number) {}
+
+  add(driver: SourceDriver): void {
+    this.members.push(driver);
+  }
+
+  /** The slowest watermark among active members (+∞ when none is active). */
+  private minimum(): number {
+    let min = Infinity;
+    for (const m of this.members) if (!m.ended && !m.idle && m.outWatermark < min) min = m.outWatermark;
+    return min;
+  }
+
+  /** True when `driver` may read on: it is within `maxDrift` of the group's slowest source. */
+  mayRead(driver: SourceDriver): boolean {
+    return driver.outWatermark <= this.minimum() + this.maxDrift;
+  }
+
+  /** Resolves when `driver` may read (or `stopped` settles). */
+  async wait(driver: SourceDriver, stopped: Promise<void>): Promise<void> {
+    while (!this.mayRead(driver)) {
+      driver.aligned++;
+      await Promise.race([new Promise<void>((resolve) => this.waiters.push(resolve)), stopped]);
+      if (driver.ended) return;
+    }
+  }
+
+  /** A member's watermark, idleness or end changed: paused members re-check. */
+  changed(): void {
+    if (this.waiters.length === 0) return;
+    const w = this.waiters;
+    this.waiters = [];
+    for (const resolve of w) resolve();
+  }
+}
