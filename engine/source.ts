@@ -41,6 +41,12 @@ export interface SourceReader<T> {
   readonly partitions?: readonly number[];
   /** Releases resources; called once, at end of input or when the run stops. */
   close?(): void | Promise<void>;
+  /**
+   * Watermark alignment of partitions: the runtime names the partitions running more than
+   * `maxDrift` ahead of their alignment group; the reader should stop fetching them (others keep
+   * flowing) until a later call leaves them out. Readers without it are aligned per source only.
+   */
+  pause?(partitions: ReadonlySet<number>): void;
   /** Source-specific counters for the run summary (e.g. `{ dropped }` for a push source). */
   stats?(): Record<string, number>;
   /**

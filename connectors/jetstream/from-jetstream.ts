@@ -170,6 +170,13 @@ class JetStreamReader<T> implements SourceReader<T> {
   private waiter: (() => void) | undefined;
   private rr = 0;
   private ended = false;
+  /** Partitions paused by watermark alignment (their feeds fill their bounded buffers, then stop pulling). */
+  private paused: ReadonlySet<number> = new Set();
+
+  pause(partitions: ReadonlySet<number>): void {
+    this.paused = partitions;
+    this.wake();
+  }
 
   constructor(private readonly s: ReaderSettings<T>, private readonly ctx: SourceContext) {
     this.partitions = [...s.subjects.keys()];
@@ -219,9 +226,11 @@ class JetStreamReader<T> implements SourceReader<T> {
         throw new SourceError(`${WHERE}: reading partition ${failed.id} of stream '${this.s.stream}' failed: ${describeRedacted(failed.error, this.s.conn.secrets)}`);
       }
       const n = this.feeds.length;
+      // Paused partitions are skipped while another partition can make progress.
+      const skipPaused = this.paused.size > 0 && this.feeds.some((f) => !this.paused.has(f.id) && !f.done);
       for (let k = 0; k < n; k++) {
         const f = this.feeds[(this.rr + k) % n] as PartitionFeed;
-        if (f.buffer.length === 0) continue;
+        if (f.buffer.length === 0 || (skipPaused && this.paused.has(f.id))) continue;
         this.rr = (this.rr + k + 1) % n;
         this.chunks(f.id, f.take(this.ctx.batchSize));
         return this.queue.shift() ?? null;

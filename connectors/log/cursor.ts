@@ -69,7 +69,7 @@ export class PartitionCursor {
     const problems: CursorProblem[] = [];
     const partition = this.part.id;
     while (records.length < max) {
-      const f = await this.nextFrame();
+      const f = this.bufferedFrame() ?? (await this.nextFrame());
       if (f === null) break;
       if (typeof f === 'string') {
         const seg = this.seg as Segment;
@@ -173,6 +173,16 @@ export class PartitionCursor {
     const next = this.part.segmentAfter(seg.base);
     await this.close();
     if (next !== undefined && this.position < next.base) this.position = next.base;
+  }
+
+  /** The next frame when it is already in the buffer (the common case: no promise per record). */
+  private bufferedFrame(): FrameView | undefined {
+    const seg = this.seg;
+    if (seg === undefined || this.pos >= this.part.limitOf(seg)) return undefined;
+    const at = this.pos - this.bufStart;
+    if (at < 0 || at >= this.bufLen) return undefined;
+    const f = parseFrame(this.buf, at, this.bufLen, this.part.maxFrameBytes);
+    return typeof f === 'string' ? undefined : f;
   }
 
   /** The next frame (or problem) at the cursor, `null` at the visible head. */

@@ -192,6 +192,12 @@ class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>> {
   private readonly count: number;
   private readonly aborted: Promise<typeof ABORTED> | undefined;
   private ended = false;
+  /** Partitions paused by watermark alignment. */
+  private paused: ReadonlySet<number> = new Set();
+
+  pause(partitions: ReadonlySet<number>): void {
+    this.paused = partitions;
+  }
   /** The claim round in progress: index of the stream and its cursor. */
   private claim: { index: number; cursor: string } | undefined;
   private nextClaimAt = 0;
@@ -306,7 +312,10 @@ class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>> {
 
   /** Reads new entries (`>`) of every stream still open; blocks in follow mode. */
   private async readNew(client: Redis): Promise<void> {
-    const open = this.s.follow ? this.streams : this.streams.filter((x) => !x.drained);
+    const live = this.s.follow ? this.streams : this.streams.filter((x) => !x.drained);
+    // Watermark alignment: leave paused partitions out while another can make progress.
+    const unpaused = live.filter((x) => !this.paused.has(x.partition));
+    const open = unpaused.length > 0 ? unpaused : live;
     const args: (string | number)[] = ['GROUP', this.s.group, this.s.consumer, 'COUNT', this.count];
     if (this.s.follow) {
       const untilClaim = this.s.claimIdleMs === false ? this.s.blockMs : Math.max(1, Math.ceil(this.nextClaimAt - performance.now()));

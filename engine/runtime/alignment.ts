@@ -19,7 +19,7 @@ export class AlignmentGroup {
   }
 
   /** The slowest watermark among active members (+∞ when none is active). */
-  private minimum(): number {
+  minimum(): number {
     let min = Infinity;
     for (const m of this.members) if (!m.ended && !m.idle && m.outWatermark < min) min = m.outWatermark;
     return min;
@@ -39,8 +39,9 @@ export class AlignmentGroup {
     }
   }
 
-  /** A member's watermark, idleness or end changed: paused members re-check. */
+  /** A member's watermark, idleness or end changed: paused members and partitions re-check. */
   changed(): void {
+    for (const m of this.members) m.alignPartitions();
     if (this.waiters.length === 0) return;
     const w = this.waiters;
     this.waiters = [];

@@ -147,6 +147,7 @@ export class SourceDriver extends Emitter {
     this.flushAll();
     if (genW > this.outWatermark) this.emitWatermark(genW);
     this.armIdleTimer(part);
+    this.alignPartitions();
   }
 
   /** Emits `values[from, to)` with their timestamps; returns a fresh timestamp buffer. */
@@ -232,6 +233,23 @@ export class SourceDriver extends Emitter {
     }
     this.periodicTimer?.();
     this.periodicTimer = undefined;
+  }
+
+  private pausedKey = '';
+
+  /** Tells the reader which of its partitions run more than `maxDrift` ahead of the group. */
+  alignPartitions(): void {
+    const group = this.alignment;
+    const reader = this.reader;
+    if (group === undefined || reader?.pause === undefined || this.ended) return;
+    const limit = group.minimum() + group.maxDrift;
+    const paused = new Set<number>();
+    for (const p of this.parts.all()) if (p.joined && !p.idle && p.w > limit) paused.add(p.id);
+    const key = [...paused].sort((a, b) => a - b).join(',');
+    if (key === this.pausedKey) return;
+    this.pausedKey = key;
+    if (paused.size > 0) this.aligned++;
+    reader.pause(paused);
   }
 
   /** Each partition's watermark, idleness and when it last advanced (for explanations). */

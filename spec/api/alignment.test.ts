@@ -3,7 +3,7 @@
  * `maxDrift` ahead of the slowest source, so the drift stays bounded; without alignment it grows.
  */
 import { describe, expect, it } from 'vitest';
-import { ManualClock, Pipeline, PlanError, forEach, fromArray, monotonic } from 'tidemark';
+import { ManualClock, Pipeline, PlanError, type Source, type SourceChunk, forEach, fromArray, monotonic } from 'tidemark';
 
 async function maxDrift(aligned: boolean): Promise<{ drift: number; pauses: number }> {
   const fast = Array.from({ length: 100 }, (_, i) => i * 100); // 10 s of event time
@@ -36,5 +36,54 @@ describe('watermark alignment', () => {
     const p = new Pipeline({ clock: new ManualClock() });
     expect(() => p.source(fromArray([1]), { timestamp: (t) => t, alignment: { group: '', maxDrift: 10 } })).toThrow(PlanError);
     expect(() => p.source(fromArray([1]), { timestamp: (t) => t, alignment: { group: 'g', maxDrift: -1 } })).toThrow(/maxDrift must be ≥ 0/);
+  });
+});
+
+describe('watermark alignment of partitions', () => {
+  it('pauses a partition running ahead of the slowest one, through reader.pause', async () => {
+    const pauses: number[][] = [];
+    const source: Source<{ p: number; t: number }> = {
+      kind: 'two-speed',
+      providesTimestamps: false,
+      providesWatermarks: false,
+      open() {
+        const next = [0, 0]; // next index per partition
+        const step = [100, 10]; // partition 0 runs 10× faster in event time
+        let paused: ReadonlySet<number> = new Set();
+        let turn = 0;
+        return {
+          partitions: [0, 1],
+          pause(p) {
+            paused = p;
+            pauses.push([...p]);
+          },
+          next(): SourceChunk<{ p: number; t: number }> | null {
+            for (let k = 0; k < 2; k++) {
+              const part = (turn + k) % 2;
+              if ((next[part] as number) >= 100 || (paused.has(part) && (next[1 - part] as number) < 100)) continue;
+              turn = part + 1;
+              const from = next[part] as number;
+              next[part] = from + 10;
+              const values = Array.from({ length: 10 }, (_, i) => ({ p: part, t: (from + i) * (step[part] as number) }));
+              return { kind: 'records', values, partition: part };
+            }
+            return null;
+          },
+        };
+      },
+    };
+    const p = new Pipeline({ clock: new ManualClock() });
+    const seen = [-Infinity, -Infinity];
+    let drift = 0;
+    p.source(source, { timestamp: (r) => r.t, watermark: monotonic(), name: 's', alignment: { group: 'g', maxDrift: 200 } })
+      .sink(forEach(({ p: part, t }) => {
+        seen[part] = Math.max(seen[part]!, t);
+        if (seen[1]! > -Infinity && seen[1]! < 990) drift = Math.max(drift, seen[0]! - seen[1]!);
+      }));
+    const summary = await p.run();
+    expect(pauses.some((x) => x.includes(0))).toBe(true);
+    expect(pauses.some((x) => x.includes(1))).toBe(false);
+    expect(summary.sources['s']?.['alignmentPauses']).toBeGreaterThan(0);
+    expect(drift).toBeLessThanOrEqual(200 + 1_000);
   });
 });

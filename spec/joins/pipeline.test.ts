@@ -4,6 +4,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Pipeline, boundedOutOfOrderness, collect, fromArray, tumbling } from 'tidemark';
+import './setup.js';
 import type { JoinLateRecord, JoinPair } from './setup.js';
 
 interface Click { ad: string; ts: number }
@@ -42,7 +43,7 @@ describe('joins in pipelines', () => {
     const p = new Pipeline({ batchSize: 1 });
     // One source for both sides, so the late record is late on every schedule.
     const src = p.source(fromArray([
-      { side: 'c', ad: 'x', ts: 10_000 }, { side: 'v', ad: 'x', ts: 9_500 }, { side: 'c', ad: 'x', ts: 20_000 },
+      { side: 'v', ad: 'x', ts: 9_500 }, { side: 'c', ad: 'x', ts: 10_000 }, { side: 'c', ad: 'x', ts: 20_000 },
       { side: 'v', ad: 'x', ts: 1_000 }, { side: 'v', ad: null as unknown as string, ts: 20_500 },
     ]), { timestamp: (r) => r.ts, watermark: boundedOutOfOrderness(0), name: 'events' });
     const late: JoinLateRecord<unknown, unknown, string>[] = [];

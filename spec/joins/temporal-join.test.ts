@@ -86,6 +86,14 @@ describe('temporal join: golden cases', () => {
     expect(h.summary().operators['join']?.watermark).toBe(150);
   });
 
+  it('a record whose time the table watermark has already passed is joined at once', () => {
+    const h = joinHarness(ratesJoin());
+    h.addRight({ cur: 'EUR', rate: 7, ts: 40 }, 40);
+    h.advanceRightWatermarkTo(100); // the stream's watermark is still −∞
+    h.addLeft({ id: 'o', cur: 'EUR', ts: 50 }, 50);
+    expect(h.takeOutputWithTimestamps().map(render)).toEqual(['o:7@50']);
+  });
+
   it('equal version timestamps: the later arrival wins', () => {
     const h = joinHarness(ratesJoin());
     h.addRight({ cur: 'EUR', rate: 1, ts: 10 }, 10);
