@@ -46,13 +46,14 @@ function arrivalSteps<T>(recs: readonly Timestamped<T>[], delays: readonly numbe
   return steps;
 }
 
-function runSteps<T, R>(build: (input: Stream<T>) => Stream<R>, steps: readonly RefStep<T>[]): ReturnType<typeof finalResults> {
+async function runSteps<T, R>(build: (input: Stream<T>) => Stream<R>, steps: readonly RefStep<T>[]): Promise<ReturnType<typeof finalResults>> {
   const h = harness(build);
   for (const s of steps) {
     if (s.kind === 'record') h.addElement(s.value, s.timestamp);
     else h.advanceWatermarkTo(s.time);
   }
   h.finish();
+  await h.settle(); // asynchronous operators (asyncMap) finish their calls
   return finalResults(h.takeOutput());
 }
 
@@ -101,8 +102,8 @@ export async function checkReorderInvariance<T, R>(
       .map((r, i) => ({ r, i }))
       .sort((a, b) => a.r.timestamp - b.r.timestamp || a.i - b.i)
       .map(({ r }): RefStep<T> => ({ kind: 'record', value: r.value, timestamp: r.timestamp }));
-    const expected = runSteps(build, sorted);
-    const actual = runSteps(build, steps);
+    const expected = await runSteps(build, sorted);
+    const actual = await runSteps(build, steps);
     const diff = describeDiff(expected, actual);
     if (diff !== undefined) throw new Error(`final results differ from the timestamp-ordered run:\n${diff}`);
   });

@@ -234,7 +234,7 @@ export class Partition {
     if (sync) await syncDir(this.dir);
     this.segments.push(seg);
     this.visibleSize = 0;
-    this.maintenance = this.maintenance.then(() => this.applyRetention(Date.now())).catch(() => undefined);
+    void this.applyRetention(Date.now()).catch(() => undefined); // runs after the roll, one at a time
   }
 
   /** Makes written appends durable (the `'interval'` timer and `close` call this). */
@@ -244,8 +244,17 @@ export class Partition {
     await this.active.handle?.datasync();
   }
 
-  /** Removes or compacts sealed segments as the retention rule says (`now` for age). */
-  async applyRetention(now: number): Promise<void> {
+  /**
+   * Removes or compacts sealed segments as the retention rule says (`now` for age). Runs are
+   * serialised: one compaction or removal at a time per partition.
+   */
+  applyRetention(now: number): Promise<void> {
+    const run = this.maintenance.then(() => this.retain(now));
+    this.maintenance = run.catch(() => undefined);
+    return run;
+  }
+
+  private async retain(now: number): Promise<void> {
     const rule = this.cfg.retention;
     if (rule.kind === 'forever') return;
     if (rule.kind === 'compacted') {
