@@ -115,8 +115,8 @@ declare module './stream.js' {
     intervalJoin<U>(other: KeyedStream<K, U>, options: IntervalOpts<{ readonly type: 'full' }>): JoinStream<JoinPair<T | undefined, U | undefined>, T, U, K>;
     /**
      * Groups this stream and `other` by key into the same windows (`tumbling`, `sliding`,
-     * `session(gap)` — sessions formed over both sides' records, allowed lateness 0 — or
-     * `globalWindow`); follow with `.apply(fn)` (co-group) or `.pairs()`.
+     * `calendar`, `session(gap)` — sessions formed over both sides' records, allowed lateness 0 —
+     * or `globalWindow`); follow with `.apply(fn)` (co-group) or `.pairs()`.
      *
      * @example
      * left.keyBy((r) => r.id).windowJoin(right.keyBy((r) => r.id), tumbling(10_000)).apply((key, window, lefts, rights) => [{ key, lefts, rights }]);

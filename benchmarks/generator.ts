@@ -9,6 +9,7 @@
  * Keys are strings `u0 … u{keys-1}`, built once up front and shared by every record that uses
  * them (no string is built per record). Every record has the same shape (one hidden class).
  */
+import { seededRandom } from 'tidemark/testing';
 
 export interface Click {
   readonly user: string;
@@ -32,17 +33,8 @@ export interface ClickOptions {
 
 export const DEFAULT_START_TIME = 1_700_000_000_000;
 
-/** mulberry32: a small, fast 32-bit PRNG; returns floats in [0, 1). */
-export function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+/** mulberry32 (the testing kit's seeded generator): floats in [0, 1). */
+export const mulberry32 = seededRandom;
 
 /** The key strings, built once. */
 export function makeKeys(count: number): string[] {

@@ -2,6 +2,7 @@
  * A seeded, out-of-order clickstream for the demo and the examples: users browse pages in
  * sessions; records arrive up to `disorderMs` late, and a few arrive much later than that.
  */
+import { seededRandom } from 'tidemark/testing';
 
 export interface Click {
   readonly user: string;
@@ -10,17 +11,6 @@ export interface Click {
   readonly ts: number;
 }
 
-/** A small deterministic PRNG (mulberry32). */
-export function random(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 const PAGES = ['/home', '/search', '/product', '/cart', '/checkout'] as const;
 
@@ -38,7 +28,7 @@ export interface ClickstreamOptions {
 
 /** Generates the clicks in arrival order (not event-time order). */
 export function clickstream(o: ClickstreamOptions): Click[] {
-  const rnd = random(o.seed);
+  const rnd = seededRandom(o.seed);
   const events: { click: Click; arrival: number }[] = [];
   for (let u = 0; u < o.users; u++) {
     const user = `user-${String(u).padStart(3, '0')}`;

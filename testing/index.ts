@@ -8,3 +8,4 @@ export { checkReorderInvariance, type ReorderInvarianceOptions } from './reorder
 export { canonical, finalResults } from './final-results.js';
 export * from './arbitraries.js';
 export * from './reference.js';
+export { seededRandom } from './seeded-random.js';

@@ -10,7 +10,7 @@ import { join, resolve } from 'node:path';
 import { PlanError } from '../../engine/errors.js';
 import { hashKey, keyProblem, type Key } from '../../engine/keys.js';
 import type { Source } from '../../engine/source.js';
-import { timestampProblem } from '../../engine/time.js';
+import { isValidTimestamp, timestampProblem } from '../../engine/time.js';
 import { FrameWriter, HEADER_BYTES } from './codec.js';
 import { ConsumerStore, checkConsumer } from './consumers.js';
 import { type CursorProblem, type LogRecord, PartitionCursor } from './cursor.js';
@@ -177,8 +177,7 @@ export class EventLog<V = unknown> {
         if (r === null || typeof r !== 'object') throw new LogError(`${where}: record ${i} is not an object`);
         const kp = keyProblem(r.key);
         if (kp !== undefined) throw new LogError(`${where}: record ${i}: ${kp}`);
-        const tp = timestampProblem(r.timestamp);
-        if (tp !== undefined) throw new LogError(`${where}: record ${i}: ${tp}`);
+        if (!isValidTimestamp(r.timestamp)) throw new LogError(`${where}: record ${i}: ${timestampProblem(r.timestamp) ?? 'bad timestamp'}`);
         if (r.value === undefined) throw new LogError(`${where}: record ${i}: value is undefined (use null for a tombstone)`);
         partOf[i] = P === 1 ? 0 : hashKey(r.key) % P;
       }

@@ -4,6 +4,10 @@
  * offset, a timestamp, or a named consumer's committed offsets; the consumer's offsets are
  * committed after chunks have been processed downstream (`reader.ack`). Consumer lag is
  * measured as the pipeline reads, and a lag objective reports breaches and recoveries.
+ *
+ * A committed offset covers what left the pipeline, not records held in window state: after a
+ * restart from committed offsets, windows that were open are rebuilt only from records after the
+ * commit. Resuming windows exactly needs checkpoints (issue 5), which will store these offsets.
  */
 import { PlanError } from '../../engine/errors.js';
 import type { Source, SourceChunk, SourceDeadLetter, SourceReader } from '../../engine/source.js';
@@ -44,7 +48,10 @@ export interface LogSourceOptions {
   readonly consumer?: string;
   /** Wait for new records at the head instead of ending the run there (default false). */
   readonly follow?: boolean;
-  /** Commit the consumer's offsets after processed chunks (default true with `consumer`). */
+  /**
+   * Commit the consumer's offsets after processed chunks (default true with `consumer`). Window
+   * state is not covered: only checkpoints (issue 5) make a restart exact.
+   */
   readonly autoCommit?: boolean;
   /** Least milliseconds between auto-commits (default 1000; 0 commits after every chunk). The last position is always committed when the run ends. */
   readonly commitIntervalMs?: number;

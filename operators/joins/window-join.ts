@@ -1,6 +1,6 @@
 /**
  * The window join: both inputs are grouped by key into the same event-time windows (tumbling,
- * sliding or the global window here; sessions in session-join.ts); for each (key, window) a co-group function sees both sides'
+ * sliding, calendar or the global window here; sessions in session-join.ts); for each (key, window) a co-group function sees both sides'
  * records (`apply`), or every left × right pair is emitted (`pairs`). Outputs carry the window's
  * timestamp `end − 1` (`8.64e15` for the global window).
  *
@@ -30,7 +30,8 @@ import { PlanError } from '../../engine/errors.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorFactory, OperatorLogic } from '../../engine/operator.js';
 import { type Duration, MAX_TIMESTAMP, mod, toMillis } from '../../engine/time.js';
-import type { WindowAssigner } from '../window/assigners.js';
+import type { CalendarAssigner, WindowAssigner } from '../window/assigners.js';
+import { CalendarBounds } from '../window/calendar-bounds.js';
 import type { Window } from '../window/types.js';
 import { SessionJoinLogic } from './session-join.js';
 import { type CoGroupFn, applyGroup, emitPairs, emitUnmatched } from './co-group.js';
@@ -54,6 +55,8 @@ export interface WindowJoinSettings {
   readonly offset: number;
   /** Session gap, for session windows (then `size`, `slide` and `offset` are unused). */
   readonly gap: number | undefined;
+  /** Calendar windows (then `size`, `slide` and `offset` are unused). */
+  readonly calendar: CalendarAssigner | undefined;
   readonly allowedLateness: number;
   readonly type: JoinType;
   /** The co-group function, or `undefined` to emit pairs. */
@@ -74,6 +77,7 @@ export function checkWindowJoinOptions(assigner: WindowAssigner, options: Window
   let slide: number;
   let offset = 0;
   let gap: number | undefined;
+  let calendar: CalendarAssigner | undefined;
   if (kind === 'tumbling' || kind === 'sliding') {
     const a = assigner as { size: number; slide?: number; offset: number };
     size = a.size;
@@ -88,16 +92,18 @@ export function checkWindowJoinOptions(assigner: WindowAssigner, options: Window
     size = NaN;
     slide = NaN;
   } else if (kind === 'calendar') {
-    throw new PlanError(`${where}: calendar windows are not supported by window joins yet; use tumbling(), sliding(), session() or globalWindow()`);
+    calendar = assigner as CalendarAssigner;
+    size = NaN;
+    slide = NaN;
   } else {
-    throw new PlanError(`${where}: the assigner must come from tumbling(), sliding(), session() or globalWindow()`);
+    throw new PlanError(`${where}: the assigner must come from tumbling(), sliding(), session(), calendar() or globalWindow()`);
   }
   const L = options?.allowedLateness === undefined ? 0 : toMillis(options.allowedLateness, `${where}: allowedLateness`);
   if (L < 0) throw new PlanError(`${where}: allowedLateness must be ≥ 0, got ${L} ms`);
   if (gap !== undefined && L !== 0) {
     throw new PlanError(`${where}: session window joins support allowedLateness 0 only (got ${L} ms): late merges of sessions would depend on how the two inputs interleave`);
   }
-  return { size, slide, offset, gap, allowedLateness: L, type: checkJoinType(options?.type, where) };
+  return { size, slide, offset, gap, calendar, allowedLateness: L, type: checkJoinType(options?.type, where) };
 }
 
 interface Win {
@@ -122,12 +128,14 @@ function closeOf(w: Win): number {
 /** The running window join (input 0 = left, 1 = right). */
 export class WindowJoinLogic implements OperatorLogic {
   private readonly byStart = new Map<number, Win>();
-  /** Open windows by start (so by end: every window has the same size); fired ones first. */
+  /** Open windows by start (so by end: windows have one size, or do not overlap); fired ones first. */
   private order: Win[] = [];
   private firedCount = 0;
   private cur: Win | undefined;
   private readonly outerLeft: boolean;
   private readonly outerRight: boolean;
+  /** Calendar windows: boundaries from the calendar, cached. */
+  private readonly bounds: CalendarBounds | undefined;
   private accepted = 0;
   private tooLate = 0;
   private tooLatePairs = 0;
@@ -136,6 +144,7 @@ export class WindowJoinLogic implements OperatorLogic {
   constructor(private readonly ctx: OperatorContext, private readonly s: WindowJoinSettings) {
     this.outerLeft = s.type === 'left' || s.type === 'full';
     this.outerRight = s.type === 'right' || s.type === 'full';
+    this.bounds = s.calendar === undefined ? undefined : new CalendarBounds(s.calendar);
   }
 
   onBatch(batch: Batch, input: number): void {
@@ -144,6 +153,7 @@ export class WindowJoinLogic implements OperatorLogic {
     const keys = batch.keys as readonly Key[];
     const W = this.ctx.watermark;
     const { size, slide, offset } = this.s;
+    const cal = this.bounds;
     for (let i = 0; i < values.length; i++) {
       const t = times[i] as number;
       const key = keys[i] as Key;
@@ -152,13 +162,19 @@ export class WindowJoinLogic implements OperatorLogic {
         continue;
       }
       this.accepted++;
+      if (cal !== undefined) {
+        cal.windowOf(t);
+        const w = cal.start === this.cur?.start ? this.cur : this.windowAt(cal.start, cal.end);
+        this.add(w, side, key, values[i]);
+        continue;
+      }
       if (size === Infinity) {
-        this.add(this.windowAt(-Infinity), side, key, values[i]);
+        this.add(this.windowAt(-Infinity, Infinity), side, key, values[i]);
         continue;
       }
       const last = t - mod(t - offset, slide);
       for (let st = last; st > t - size; st -= slide) {
-        const w = st === this.cur?.start ? this.cur : this.windowAt(st);
+        const w = st === this.cur?.start ? this.cur : this.windowAt(st, st + size);
         this.add(w, side, key, values[i]);
       }
     }
@@ -169,15 +185,14 @@ export class WindowJoinLogic implements OperatorLogic {
     const L = this.s.allowedLateness;
     let missed: Window[] | undefined;
     let admitted = false;
-    for (const st of this.startsOf(t)) {
-      const end = this.endOf(st);
+    for (const [st, end] of this.windowsOf(t)) {
       const close = end - 1;
       if (W >= close + L) {
         (missed ??= []).push({ start: st, end });
         continue;
       }
       admitted = true;
-      const w = this.windowAt(st);
+      const w = this.windowAt(st, end);
       const slot = this.add(w, side, key, value);
       if (close <= W) this.lateUpdate(w, slot, side, value);
     }
@@ -189,23 +204,23 @@ export class WindowJoinLogic implements OperatorLogic {
     else this.tooLate++;
   }
 
-  /** The starts of the windows a record at `t` belongs to. */
-  private startsOf(t: number): number[] {
+  /** The windows (`[start, end]`, ascending) a record at `t` belongs to. */
+  private windowsOf(t: number): [number, number][] {
     const { size, slide, offset } = this.s;
-    if (size === Infinity) return [-Infinity];
-    const starts: number[] = [];
-    for (let st = t - mod(t - offset, slide); st > t - size; st -= slide) starts.push(st);
-    return starts.reverse();
+    const cal = this.bounds;
+    if (cal !== undefined) {
+      cal.windowOf(t);
+      return [[cal.start, cal.end]];
+    }
+    if (size === Infinity) return [[-Infinity, Infinity]];
+    const out: [number, number][] = [];
+    for (let st = t - mod(t - offset, slide); st > t - size; st -= slide) out.push([st, st + size]);
+    return out.reverse();
   }
 
-  private endOf(start: number): number {
-    return this.s.size === Infinity ? Infinity : start + this.s.size;
-  }
-
-  private windowAt(start: number): Win {
+  private windowAt(start: number, end: number): Win {
     let w = this.byStart.get(start);
     if (w === undefined) {
-      const end = this.endOf(start);
       w = {
         start, end, window: Object.freeze({ start, end }), slots: new KeyMap(), keys: [], lefts: [], rights: [],
         leftOrder: [], rightOrder: [], fired: false,

@@ -10,6 +10,7 @@ import { UserFunctionError } from '../../engine/errors.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
 import { gcd, mod } from '../../engine/time.js';
+import { lowerBound } from './each-record.js';
 import { WindowEmitter, type WindowSettings } from './emitter.js';
 import type { Window } from './types.js';
 
@@ -21,16 +22,6 @@ interface Pane {
   readonly accs: unknown[];
 }
 
-function lowerBound(a: readonly number[], x: number, from = 0): number {
-  let lo = from;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((a[mid] as number) < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** Running state of one tumbling or sliding window operator. */
 export class AlignedWindowLogic implements OperatorLogic {

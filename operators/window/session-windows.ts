@@ -7,10 +7,10 @@
  * (end, start, first record's arrival), so output order does not depend on batching.
  */
 import type { Batch } from '../../engine/batch.js';
-import { UserFunctionError } from '../../engine/errors.js';
 import { MinHeap } from '../../engine/heap.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
+import { eachRecord } from './each-record.js';
 import { WindowEmitter, type WindowSettings } from './emitter.js';
 import { PaneFiring, type PaneState, newPaneState } from './pane-state.js';
 
@@ -41,20 +41,10 @@ export class SessionWindowLogic implements OperatorLogic {
     this.firing = new PaneFiring(ctx, settings, this.emit);
   }
 
+  private readonly recordFn = (value: unknown, t: number, key: Key): void => this.record(value, t, key);
+
   onBatch(batch: Batch): void {
-    const { values, times } = batch;
-    const keys = batch.keys as readonly Key[];
-    const n = values.length;
-    let i = 0;
-    while (i < n) {
-      try {
-        for (; i < n; i++) this.record(values[i], times[i] as number, keys[i] as Key);
-      } catch (e) {
-        if (e instanceof UserFunctionError) throw e;
-        this.ctx.userError(e, values[i], times[i], 'session window function threw');
-        i++;
-      }
-    }
+    eachRecord(batch, this.ctx, 'session window function threw', this.recordFn);
   }
 
   private record(value: unknown, t: number, key: Key): void {

@@ -5,11 +5,11 @@
  * deltas are per window. Firing order is deterministic: windows by end, keys by first arrival.
  */
 import type { Batch } from '../../engine/batch.js';
-import { UserFunctionError } from '../../engine/errors.js';
 import { MinHeap } from '../../engine/heap.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
 import { mod } from '../../engine/time.js';
+import { eachRecord, lowerBound } from './each-record.js';
 import { WindowEmitter, type WindowSettings } from './emitter.js';
 import type { CalendarAssigner } from './assigners.js';
 import { CalendarBounds } from './calendar-bounds.js';
@@ -27,16 +27,6 @@ interface WindowStates {
 const byEarlyDue = (a: PaneState, b: PaneState): boolean =>
   a.earlyDue < b.earlyDue || (a.earlyDue === b.earlyDue && (a.end < b.end || (a.end === b.end && a.firstSeq < b.firstSeq)));
 
-function lowerBound(a: readonly number[], x: number): number {
-  let lo = 0;
-  let hi = a.length;
-  while (lo < hi) {
-    const mid = (lo + hi) >>> 1;
-    if ((a[mid] as number) < x) lo = mid + 1;
-    else hi = mid;
-  }
-  return lo;
-}
 
 /** Running state of one triggered tumbling, sliding or global window operator. */
 export class TriggeredWindowLogic implements OperatorLogic {
@@ -67,20 +57,10 @@ export class TriggeredWindowLogic implements OperatorLogic {
     this.firing = new PaneFiring(ctx, settings, this.emit);
   }
 
+  private readonly recordFn = (value: unknown, t: number, key: Key): void => this.record(value, t, key);
+
   onBatch(batch: Batch): void {
-    const { values, times } = batch;
-    const keys = batch.keys as readonly Key[];
-    const n = values.length;
-    let i = 0;
-    while (i < n) {
-      try {
-        for (; i < n; i++) this.record(values[i], times[i] as number, keys[i] as Key);
-      } catch (e) {
-        if (e instanceof UserFunctionError) throw e;
-        this.ctx.userError(e, values[i], times[i], 'aggregate threw');
-        i++;
-      }
-    }
+    eachRecord(batch, this.ctx, 'aggregate threw', this.recordFn);
   }
 
   private record(value: unknown, t: number, key: Key): void {

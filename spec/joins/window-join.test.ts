@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, expectTypeOf, it } from 'vitest';
-import { Pipeline, type Stream, type Window, type WindowAssigner, fromArray, globalWindow, session, sliding, tumbling } from 'tidemark';
+import { Pipeline, type Stream, type Window, type WindowAssigner, calendar, fromArray, globalWindow, session, sliding, tumbling } from 'tidemark';
 import { canonical } from 'tidemark/testing';
 import { type Ev, type SideEv, arrival, disorder, ids, expectContract, runSplit, runSteps, sideEvents, sides, sorted, sortedSteps } from './helpers.js';
 import { type JoinLateRecord, type JoinPair, joinHarness } from './setup.js';
@@ -139,6 +139,20 @@ describe('window join: golden cases', () => {
     h.addRight(ev('r', 12), 12); // windows [5,15) and [10,20)
     h.finish();
     expect(h.takeOutputWithTimestamps().map((x) => [ids(x.value), x.timestamp])).toEqual([['l|r', 14]]);
+  });
+
+  it('calendar days: windows follow local midnight across a DST change (a 23-hour day)', () => {
+    const h = joinHarness(pairs(calendar('day', { timeZone: 'Europe/Berlin' }), { type: 'full' }));
+    const start = Date.UTC(2024, 2, 30, 23); // 2024-03-31 00:00 CET
+    const end = Date.UTC(2024, 2, 31, 22); // 2024-04-01 00:00 CEST: 23 hours later
+    h.addLeft(ev('l', Date.UTC(2024, 2, 31, 0)), Date.UTC(2024, 2, 31, 0));
+    h.addRight(ev('r', end - 1), end - 1); // 23:59:59.999 local, the same day
+    h.addRight(ev('next', end), end); // the next day
+    h.addLeft(ev('before', start - 1), start - 1); // the day before
+    h.advanceWatermarkTo(end - 1);
+    expect(h.takeOutputWithTimestamps().map((x) => [ids(x.value), x.timestamp])).toEqual([['before|-', start - 1], ['l|r', end - 1]]);
+    h.finish();
+    expect(h.takeOutput().map(ids)).toEqual(['-|next']);
   });
 
   it('global window: fires at end of input with timestamp 8.64e15', () => {

@@ -10,21 +10,11 @@ import {
   type Aggregate, type ApproxDistinctAcc, type KeyPrimitive, type QuantilesAcc, type Stream, type TopKAcc, type TopKEntry,
   type WindowResult, approxDistinct, quantiles, topK, tumbling,
 } from 'tidemark';
-import { checkReorderInvariance, harness } from 'tidemark/testing';
+import { checkReorderInvariance, harness, seededRandom } from 'tidemark/testing';
 
 // ---- helpers --------------------------------------------------------------------------------
 
-/** mulberry32: a small seeded generator of floats in [0, 1). */
-function rng(seed: number): () => number {
-  let s = seed >>> 0;
-  return () => {
-    s = (s + 0x6d2b79f5) >>> 0;
-    let t = s;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+const rng = seededRandom;
 
 function fold<T, A, R>(agg: Aggregate<T, A, R>, values: readonly T[]): A {
   let acc = agg.create();

@@ -3,6 +3,7 @@
  * kept as deletes); reading below what was kept is an explicit error naming the lost offsets.
  */
 import { afterAll, describe, expect, it } from 'vitest';
+import { ManualClock, Pipeline, collect } from 'tidemark';
 import { EventLog, LogTruncatedError } from '../../../connectors/log/index.js';
 import { all, removeTempDirs, tempDir, until } from './helpers.js';
 
@@ -93,6 +94,23 @@ describe('EventLog retention', () => {
       } finally {
         await again.close();
       }
+    } finally {
+      await log.close();
+    }
+  });
+
+  it("a consumer whose committed offsets were removed fails its run with the lost range (never skips silently)", async () => {
+    const log = await EventLog.open(await tempDir(), { fsync: 'never', segmentBytes: 1024, retention: { maxBytes: 3000 } });
+    try {
+      await log.append([{ key: 'k', timestamp: 0, value: { i: 0, pad } }]);
+      await log.commit('late', { 0: 1 });
+      for (let i = 1; i < 100; i++) await log.append([{ key: 'k', timestamp: i, value: { i, pad } }]);
+      await log.applyRetention();
+      const p = new Pipeline({ clock: new ManualClock() });
+      p.source(log.source({ consumer: 'late' }), { name: 'log' }).sink(collect([]));
+      const err = await p.run().then(() => undefined, (e: unknown) => e);
+      expect(err).toBeInstanceOf(LogTruncatedError);
+      expect((err as LogTruncatedError).lost).toEqual({ from: 1, to: log.starts()[0] });
     } finally {
       await log.close();
     }
