@@ -93,3 +93,8 @@ export {
   type BroadcastProcessContext, type BroadcastProcessFunction, type BroadcastState, type ReadOnlyBroadcastState,
   type OnBroadcastContext, type LateOutput, type SideOutputTag,
 } from './api/process.js';
+export { JoinStream, WindowJoinedStreams } from './api/joins.js';
+export type { IntervalJoinOptions } from './operators/joins/interval-join.js';
+export type { WindowJoinOptions } from './operators/joins/window-join.js';
+export type { TemporalJoinOptions } from './operators/joins/temporal-join.js';
+export type { JoinType, JoinSide, JoinPair, JoinLateRecord } from './operators/joins/types.js';

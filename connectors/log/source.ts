@@ -98,6 +98,7 @@ export function logSource<V>(log: EventLog<V>, options: LogSourceOptions): Sourc
       let ackedDirty = false;
       let lastCommit = Date.now();
       let breached = false;
+      let paused: ReadonlySet<number> = new Set();
       const stats = { lagBreaches: 0, lagRecoveries: 0, lagRecords: 0, lagEventTime: 0, commits: 0 };
 
       const evaluate = (): void => {
@@ -142,8 +143,18 @@ export function logSource<V>(log: EventLog<V>, options: LogSourceOptions): Sourc
         const cs = cursors;
         for (;;) {
           const seen = log.appendVersion;
+          // Round robin over the partitions; those paused by watermark alignment come last, read
+          // only when no other partition has records.
+          const order: number[] = [];
           for (let k = 0; k < cs.length; k++) {
             const i = (rr + k) % cs.length;
+            if (!paused.has((cs[i] as PartitionCursor).partition)) order.push(i);
+          }
+          for (let k = 0; k < cs.length; k++) {
+            const i = (rr + k) % cs.length;
+            if (paused.has((cs[i] as PartitionCursor).partition)) order.push(i);
+          }
+          for (const i of order) {
             const c = cs[i] as PartitionCursor;
             const part = log.partitionAt(c.partition);
             const { records, problems } = await c.read(ctx.batchSize);
@@ -195,6 +206,9 @@ export function logSource<V>(log: EventLog<V>, options: LogSourceOptions): Sourc
             }
           } else return;
           if (autoCommit && (interval === 0 || Date.now() - lastCommit >= interval)) await commit();
+        },
+        pause(partitions) {
+          paused = partitions;
         },
         stats() {
           return { ...stats };

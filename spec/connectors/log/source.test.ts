@@ -146,6 +146,28 @@ describe('EventLog.source', () => {
     }
   });
 
+  it('watermark alignment: a paused partition is read only when the others have nothing', async () => {
+    const log = await filled(200, 2);
+    try {
+      const reader = log.source().open({ name: 'x', batchSize: 10, clock: new ManualClock() });
+      reader.pause?.(new Set([0]));
+      const order: number[] = [];
+      for (;;) {
+        const c = await reader.next();
+        if (c === null) break;
+        if (c.kind === 'records') order.push(c.partition!);
+      }
+      await reader.close?.();
+      const firstZero = order.indexOf(0);
+      expect(firstZero).toBeGreaterThan(0);
+      expect(order.slice(0, firstZero).every((p) => p === 1)).toBe(true);
+      expect(order.slice(firstZero).every((p) => p === 0)).toBe(true); // partition 1 drained first
+      expect(order.length).toBe(Math.ceil(log.heads()[0]! / 10) + Math.ceil(log.heads()[1]! / 10));
+    } finally {
+      await log.close();
+    }
+  });
+
   it('follow: true keeps the run going at the head; closing the log ends it', async () => {
     const log = await filled(10, 2);
     const p = new Pipeline({ clock: new ManualClock() });
