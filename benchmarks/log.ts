@@ -137,13 +137,12 @@ async function round(batches: LogInput<Click>[][]): Promise<Round> {
       const pdir = join(dir, `partition-${String(p).padStart(4, '0')}`);
       for (const f of (await readdir(pdir)).filter((n) => n.endsWith('.log')).sort()) files.push(await readFile(join(pdir, f)));
     }
-    const spans: number[] = [];
     const frames = rates(await timed(async () => {
       for (const buf of files) {
         for (let at = 0; at < buf.length;) {
           const f = parseFrame(buf, at, buf.length, 1 << 30);
           if (typeof f === 'string') throw new Error(`bad frame: ${f}`);
-          spans.push(f.keyStart, f.valueStart, f.end);
+          check += f.end & 1;
           at += f.size;
         }
       }

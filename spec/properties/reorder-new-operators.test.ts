@@ -5,7 +5,7 @@
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type Stream, calendar, count, session, sliding, sum, tumbling } from 'tidemark';
+import { type Stream, calendar, count, mapState, session, sliding, sum, tumbling } from 'tidemark';
 import { checkReorderInvariance } from 'tidemark/testing';
 
 interface Ev {
@@ -35,6 +35,25 @@ describe('reorder invariance of final panes (new operators)', () => {
       s.asyncMap(async (e) => ({ ...e, amount: e.amount * 2 })).keyBy((e) => e.user).window(tumbling(1_000)).aggregate(sum((e) => e.amount)), 20_000, 1_500],
   ])('%s', async (_name, build, span, disorder) => {
     await checkReorderInvariance(build as (s: Stream<Ev>) => Stream<unknown>, { records: records(span), maxDisorder: disorder, numRuns: 40, seed: 11 });
+  });
+
+  it('a process function counting per key and 1-second bucket with event-time timers', async () => {
+    const state = { counts: mapState<number, number>() };
+    const build = (s: Stream<Ev>) =>
+      byUser(s).process<{ user: number; bucket: number; n: number }, typeof state>({
+        state,
+        onRecord(_e, ctx) {
+          const bucket = Math.floor(ctx.timestamp / 1_000) * 1_000;
+          ctx.state.counts.set(bucket, (ctx.state.counts.get(bucket) ?? 0) + 1);
+          ctx.timers.registerEventTime(bucket + 999);
+        },
+        onTimer(timer, ctx) {
+          const bucket = timer.timestamp - 999;
+          ctx.emit({ user: ctx.key as number, bucket, n: ctx.state.counts.get(bucket) ?? 0 });
+          ctx.state.counts.delete(bucket);
+        },
+      });
+    await checkReorderInvariance(build, { records: records(20_000), maxDisorder: 1_500, numRuns: 40, seed: 5 });
   });
 
   it('is not hollow for asyncMap: the results arrive (the check waits for the calls)', async () => {
