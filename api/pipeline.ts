@@ -158,10 +158,10 @@ export class Pipeline implements PipelineCore {
   /** The running (or finished) runtime, once `run()` or the harness compiled the plan. */
   private runtime: Runtime | undefined;
 
-  /** @internal Compiles the plan (the harness drives the result by hand). */
-  compile(manual: boolean): Runtime {
+  /** @internal Compiles the plan (the harness drives the result by hand), optionally restoring operator state. */
+  compile(manual: boolean, resume?: Readonly<Record<string, unknown>>): Runtime {
     if (this.plan.nodes.every((n) => n.source === undefined)) throw new PlanError('tidemark.run: the pipeline has no source');
-    this.runtime = new Runtime(this.plan, { clock: this.clock, batchSize: this.batchSize, manual });
+    this.runtime = new Runtime(this.plan, { clock: this.clock, batchSize: this.batchSize, manual, ...(resume === undefined ? {} : { resume }) });
     return this.runtime;
   }
 

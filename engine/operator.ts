@@ -70,6 +70,11 @@ export interface OperatorLogic {
    * timer − 1): the runtime forwards min(input watermark, hold). Re-read after every call.
    */
   holdWatermark?(): number;
+  /**
+   * The operator's state as plain, msgpack-encodable data, for checkpoints; `build(ctx, resume)`
+   * receives it back. Operators without state omit it.
+   */
+  snapshot?(): unknown;
   /** For `whyNotFired`: what the operator holds for `key` in `[start, end)`, or undefined if nothing. */
   describeWindow?(key: Key, start: number, end: number): string | undefined;
 }
@@ -77,7 +82,8 @@ export interface OperatorLogic {
 /** Builds an operator's logic for one run. */
 export interface OperatorFactory {
   readonly kind: string;
-  build(ctx: OperatorContext): OperatorLogic;
+  /** Builds the logic; `resume` is what its `snapshot()` returned when restoring. */
+  build(ctx: OperatorContext, resume?: unknown): OperatorLogic;
   /**
    * True when the operator emits on record arrival (e.g. early panes every N records) in a way
    * whose order relative to watermark-driven output matters. Sources upstream of such an operator

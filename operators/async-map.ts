@@ -47,6 +47,13 @@ export function checkAsyncMapOptions(options: AsyncMapOptions = {}): AsyncMapSet
   return { concurrency, ordered: options.ordered ?? true, timeout, retries, retryBackoff };
 }
 
+/** A record whose call had not been emitted when a snapshot was taken. */
+interface AsyncMapSnapshotEntry {
+  readonly value: unknown;
+  readonly t: number;
+  readonly key?: Key;
+}
+
 interface Call {
   readonly value: unknown;
   readonly t: number;
@@ -70,7 +77,7 @@ interface Call {
 export function asyncMapOperator<T, U>(fn: (record: T, signal: AbortSignal) => Promise<U>, settings: AsyncMapSettings): OperatorFactory {
   return {
     kind: 'asyncMap',
-    build(ctx) {
+    build(ctx, resume) {
       const queue: Call[] = [];
       let queueHead = 0;
       /** Calls started and not yet emitted (in input order). */
@@ -179,16 +186,32 @@ export function asyncMapOperator<T, U>(fn: (record: T, signal: AbortSignal) => P
         }
       };
 
+      const enqueue = (value: unknown, t: number, key: Key | undefined): void => {
+        queue.push({ value, t, key, attempts: 0, done: false, ok: false, result: undefined, attempt: 0, timer: undefined, abort: undefined });
+      };
+      const kick = (): void => {
+        pump();
+        if (!idle() && drained === undefined) ctx.track(new Promise<void>((resolve) => (drained = resolve)));
+      };
+      // Restoring from a snapshot: calls that were in flight (or queued, or done but not yet
+      // emitted) when it was taken are issued again, in their original order.
+      if (resume !== undefined) {
+        for (const r of (resume as { pending: AsyncMapSnapshotEntry[] }).pending) enqueue(r.value, r.t, r.key);
+        kick();
+      }
       return {
         onBatch({ values, times, keys }) {
-          for (let i = 0; i < values.length; i++) {
-            queue.push({
-              value: values[i], t: times[i] as number, key: keys?.[i], attempts: 0, done: false, ok: false,
-              result: undefined, attempt: 0, timer: undefined, abort: undefined,
-            });
-          }
-          pump();
-          if (!idle() && drained === undefined) ctx.track(new Promise<void>((resolve) => (drained = resolve)));
+          for (let i = 0; i < values.length; i++) enqueue(values[i], times[i] as number, keys?.[i]);
+          kick();
+        },
+        snapshot(): { pending: AsyncMapSnapshotEntry[] } {
+          const pending: AsyncMapSnapshotEntry[] = [];
+          const add = (c: Call): void => {
+            pending.push(c.key === undefined ? { value: c.value, t: c.t } : { value: c.value, t: c.t, key: c.key });
+          };
+          for (let i = startedHead; i < started.length; i++) add(started[i] as Call);
+          for (let i = queueHead; i < queue.length; i++) add(queue[i] as Call);
+          return { pending };
         },
         holdWatermark() {
           let min = Infinity;

@@ -21,6 +21,8 @@ export interface HarnessOptions {
   readonly processingTime?: number;
   /** Name of the harness input source (default `'input'`). */
   readonly name?: string;
+  /** Operator state to start from (what `snapshot()` of an earlier harness returned). */
+  readonly restore?: Readonly<Record<string, unknown>>;
 }
 
 /** An output value with its event timestamp. */
@@ -72,7 +74,7 @@ export class Harness<T, R> {
       }
     }
     p.deadLetters().sink(collect(this.dead), { name: 'harness-dead-letters' });
-    this.runtime = p.compile(true);
+    this.runtime = p.compile(true, options.restore);
     this.driver = this.runtime.sources[0] as Harness<T, R>['driver'];
   }
 
@@ -134,6 +136,14 @@ export class Harness<T, R> {
   /** Why `[start, end)` of `key` has not fired yet (`pipeline.whyNotFired()`). */
   whyNotFired(key: Key, window: { readonly start: number; readonly end: number }): string {
     return this.runtime.whyNotFired(key, window.start, window.end);
+  }
+
+  /**
+   * The state of every operator that supports snapshots, by operator name — plain data that a new
+   * harness built with `{ restore }` starts from (the checkpoint contract, operator by operator).
+   */
+  snapshot(): Record<string, unknown> {
+    return this.runtime.snapshot();
   }
 
   /** Counters so far, as `pipeline.run()` would report them. */

@@ -33,6 +33,7 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
     private readonly onError: OnError,
     factory: OperatorFactory,
     inputs: number,
+    resume?: unknown,
   ) {
     super(name, position);
     this.inWm = new Array<number>(inputs).fill(-Infinity);
@@ -40,7 +41,7 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
     this.inJoined = new Array<boolean>(inputs).fill(true);
     this.inEnded = new Array<boolean>(inputs).fill(false);
     this.inWmAt = new Array<number>(inputs).fill(clock.now());
-    this.logic = factory.build(this);
+    this.logic = resume === undefined ? factory.build(this) : factory.build(this, resume);
   }
 
   receiveBatch(batch: Batch, input: number): void {
@@ -126,11 +127,20 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
     }
   }
 
-  /** Where tracked promises go (the runtime awaits them); unset: they are ignored. */
-  tracker: ((p: Promise<unknown>) => void) | undefined;
+  private trackerFn: ((p: Promise<unknown>) => void) | undefined;
+  /** Promises tracked before the runtime attached (e.g. work restored while building). */
+  private early: Promise<unknown>[] = [];
+
+  /** Where tracked promises go (the runtime awaits them). */
+  set tracker(fn: (p: Promise<unknown>) => void) {
+    this.trackerFn = fn;
+    for (const p of this.early) fn(p);
+    this.early = [];
+  }
 
   track(promise: Promise<unknown>): void {
-    this.tracker?.(promise);
+    if (this.trackerFn === undefined) this.early.push(promise);
+    else this.trackerFn(promise);
   }
 
   callback<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {

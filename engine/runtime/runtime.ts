@@ -20,6 +20,8 @@ export interface CompileOptions {
   readonly batchSize: number;
   /** Sources are driven by hand (the harness): no generators, no idleness timers. */
   readonly manual?: boolean;
+  /** Operator state to restore, by operator name (from `snapshot()`). */
+  readonly resume?: Readonly<Record<string, unknown>>;
 }
 
 /** A compiled, runnable plan. */
@@ -56,7 +58,7 @@ export class Runtime {
       const factory = node.sink !== undefined ? sinkFactory(node.sink, track) : collector ? passThrough : node.factory;
       if (factory === undefined) throw new Error(`plan node '${node.name}' has nothing to run`);
       const inputs = collector ? eligible.length : node.inputs.length;
-      const op = new OperatorNode(node.name, position, node.kind, options.clock, node.onError, factory, Math.max(1, inputs));
+      const op = new OperatorNode(node.name, position, node.kind, options.clock, node.onError, factory, Math.max(1, inputs), options.resume?.[node.name]);
       op.tracker = track;
       this.operators.push(op);
       this.byNode.set(node, op);
@@ -169,6 +171,16 @@ export class Runtime {
     }
     for (const { plan } of this.sinkNodes) await plan.sink?.close?.();
     return this.summary();
+  }
+
+  /** The state of every operator that has some, by name (plain data; see `OperatorLogic.snapshot`). */
+  snapshot(): Record<string, unknown> {
+    const out: Record<string, unknown> = {};
+    for (const op of this.operators) {
+      const s = op.logic.snapshot?.();
+      if (s !== undefined) out[op.name] = s;
+    }
+    return out;
   }
 
   /** The plan with each node's watermarks and counters (see `explainPlan`). */

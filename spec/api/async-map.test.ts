@@ -107,3 +107,28 @@ describe('asyncMap', () => {
     expect(summary.operators['lookup']).toMatchObject({ in: 4, out: 3, deadLettered: 1, succeeded: 3, failed: 1, inFlight: 0 });
   });
 });
+
+describe('asyncMap snapshots', () => {
+  it('re-issues the calls in flight when a snapshot was taken, after a restore', async () => {
+    const build = (calls: string[], answer: boolean) => (input: Stream<string>) =>
+      input.asyncMap((s) => {
+        calls.push(s);
+        return answer ? Promise.resolve(s.toUpperCase()) : new Promise<string>(() => undefined);
+      }, { name: 'enrich', concurrency: 1 });
+    const before: string[] = [];
+    const crashed = harness(build(before, false));
+    crashed.addElements({ value: 'a', timestamp: 1 }, { value: 'b', timestamp: 2 });
+    expect(before).toEqual(['a']); // b waits for a free slot
+    const snapshot = crashed.snapshot();
+    expect(snapshot['enrich']).toEqual({ pending: [{ value: 'a', t: 1 }, { value: 'b', t: 2 }] });
+    const after: string[] = [];
+    const restored = harness(build(after, true), { restore: JSON.parse(JSON.stringify(snapshot)) as Record<string, unknown> });
+    restored.addElement('c', 3);
+    restored.finish();
+    await restored.settle();
+    expect(after).toEqual(['a', 'b', 'c']);
+    expect(restored.takeOutputWithTimestamps()).toEqual([
+      { value: 'A', timestamp: 1 }, { value: 'B', timestamp: 2 }, { value: 'C', timestamp: 3 },
+    ]);
+  });
+});

@@ -106,7 +106,7 @@ interface Call {
 }
 
 /** Parses `strace -f -y` output into calls with start and end positions. */
-export function parseStrace(out: string): Call[] {
+function parseStrace(out: string): Call[] {
   const calls: Call[] = [];
   const pending = new Map<string, Call>();
   const lines = out.split('\n');
@@ -132,7 +132,7 @@ export function parseStrace(out: string): Call[] {
 }
 
 /** For each "ok" line written to stdout: was the last segment write before it fdatasync'ed before it? */
-export function unsyncedAcks(calls: readonly Call[]): string[] {
+function unsyncedAcks(calls: readonly Call[]): string[] {
   const bad: string[] = [];
   const isSeg = (c: Call): boolean => c.path.endsWith('.log');
   for (const w of calls) {
