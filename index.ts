@@ -98,3 +98,8 @@ export type { IntervalJoinOptions } from './operators/joins/interval-join.js';
 export type { WindowJoinOptions } from './operators/joins/window-join.js';
 export type { TemporalJoinOptions } from './operators/joins/temporal-join.js';
 export type { JoinType, JoinSide, JoinPair, JoinLateRecord } from './operators/joins/types.js';
+export {
+  EventLog, LogError, LogTruncatedError, LogCorruptionError, type LogInput, type LogPosition, type LogRecord, type ReadOptions,
+  type PartitionLag, type ConsumerLag, type EventLogOptions, type Retention, type StartFrom, type FsyncPolicy as LogFsyncPolicy,
+  type RecoveryReport, type LagEvent, type LagObjective, type LogSourceOptions,
+} from './connectors/log/index.js';

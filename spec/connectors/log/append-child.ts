@@ -4,7 +4,7 @@
  * resolves. Mode `argv[5]`: `sequential` (one append at a time, `argv[6]` appends then exit) or
  * `concurrent` (four appenders at once, until killed).
  */
-import { EventLog } from '../../../connectors/log/index.js';
+import { EventLog } from 'tidemark';
 
 const [dir, fsync, startArg, mode, countArg] = process.argv.slice(2);
 let next = Number(startArg);

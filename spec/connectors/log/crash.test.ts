@@ -11,7 +11,7 @@ import { readFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EventLog } from '../../../connectors/log/index.js';
+import { EventLog } from 'tidemark';
 import { removeTempDirs, tempDir } from './helpers.js';
 
 const here = dirname(fileURLToPath(import.meta.url));

@@ -7,7 +7,7 @@ import { appendFile, open, readdir, stat, truncate } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { PlanError } from 'tidemark';
-import { EventLog, LogCorruptionError, LogError } from '../../../connectors/log/index.js';
+import { EventLog, LogCorruptionError, LogError } from 'tidemark';
 import { all, flipByte, removeTempDirs, tempDir, until } from './helpers.js';
 
 afterAll(removeTempDirs);

@@ -4,7 +4,7 @@
  */
 import { afterAll, describe, expect, it } from 'vitest';
 import { ManualClock, Pipeline, collect } from 'tidemark';
-import { EventLog, LogTruncatedError } from '../../../connectors/log/index.js';
+import { EventLog, LogTruncatedError } from 'tidemark';
 import { all, removeTempDirs, tempDir, until } from './helpers.js';
 
 afterAll(removeTempDirs);

@@ -7,7 +7,7 @@ import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type DeadLetter, ManualClock, Pipeline, PlanError, type WindowResult, boundedOutOfOrderness, collect, count, tumbling } from 'tidemark';
-import { EventLog, type LagEvent, type LogRecord } from '../../../connectors/log/index.js';
+import { EventLog, type LagEvent, type LogRecord } from 'tidemark';
 import { flipByte, removeTempDirs, tempDir, until } from './helpers.js';
 
 afterAll(removeTempDirs);
