@@ -102,4 +102,5 @@ export {
   EventLog, LogError, LogTruncatedError, LogCorruptionError, type LogInput, type LogPosition, type LogRecord, type ReadOptions,
   type PartitionLag, type ConsumerLag, type EventLogOptions, type Retention, type StartFrom, type FsyncPolicy as LogFsyncPolicy,
   type RecoveryReport, type LagEvent, type LagObjective, type LogSourceOptions,
+  parseFrame as parseLogFrame, unpackField as unpackLogField,
 } from './connectors/log/index.js';

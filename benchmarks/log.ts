@@ -13,9 +13,7 @@ import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
-import { ManualClock } from '../engine/clock.js';
-import { EventLog, type LogInput } from '../connectors/log/index.js';
-import { parseFrame, unpack } from '../connectors/log/codec.js';
+import { EventLog, type LogInput, ManualClock, parseLogFrame as parseFrame, unpackLogField as unpack } from 'tidemark';
 
 interface Click {
   readonly user: string;

@@ -8,3 +8,5 @@ export type { EventLogOptions, Retention, StartFrom } from './options.js';
 export type { FsyncPolicy, RecoveryReport } from './partition.js';
 export type { LagEvent, LagObjective, LogSourceOptions } from './source.js';
 export { LogError, LogTruncatedError, LogCorruptionError } from './errors.js';
+/** Low-level frame access, for diagnostics and benchmarks (using the log does not need it). */
+export { parseFrame, unpack as unpackField, type FrameView } from './codec.js';
