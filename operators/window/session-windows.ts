@@ -7,12 +7,14 @@
  * (end, start, first record's arrival), so output order does not depend on batching.
  */
 import type { Batch } from '../../engine/batch.js';
-import { MinHeap } from '../../engine/heap.js';
+import { MinHeap, NumericHeap } from '../../engine/heap.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
 import { eachRecord } from './each-record.js';
 import { WindowEmitter, type WindowSettings } from './emitter.js';
 import { PaneFiring, type PaneState, newPaneState } from './pane-state.js';
+
+const sameEndEarlier = (a: PaneState, b: PaneState): boolean => a.start < b.start || (a.start === b.start && a.firstSeq < b.firstSeq);
 
 const earlier = (a: PaneState, b: PaneState): boolean =>
   a.end < b.end || (a.end === b.end && (a.start < b.start || (a.start === b.start && a.firstSeq < b.firstSeq)));
@@ -23,8 +25,9 @@ const byEarlyDue = (a: PaneState, b: PaneState): boolean => a.earlyDue < b.early
 export class SessionWindowLogic implements OperatorLogic {
   /** Each key's live sessions, sorted by start, pairwise non-overlapping. */
   private readonly sessionsOf = new KeyMap<PaneState[]>();
-  private readonly toFire = new MinHeap<PaneState>(earlier);
-  private readonly toPurge = new MinHeap<PaneState>(earlier);
+  /** Live sessions by end (ties: start, then first arrival). */
+  private readonly toFire = new NumericHeap<PaneState>(sameEndEarlier);
+  private readonly toPurge = new NumericHeap<PaneState>(sameEndEarlier);
   private readonly earlyHeap = new MinHeap<PaneState>(byEarlyDue);
   private readonly emit: WindowEmitter;
   private readonly firing: PaneFiring;
@@ -118,9 +121,9 @@ export class SessionWindowLogic implements OperatorLogic {
     this.emit.accepted++;
     if (end - 1 <= W) {
       merged.passedEnd = true; // born behind the watermark: late panes only
-      this.toPurge.push(merged);
+      this.toPurge.push(merged, merged.end);
     } else {
-      this.toFire.push(merged);
+      this.toFire.push(merged, merged.end);
     }
     this.firing.afterRecord(merged, W);
   }
@@ -141,26 +144,24 @@ export class SessionWindowLogic implements OperatorLogic {
 
   onWatermark(W: number): void {
     const L = this.settings.allowedLateness;
-    const f = this.toFire.peek();
-    const p = this.toPurge.peek();
     const e = this.earlyHeap.peek();
-    if ((f === undefined || W < f.end - 1) && (p === undefined || W < p.end - 1 + L) && (e === undefined || W < e.earlyDue)) return;
+    if (W < this.toFire.firstKey() - 1 && W < this.toPurge.firstKey() - 1 + L && (e === undefined || W < e.earlyDue)) return;
     for (let s = this.earlyHeap.peek(); s !== undefined && s.earlyDue <= W; s = this.earlyHeap.peek()) {
       this.earlyHeap.pop();
       if (s.dead || s.passedEnd || s.end - 1 <= W) continue;
       this.firing.early(s, W);
       if (s.earlyDue !== Infinity) this.earlyHeap.push(s);
     }
-    for (let s = this.toFire.peek(); s !== undefined && s.end - 1 <= W; s = this.toFire.peek()) {
-      this.toFire.pop();
+    while (this.toFire.size > 0 && this.toFire.firstKey() - 1 <= W) {
+      const s = this.toFire.pop() as PaneState;
       if (s.dead) continue;
       const final = W >= s.end - 1 + L;
       this.firing.onTime(s, final);
       if (final) this.remove(s);
-      else this.toPurge.push(s);
+      else this.toPurge.push(s, s.end);
     }
-    for (let s = this.toPurge.peek(); s !== undefined && W >= s.end - 1 + L; s = this.toPurge.peek()) {
-      this.toPurge.pop();
+    while (this.toPurge.size > 0 && W >= this.toPurge.firstKey() - 1 + L) {
+      const s = this.toPurge.pop() as PaneState;
       if (!s.dead) this.remove(s);
     }
   }
@@ -169,7 +170,8 @@ export class SessionWindowLogic implements OperatorLogic {
     this.firing.close(s);
     this.live--;
     const list = this.sessionsOf.get(s.key) as PaneState[];
-    list.splice(list.indexOf(s), 1);
+    if (list[0] === s) list.shift();
+    else list.splice(list.indexOf(s), 1);
     if (list.length === 0) this.sessionsOf.delete(s.key);
   }
 
