@@ -35,6 +35,8 @@ export interface PaneState {
   /** Arrival sequence of the first record (deterministic tie-break). */
   readonly firstSeq: number;
   dead: boolean;
+  /** The operator's container holding this state (a session's list of its key's sessions). */
+  owner: PaneState[] | undefined;
 }
 
 /** Creates the state of a new (key, window). */
@@ -43,6 +45,7 @@ export function newPaneState(key: Key, start: number, end: number, settings: Win
   return {
     key, start, end, acc: agg.create(), delta: settings.discarding ? agg.create() : undefined, pending: 0, panes: 0,
     lastValue: undefined, lastInfo: undefined, passedEnd: false, earlyDue: Infinity, timer: undefined, firstSeq, dead: false,
+    owner: undefined,
   };
 }
 

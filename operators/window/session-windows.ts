@@ -103,6 +103,7 @@ export class SessionWindowLogic implements OperatorLogic {
     let firstSeq = this.seq;
     for (let j = lo; j >= 0 && j <= hi; j++) firstSeq = Math.min(firstSeq, (list[j] as PaneState).firstSeq);
     const merged = newPaneState(lo >= 0 ? (list[lo] as PaneState).key : ownKey(key), start, end, this.settings, firstSeq);
+    merged.owner = list;
     if (lo >= 0) {
       for (let j = lo; j <= hi; j++) {
         const old = list[j] as PaneState;
@@ -114,7 +115,8 @@ export class SessionWindowLogic implements OperatorLogic {
       list.splice(lo, hi - lo + 1, merged);
       if (merged.earlyDue !== Infinity) this.earlyHeap.push(merged);
     } else {
-      list.splice(at, 0, merged);
+      if (at === list.length) list.push(merged);
+      else list.splice(at, 0, merged);
     }
     this.live++;
     this.addTo(merged, value, t, retraction);
@@ -169,7 +171,7 @@ export class SessionWindowLogic implements OperatorLogic {
   private remove(s: PaneState): void {
     this.firing.close(s);
     this.live--;
-    const list = this.sessionsOf.get(s.key) as PaneState[];
+    const list = s.owner as PaneState[];
     if (list[0] === s) list.shift();
     else list.splice(list.indexOf(s), 1);
     if (list.length === 0) this.sessionsOf.delete(s.key);
