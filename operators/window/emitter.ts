@@ -60,10 +60,13 @@ export class WindowEmitter {
     const ts = end === Infinity ? MAX_TIMESTAMP : end - 1;
     // Results of one window firing share one frozen window object, and pane metadata objects are
     // shared too: a result costs one allocation, however many keys fire.
+    // (frozen when first shared, so one consumer cannot change another result's window)
     let window = this.lastWindow;
     if (window.start !== start || window.end !== end) {
-      window = Object.freeze({ start, end });
+      window = { start, end };
       this.lastWindow = window;
+    } else if (!Object.isFrozen(window)) {
+      Object.freeze(window);
     }
     const agg = this.settings.aggregate;
     const process = this.settings.process;
