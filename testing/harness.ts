@@ -31,16 +31,18 @@ export interface Timestamped<T> {
   readonly timestamp: number;
 }
 
-const manualInput: Source<never> = Object.freeze({
+/** @internal A source whose records and watermarks the harness pushes by hand. */
+export const manualInput: Source<never> = Object.freeze({
   kind: 'harness',
   providesTimestamps: true,
   providesWatermarks: true,
   open(): never {
-    throw new Error('the harness input is driven by hand');
+    throw new Error('harness inputs are driven by hand');
   },
 });
 
-function capture<T>(into: Timestamped<T>[]): Sink<T> {
+/** @internal A sink that records every value with its timestamp. */
+export function capture<T>(into: Timestamped<T>[]): Sink<T> {
   return {
     kind: 'harness-capture',
     write(values, timestamps) {

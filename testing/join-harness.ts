@@ -8,12 +8,11 @@ import {
   ManualClock,
   Pipeline,
   type RunSummary,
-  type Sink,
   type Source,
   Stream,
   collect,
 } from '../index.js';
-import type { Timestamped } from './harness.js';
+import { type Timestamped, capture, manualInput } from './harness.js';
 
 /** Options of `joinHarness()`. */
 export interface JoinHarnessOptions {
@@ -21,24 +20,6 @@ export interface JoinHarnessOptions {
   readonly processingTime?: number;
   /** Names of the two input sources (default `'left'` and `'right'`). */
   readonly names?: readonly [string, string];
-}
-
-const manualInput: Source<never> = Object.freeze({
-  kind: 'harness',
-  providesTimestamps: true,
-  providesWatermarks: true,
-  open(): never {
-    throw new Error('the join harness inputs are driven by hand');
-  },
-});
-
-function capture<T>(into: Timestamped<T>[]): Sink<T> {
-  return {
-    kind: 'harness-capture',
-    write(values, timestamps) {
-      for (let i = 0; i < values.length; i++) into.push({ value: values[i] as T, timestamp: timestamps[i] as number });
-    },
-  };
 }
 
 type Driver = ReturnType<Pipeline['compile']>['sources'][number];
