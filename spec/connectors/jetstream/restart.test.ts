@@ -91,7 +91,13 @@ describe.skipIf(!hasBinary)('JetStream across a server restart', () => {
     await restart;
     expect(sink.stats().retries).toBeGreaterThan(0); // the restart hit publishes in flight
     expect(sink.stats().published).toBe(3_000);
-    expect(await admin.messages(stream)).toBe(3_000);
+    // the admin connection may still be reconnecting after the restart: poll (bounded)
+    let stored = -1;
+    await waitFor(async () => {
+      stored = await admin.messages(stream).catch(() => -1);
+      return stored >= 0;
+    }, 30_000, 'stream info after the restart');
+    expect(stored).toBe(3_000);
     const ids = new Set<number>();
     const consumer = await admin.js.consumers.get(stream);
     const it2 = await consumer.fetch({ max_messages: 3_000, expires: 5_000 });
