@@ -30,12 +30,12 @@ export class AlignmentGroup {
     return driver.outWatermark <= this.minimum() + this.maxDrift;
   }
 
-  /** Resolves when `driver` may read (or `stopped` settles). */
-  async wait(driver: SourceDriver, stopped: Promise<void>): Promise<void> {
+  /** Resolves when `driver` may read, or the run stops (`shouldStop`). */
+  async wait(driver: SourceDriver, stopped: Promise<void>, shouldStop: () => boolean): Promise<void> {
     while (!this.mayRead(driver)) {
       driver.aligned++;
       await Promise.race([new Promise<void>((resolve) => this.waiters.push(resolve)), stopped]);
-      if (driver.ended) return;
+      if (driver.ended || shouldStop()) return;
     }
   }
 

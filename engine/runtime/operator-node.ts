@@ -187,12 +187,19 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
   private step(): boolean {
     let min = Infinity;
     let any = false;
+    let catchingUp = false;
     for (let i = 0; i < this.inWm.length; i++) {
-      if (this.inIdle[i] || !this.inJoined[i]) continue;
+      if (this.inIdle[i]) continue;
+      if (!this.inJoined[i]) {
+        catchingUp = true; // active, resumed from idleness, not yet caught up
+        continue;
+      }
       any = true;
       const w = this.inWm[i] as number;
       if (w < min) min = w;
     }
+    // An active input still catching up keeps the output from jumping to the end of the others.
+    if (min === Infinity && catchingUp) return false;
     if (!any || !(min > this.watermark)) return false;
     this.watermark = min;
     this.logic.onWatermark?.(min);

@@ -32,11 +32,20 @@ export class Runtime {
   private readonly sinkNodes: { node: OperatorNode; plan: PlanNode }[] = [];
   private pending: Promise<void>[] = [];
   private failure: { error: unknown } | undefined;
+  /** Wakes the pumps when the run fails (set by `run`). */
+  private signalStop: () => void = () => undefined;
+
+  /** Records the run's first failure and stops the pumps. */
+  private fail(error: unknown): void {
+    if (this.failure === undefined) this.failure = { error };
+    this.signalStop();
+  }
   private startedAt = 0;
 
   constructor(readonly plan: Plan, readonly options: CompileOptions) {
+    // A tracked write or async call that rejects fails the run at once (not when a pump next drains).
     const track = (p: Promise<unknown>): void => {
-      this.pending.push(p.then(() => undefined));
+      this.pending.push(p.then(() => undefined, (error: unknown) => this.fail(error)));
     };
     // Dead-letter collectors take every node's dead port except their own downstream (no cycles).
     const downstreamOfCollector = new Set<PlanNode>();
@@ -120,17 +129,12 @@ export class Runtime {
     this.startedAt = this.options.clock.now();
     for (const { plan } of this.sinkNodes) await plan.sink?.open?.({ name: plan.name });
     const stop = (): boolean => this.failure !== undefined;
-    let signalStop = (): void => undefined;
     const stopped = new Promise<void>((resolve) => {
-      signalStop = resolve;
+      this.signalStop = resolve;
     });
     // A processing-time timer that throws (outside any source's pump) fails the run too.
-    for (const op of this.operators) {
-      op.onAsyncError = (error) => {
-        if (this.failure === undefined) this.failure = { error };
-        signalStop();
-      };
-    }
+    for (const op of this.operators) op.onAsyncError = (error) => this.fail(error);
+    for (const src of this.sources) src.onAsyncError = (error) => this.fail(error);
     const drain = (): Promise<void> | undefined => {
       if (this.pending.length === 0) return undefined;
       const all = this.pending;
@@ -149,8 +153,7 @@ export class Runtime {
           });
           await pump(reader, driver, stop, stopped, drain);
         } catch (error) {
-          if (this.failure === undefined) this.failure = { error };
-          signalStop();
+          this.fail(error);
         }
       });
     await Promise.all(pumps);
@@ -200,6 +203,7 @@ export class Runtime {
       this.pending = [];
       await Promise.all(all);
     }
+    if (this.failure !== undefined) throw this.failure.error;
   }
 
   /** Counters so far. */

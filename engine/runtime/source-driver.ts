@@ -176,7 +176,7 @@ export class SourceDriver extends Emitter {
     if (declared !== undefined) this.parts.declare(declared);
     const period = this.spec.watermark?.periodMs;
     if (!this.manual && period !== undefined) {
-      const tick = (): void => {
+      const tick = this.guarded((): void => {
         if (this.ended) return;
         const now = this.clock.now();
         for (const p of this.parts.all()) {
@@ -187,9 +187,9 @@ export class SourceDriver extends Emitter {
             if (!p.joined && w >= this.outWatermark) p.joined = true;
           }
         }
-        this.advanceTo(this.parts.combined());
         this.periodicTimer = this.clock.schedule(this.clock.now() + period, tick);
-      };
+        this.advanceTo(this.parts.combined());
+      });
       this.periodicTimer = this.clock.schedule(this.clock.now() + period, tick);
     }
     for (const p of this.parts.all()) this.armIdleTimer(p);
@@ -206,13 +206,13 @@ export class SourceDriver extends Emitter {
     const timeout = this.spec.watermark?.idleTimeout;
     if (timeout === undefined || this.manual || this.ended) return;
     p.idleTimer?.();
-    p.idleTimer = this.clock.schedule(this.clock.now() + timeout, () => {
+    p.idleTimer = this.clock.schedule(this.clock.now() + timeout, this.guarded(() => {
       if (this.ended) return;
       p.idle = true;
       p.joined = false;
       this.advanceTo(this.parts.combined());
       if (this.parts.allIdle()) this.forwardIdle(true);
-    });
+    }));
   }
 
   /** End of input: the watermark goes to +∞ (flushing every window), then end-of-stream. */
@@ -250,6 +250,21 @@ export class SourceDriver extends Emitter {
     this.pausedKey = key;
     if (paused.size > 0) this.aligned++;
     reader.pause(paused);
+  }
+
+  /** Where errors from the driver's own timers go (the runtime fails the run); unset: thrown. */
+  onAsyncError: ((error: unknown) => void) | undefined;
+
+  /** Runs a timer's work; what it causes downstream that throws fails the run, not the process. */
+  private guarded(work: () => void): () => void {
+    return () => {
+      try {
+        work();
+      } catch (e) {
+        if (this.onAsyncError === undefined) throw e;
+        this.onAsyncError(e);
+      }
+    };
   }
 
   /** Each partition's watermark, idleness and when it last advanced (for explanations). */
@@ -296,7 +311,7 @@ export async function pump(
   try {
     for (;;) {
       if (shouldStop()) return;
-      if (driver.alignment !== undefined && !driver.alignment.mayRead(driver)) await driver.alignment.wait(driver, stopped);
+      if (driver.alignment !== undefined && !driver.alignment.mayRead(driver)) await driver.alignment.wait(driver, stopped, shouldStop);
       if (shouldStop()) return;
       let chunk = read();
       // A reader that waits (a quiet broker, a stalled iterable) must not keep a failed run alive.

@@ -30,8 +30,10 @@ export interface PaneState {
   passedEnd: boolean;
   /** Next continuous event-time firing (`everyEventTime`), or +∞. */
   earlyDue: number;
-  /** A pending processing-time firing. */
+  /** A pending processing-time firing, its due time and the timing of the pane it fires. */
   timer: Cancel | undefined;
+  timerAt: number;
+  timerTiming: PaneTiming;
   /** Arrival sequence of the first record (deterministic tie-break). */
   readonly firstSeq: number;
   dead: boolean;
@@ -44,7 +46,8 @@ export function newPaneState(key: Key, start: number, end: number, settings: Win
   const agg = settings.aggregate;
   return {
     key, start, end, acc: agg.create(), delta: settings.discarding ? agg.create() : undefined, pending: 0, panes: 0,
-    lastValue: undefined, lastInfo: undefined, passedEnd: false, earlyDue: Infinity, timer: undefined, firstSeq, dead: false,
+    lastValue: undefined, lastInfo: undefined, passedEnd: false, earlyDue: Infinity, timer: undefined, timerAt: Infinity,
+    timerTiming: 'early', firstSeq, dead: false,
     owner: undefined,
   };
 }
@@ -67,14 +70,24 @@ export class PaneFiring {
     if (every > 0 && s.earlyDue === Infinity && !s.passedEnd) s.earlyDue = (Math.floor(t / every) + 1) * every;
   }
 
-  /** Combines `from` into `into` (session merges); `from`'s timers are cancelled. */
+  /**
+   * Combines `from` into `into` (session merges). A pending processing-time firing keeps its due
+   * time: the merged pane fires when the earliest of its parts would have (`d` after its first
+   * record), so records that keep extending a session cannot postpone it forever.
+   */
   absorb(into: PaneState, from: PaneState): void {
     const agg = this.settings.aggregate;
     into.acc = agg.merge(into.acc, from.acc);
     if (into.delta !== undefined) into.delta = agg.merge(into.delta, from.delta);
     into.pending += from.pending;
     if (from.earlyDue < into.earlyDue) into.earlyDue = from.earlyDue;
+    const at = from.timerAt;
+    const timing = from.timerTiming;
     this.cancelTimer(from);
+    if (at < into.timerAt) {
+      this.cancelTimer(into);
+      this.armAt(into, at, timing);
+    }
   }
 
   /** After a record was added to `s` at watermark `W`: early or late firings it triggers. */
@@ -144,8 +157,15 @@ export class PaneFiring {
   }
 
   private arm(s: PaneState, delay: number, timing: PaneTiming): void {
-    s.timer = this.ctx.schedule(this.ctx.clock.now() + delay, () => {
+    this.armAt(s, this.ctx.clock.now() + delay, timing);
+  }
+
+  private armAt(s: PaneState, at: number, timing: PaneTiming): void {
+    s.timerAt = at;
+    s.timerTiming = timing;
+    s.timer = this.ctx.schedule(at, () => {
       s.timer = undefined;
+      s.timerAt = Infinity;
       if (!s.dead && s.pending > 0) this.fire(s, timing, false);
     });
   }
@@ -153,5 +173,6 @@ export class PaneFiring {
   private cancelTimer(s: PaneState): void {
     s.timer?.();
     s.timer = undefined;
+    s.timerAt = Infinity;
   }
 }
