@@ -65,11 +65,6 @@ export class OutputBuffer implements Output {
     }
   }
 
-  /** True when records are waiting to be flushed. */
-  get pending(): boolean {
-    return this.values.length > 0;
-  }
-
   /** Sends the buffered records downstream as one batch. */
   flush(): void {
     if (this.values.length === 0) return;

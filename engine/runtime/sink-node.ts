@@ -27,12 +27,7 @@ export const passThrough: OperatorFactory = {
     const out = ctx.out;
     return {
       onBatch(batch) {
-        const { values, times, keys } = batch;
-        if (keys !== undefined) {
-          for (let i = 0; i < values.length; i++) out.emitKeyed(values[i], times[i] as number, keys[i] as never);
-        } else {
-          for (let i = 0; i < values.length; i++) out.emit(values[i], times[i] as number);
-        }
+        out.emitBatch(batch);
       },
     };
   },
