@@ -3,7 +3,7 @@
  * Everything a user imports from 'tidemark' is exported here (the testing kit is
  * 'tidemark/testing').
  */
-export { Pipeline, type PipelineOptions, type SourceOptions } from './api/pipeline.js';
+export { Pipeline, type PipelineOptions, type SourceOptions, type CheckpointOptions } from './api/pipeline.js';
 export { Stream, KeyedStream, SortedStream, WindowedStream, WindowStream, LateAwareStream } from './api/stream.js';
 export type { OperatorOptions } from './api/options.js';
 export { outputTag, type OutputTag } from './api/output-tag.js';
@@ -11,14 +11,21 @@ export { outputTag, type OutputTag } from './api/output-tag.js';
 export type { Aggregate } from './engine/aggregate.js';
 export type { Batch } from './engine/batch.js';
 export { ManualClock, SystemClock, type Clock, type Cancel } from './engine/clock.js';
-export { TidemarkError, PlanError, OrderingError, UserFunctionError, SourceError } from './engine/errors.js';
+export { TidemarkError, PlanError, OrderingError, UserFunctionError, SourceError, CheckpointError, SinkError } from './engine/errors.js';
+export {
+  CHECKPOINT_FORMAT, type Checkpoint, type CheckpointInfo, type CheckpointMeta, type CheckpointState, type CheckpointStore,
+  type OperatorCheckpoint, type SourceCheckpoint, type StateMigration,
+} from './engine/checkpoint.js';
+export type { PipelineEvent, PipelineEventListener } from './engine/events.js';
+export type { BackoffOptions } from './engine/backoff.js';
+export type { CheckpointSummary } from './engine/runtime/checkpointer.js';
 export { hashKey, keyProblem, KeyMap, type Key, type KeyPrimitive } from './engine/keys.js';
 export type { OnError, OperatorContext, OperatorFactory, OperatorLogic, Output } from './engine/operator.js';
 export type { Ordering } from './engine/plan.js';
 export type { DeadLetter } from './engine/runtime/emitter.js';
 export type { RunSummary, OperatorSummary, SinkSummary } from './engine/runtime/summary.js';
 export type { SourceSummary } from './engine/runtime/source-driver.js';
-export type { Sink, SinkContext } from './engine/sink.js';
+export type { Sink, SinkContext, DeliveryGuarantee } from './engine/sink.js';
 export type { Source, SourceChunk, SourceContext, SourceDeadLetter, SourceReader } from './engine/source.js';
 export { isValidTimestamp, toMillis, MAX_TIMESTAMP, type Duration, type DurationLike, type EventTime } from './engine/time.js';
 export type { WatermarkGenerator, WatermarkStrategy } from './engine/watermark.js';
@@ -104,3 +111,4 @@ export {
   type RecoveryReport, type LagEvent, type LagObjective, type LogSourceOptions,
   parseFrame as parseLogFrame, unpackField as unpackLogField,
 } from './connectors/log/index.js';
+export { fileCheckpoints, type FileCheckpointOptions } from './connectors/checkpoints/index.js';

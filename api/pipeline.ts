@@ -2,8 +2,11 @@
  * `Pipeline`: where a dataflow is declared (sources, operators, sinks) and then run. Building is
  * cheap and validated eagerly; `run()` compiles the plan and executes it once.
  */
+import { type Backoff, type BackoffOptions, backoff, sleepOn } from '../engine/backoff.js';
+import type { Checkpoint, CheckpointInfo, CheckpointStore, StateMigration } from '../engine/checkpoint.js';
 import { type Clock, SystemClock } from '../engine/clock.js';
-import { PlanError } from '../engine/errors.js';
+import { CheckpointError, PlanError } from '../engine/errors.js';
+import type { PipelineEventListener } from '../engine/events.js';
 import type { Key } from '../engine/keys.js';
 import { type Ordering, Plan } from '../engine/plan.js';
 import type { DeadLetter } from '../engine/runtime/emitter.js';
@@ -27,6 +30,43 @@ export interface PipelineOptions {
    * this option is given.
    */
   readonly maxFutureSkew?: Duration | false;
+  /** Take checkpoints and restore from them (see `CheckpointOptions`). */
+  readonly checkpoints?: CheckpointOptions;
+  /**
+   * Restart a failed run from its last checkpoint (or from the start without checkpoints), with
+   * a fixed or exponential delay, at most `attempts` times. Default: no restarts.
+   */
+  readonly restart?: BackoffOptions;
+  /**
+   * How a sink's failed write is retried before the run fails with a `SinkError` naming it.
+   * Default: 3 retries from 100 ms (exponential) with a real-time clock, none with a manual one;
+   * `false`: none.
+   */
+  readonly sinkRetry?: BackoffOptions | false;
+  /** Receives checkpoint, restore, restart and retry events (logs, metrics). */
+  readonly onEvent?: PipelineEventListener;
+}
+
+/**
+ * Checkpointing of a pipeline. A run starts from the latest complete checkpoint in `store` (or the
+ * one named by `restore`): sources seek to their saved positions, operators restore their state,
+ * exactly-once sinks re-commit their last epoch, and the output continues as if uninterrupted.
+ *
+ * @example
+ * const p = new Pipeline({ checkpoints: { store: fileCheckpoints('./checkpoints'), interval: '1s' } });
+ */
+export interface CheckpointOptions {
+  readonly store: CheckpointStore;
+  /** Take a checkpoint every `interval` of processing time. */
+  readonly interval?: Duration;
+  /** Take a checkpoint every this many records read (over all sources). */
+  readonly everyRecords?: number;
+  /** Where a run starts: the `latest` checkpoint or savepoint (default), `none`, or the one with this id. */
+  readonly restore?: 'latest' | 'none' | number;
+  /** Converts the saved state of the named operator when its kind, version or signature changed. */
+  readonly migrations?: Readonly<Record<string, StateMigration>>;
+  /** Drop saved state of operators or sources the pipeline no longer has (default: refuse). */
+  readonly allowNonRestoredState?: boolean;
 }
 
 /** Options of `pipeline.source()`. */
@@ -70,6 +110,11 @@ export class Pipeline implements PipelineCore {
   /** True when the user set `maxFutureSkew` (then it applies with a manual clock too). */
   private readonly skewExplicit: boolean;
   private ran = false;
+  private readonly checkpointOptions: (CheckpointOptions & { readonly intervalMs: number | undefined }) | undefined;
+  private readonly restartPolicy: Backoff | undefined;
+  private readonly sinkRetry: Backoff | undefined;
+  private readonly onEvent: PipelineEventListener | undefined;
+  private stopReason: string | undefined;
 
   constructor(options: PipelineOptions = {}) {
     const where = 'tidemark.Pipeline';
@@ -84,6 +129,15 @@ export class Pipeline implements PipelineCore {
     }
     this.maxFutureSkew = skewOf(options.maxFutureSkew, 300_000, where);
     this.skewExplicit = options.maxFutureSkew !== undefined && options.maxFutureSkew !== false;
+    this.checkpointOptions = checkpointOptions(options.checkpoints, where);
+    this.restartPolicy = options.restart === undefined ? undefined : backoff(options.restart, `${where}: restart`);
+    this.sinkRetry = options.sinkRetry === false
+      ? undefined
+      : options.sinkRetry !== undefined
+        ? backoff(options.sinkRetry, `${where}: sinkRetry`)
+        : this.clock.realTime ? backoff({ attempts: 3, delay: 100 }, where) : undefined;
+    if (options.onEvent !== undefined) checkFunction(options.onEvent, `${where}: onEvent`);
+    this.onEvent = options.onEvent;
   }
 
   /**
@@ -193,12 +247,114 @@ export class Pipeline implements PipelineCore {
   /**
    * Runs the pipeline to the end of its sources (a pipeline runs once). Resolves with the
    * summary; rejects with the first error (e.g. a `UserFunctionError` naming the operator).
+   * With checkpoints, the run starts from the latest checkpoint; with a restart strategy, a failed
+   * run restarts from its last checkpoint until the attempts are used up.
    */
   async run(): Promise<RunSummary> {
     if (this.ran) throw new PlanError('tidemark.run: this pipeline has already run; build a new one');
     this.ran = true;
-    return this.compile(false).run();
+    if (this.plan.nodes.every((n) => n.source === undefined)) throw new PlanError('tidemark.run: the pipeline has no source');
+    const cp = this.checkpointOptions;
+    try {
+      for (let attempt = 0; ; attempt++) {
+        const restore = await this.restorePoint(attempt === 0 ? cp?.restore ?? 'latest' : 'latest');
+        const ids = cp === undefined ? [] : (await cp.store.list()).map((c) => c.id);
+        const firstId = Math.max(0, restore?.id ?? 0, ...ids) + 1;
+        this.runtime = new Runtime(this.plan, {
+          clock: this.clock,
+          batchSize: this.batchSize,
+          firstCheckpointId: firstId,
+          ...(cp === undefined ? {} : {
+            checkpoints: {
+              store: cp.store,
+              ...(cp.intervalMs === undefined ? {} : { intervalMs: cp.intervalMs }),
+              ...(cp.everyRecords === undefined ? {} : { everyRecords: cp.everyRecords }),
+            },
+            ...(cp.migrations === undefined ? {} : { migrations: cp.migrations }),
+            allowNonRestoredState: cp.allowNonRestoredState === true,
+          }),
+          ...(restore === undefined ? {} : { restore }),
+          ...(this.sinkRetry === undefined ? {} : { sinkRetry: this.sinkRetry }),
+          ...(this.onEvent === undefined ? {} : { onEvent: this.onEvent }),
+        });
+        if (this.stopReason !== undefined) this.runtime.stop(this.stopReason);
+        try {
+          const summary = await this.runtime.run();
+          if (attempt > 0) summary.restarts = attempt;
+          return summary;
+        } catch (error) {
+          const policy = this.restartPolicy;
+          if (policy === undefined || attempt >= policy.attempts || this.stopReason !== undefined || error instanceof PlanError || error instanceof CheckpointError) throw error;
+          const delayMs = policy.delayFor(attempt + 1);
+          try {
+            this.onEvent?.({ type: 'restart', attempt: attempt + 1, delayMs, error });
+          } catch {
+            // a listener's error must not disturb the run
+          }
+          await sleepOn(this.clock, delayMs);
+        }
+      }
+    } finally {
+      await cp?.store.close?.();
+    }
   }
+
+  /** The checkpoint a run starts from. */
+  private async restorePoint(which: 'latest' | 'none' | number): Promise<Checkpoint | undefined> {
+    const cp = this.checkpointOptions;
+    if (cp === undefined || which === 'none') return undefined;
+    if (which === 'latest') return cp.store.latest();
+    return cp.store.load(which);
+  }
+
+  /**
+   * Takes a savepoint of the running pipeline (it goes on running): a checkpoint kept until
+   * deleted, that a changed pipeline can restore from (`checkpoints.restore: id`).
+   *
+   * @example
+   * const info = await p.savepoint(); console.log(`savepoint ${info.id} at ${info.location}`);
+   */
+  async savepoint(): Promise<CheckpointInfo> {
+    if (this.checkpointOptions === undefined) throw new PlanError('tidemark.savepoint: the pipeline has no checkpoint store (checkpoints.store)');
+    if (this.runtime === undefined) throw new PlanError('tidemark.savepoint: the pipeline is not running');
+    const info = await this.runtime.savepoint();
+    if (info === undefined) throw new CheckpointError('tidemark.savepoint: no savepoint was written');
+    return info;
+  }
+
+  /**
+   * Stops a running pipeline cleanly: sources stop after the chunk in hand, a final checkpoint is
+   * taken (exactly-once sinks commit), sinks close, and `run()` resolves with `summary.stopped`.
+   * Windows still open stay in the checkpoint (they are not flushed). Called before `run()`, the
+   * run stops at once.
+   *
+   * @example
+   * process.on('SIGTERM', () => p.stop('SIGTERM'));
+   */
+  stop(reason = 'requested'): void {
+    this.stopReason ??= reason;
+    this.runtime?.stop(reason);
+  }
+}
+
+function checkpointOptions(options: CheckpointOptions | undefined, where: string): (CheckpointOptions & { readonly intervalMs: number | undefined }) | undefined {
+  if (options === undefined) return undefined;
+  const w = `${where}: checkpoints`;
+  if (options === null || typeof options !== 'object') throw new PlanError(`${w} must be an object`);
+  const store = options.store as Partial<CheckpointStore> | undefined;
+  if (store === undefined || typeof store.write !== 'function' || typeof store.latest !== 'function' || typeof store.encodeState !== 'function') {
+    throw new PlanError(`${w}.store must be a checkpoint store such as fileCheckpoints(dir) or postgresCheckpoints(…)`);
+  }
+  const intervalMs = options.interval === undefined ? undefined : toMillis(options.interval, `${w}.interval`);
+  if (intervalMs !== undefined && intervalMs <= 0) throw new PlanError(`${w}.interval must be > 0, got ${intervalMs} ms`);
+  if (options.everyRecords !== undefined && (!Number.isInteger(options.everyRecords) || options.everyRecords < 1)) {
+    throw new PlanError(`${w}.everyRecords must be a positive integer, got ${String(options.everyRecords)}`);
+  }
+  const r = options.restore;
+  if (r !== undefined && r !== 'latest' && r !== 'none' && !(Number.isInteger(r) && r > 0)) {
+    throw new PlanError(`${w}.restore must be 'latest', 'none' or a checkpoint id, got ${String(r)}`);
+  }
+  return { ...options, intervalMs };
 }
 
 function skewOf(value: Duration | false | undefined, fallback: number, where: string): number | undefined {

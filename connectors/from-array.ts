@@ -11,7 +11,9 @@ export interface FromArrayOptions {
 }
 
 /**
- * A source over an array (read once per run; the array is not copied or modified).
+ * A source over an array (read once per run; the array is not copied or modified). It is
+ * replayable: positions are record indexes, so a run restored from a checkpoint continues after
+ * the last record the checkpointed run had processed.
  *
  * @example
  * p.source(fromArray([{ user: 'a', ts: 1000 }]), { timestamp: (r) => r.ts });
@@ -26,15 +28,18 @@ export function fromArray<T>(records: readonly T[], options: FromArrayOptions = 
     kind: 'array',
     providesTimestamps: false,
     providesWatermarks: false,
+    replayable: true,
     open(ctx) {
       const chunk = size ?? ctx.batchSize;
-      let at = 0;
+      // Restored from a checkpoint: continue after the last processed record.
+      const resume = ctx.resume as { index?: unknown } | undefined;
+      let at = typeof resume?.index === 'number' ? resume.index : 0;
       return {
         next() {
           if (at >= records.length) return null;
           const values = at === 0 && records.length <= chunk ? records : records.slice(at, at + chunk);
-          at += chunk;
-          return { kind: 'records', values };
+          at = Math.min(records.length, at + chunk);
+          return { kind: 'records', values, position: { index: at } };
         },
       };
     },

@@ -11,15 +11,25 @@ import type { Source, SourceChunk } from '../engine/source.js';
 export interface FromObservableOptions {
   /** Values held while the pipeline is busy (default 100 000). */
   readonly bufferSize?: number;
-  /** When the buffer is full: fail the run (default), or drop the newest / oldest value. */
-  readonly overflow?: 'fail' | 'drop-newest' | 'drop-oldest';
+  /**
+   * When the buffer is full: fail the run (`fail`, the default), drop the newest or the oldest
+   * value (counted as `dropped` in the source's summary and passed to `onDrop`), or `block`: ask
+   * the producer to pause (`backpressure.pause()`) until the buffer is half empty again
+   * (`backpressure.resume()`) — for producers that can be paused, such as a socket behind a Subject.
+   * A producer that keeps pushing while paused may fill a second buffer's worth; then the run fails.
+   */
+  readonly overflow?: 'block' | 'fail' | 'drop-newest' | 'drop-oldest';
+  /** How to pause and resume the producer (required by `overflow: 'block'`). */
+  readonly backpressure?: { pause(): void; resume(): void };
   /** Called with the running count each time a value is dropped. */
   readonly onDrop?: (dropped: number) => void;
 }
 
+const POLICIES: readonly string[] = ['block', 'fail', 'drop-newest', 'drop-oldest'];
+
 /**
  * A source over an Observable, subscribed once per run; completes when the Observable completes
- * and fails the run when it errors.
+ * and fails the run when it errors. Never an unbounded buffer: see `overflow`.
  *
  * @example
  * const clicks$ = new Subject<Click>();
@@ -33,19 +43,28 @@ export function fromObservable<T>(observable: Observable<T>, options: FromObserv
   const capacity = options.bufferSize ?? 100_000;
   if (!Number.isInteger(capacity) || capacity < 1) throw new PlanError(`${where}: bufferSize must be a positive integer`);
   const overflow = options.overflow ?? 'fail';
-  if (!['fail', 'drop-newest', 'drop-oldest'].includes(overflow)) {
-    throw new PlanError(`${where}: overflow must be 'fail', 'drop-newest' or 'drop-oldest'`);
+  if (!POLICIES.includes(overflow)) {
+    throw new PlanError(`${where}: overflow must be one of ${POLICIES.map((x) => `'${x}'`).join(', ')}, got '${String(overflow)}'`);
+  }
+  const bp = options.backpressure;
+  if (overflow === 'block' && (bp === undefined || typeof bp.pause !== 'function' || typeof bp.resume !== 'function')) {
+    throw new PlanError(`${where}: overflow 'block' needs backpressure: { pause(), resume() } to slow the producer down`);
   }
   return {
     kind: 'observable',
     providesTimestamps: false,
     providesWatermarks: false,
     open(ctx) {
+      // A queue as an array with a moving head (compacted when half of it is consumed).
       let buffer: T[] = [];
+      let head = 0;
+      const size = (): number => buffer.length - head;
       let complete = false;
       let failure: { error: unknown } | undefined;
       let wake: (() => void) | undefined;
       let dropped = 0;
+      let paused = false;
+      let pauses = 0;
       const notify = (): void => {
         const w = wake;
         wake = undefined;
@@ -55,18 +74,34 @@ export function fromObservable<T>(observable: Observable<T>, options: FromObserv
         dropped++;
         options.onDrop?.(dropped);
       };
+      const overflowed = (limit: number, why: string): void => {
+        failure ??= { error: new SourceError(`source '${ctx.name}': the Observable overflowed its buffer of ${limit} values (${why})`) };
+      };
       const subscription = observable.subscribe({
         next(v) {
-          if (buffer.length >= capacity) {
+          if (failure !== undefined) return;
+          const n = size();
+          if (overflow === 'block') {
+            if (n >= 2 * capacity) {
+              overflowed(2 * capacity, "overflow: 'block', and the producer kept pushing after pause()");
+              return notify();
+            }
+            if (n + 1 >= capacity && !paused) {
+              paused = true;
+              pauses++;
+              bp?.pause();
+            }
+          } else if (n >= capacity) {
             if (overflow === 'drop-newest') return drop();
             if (overflow === 'drop-oldest') {
-              buffer.shift();
+              head++;
               drop();
             } else {
-              failure ??= { error: new SourceError(`source '${ctx.name}': the Observable overflowed its buffer of ${capacity} values (overflow: 'fail')`) };
+              overflowed(capacity, "overflow: 'fail'");
+              return notify();
             }
           }
-          if (failure === undefined) buffer.push(v);
+          buffer.push(v);
           notify();
         },
         error(e) {
@@ -82,9 +117,21 @@ export function fromObservable<T>(observable: Observable<T>, options: FromObserv
         async next(): Promise<SourceChunk<T> | null> {
           for (;;) {
             if (failure !== undefined) throw failure.error;
-            if (buffer.length > 0) {
-              const values = buffer.length <= ctx.batchSize ? buffer : buffer.slice(0, ctx.batchSize);
-              buffer = buffer.length <= ctx.batchSize ? [] : buffer.slice(ctx.batchSize);
+            if (size() > 0) {
+              const end = Math.min(buffer.length, head + ctx.batchSize);
+              const values = head === 0 && end === buffer.length ? buffer : buffer.slice(head, end);
+              head = end;
+              if (head === buffer.length) {
+                buffer = [];
+                head = 0;
+              } else if (head > 4096 && head * 2 > buffer.length) {
+                buffer = buffer.slice(head);
+                head = 0;
+              }
+              if (paused && size() <= capacity / 2) {
+                paused = false;
+                bp?.resume();
+              }
               return { kind: 'records', values };
             }
             if (complete) return null;
@@ -96,7 +143,7 @@ export function fromObservable<T>(observable: Observable<T>, options: FromObserv
         close() {
           subscription.unsubscribe();
         },
-        stats: () => ({ dropped }),
+        stats: () => ({ dropped, buffered: size(), pauses }),
       };
     },
   };

@@ -47,6 +47,25 @@ export class SourceError extends TidemarkError {
   override name = 'SourceError';
 }
 
+/**
+ * A checkpoint could not be taken, stored or restored: a corrupt or incompatible checkpoint (the
+ * message names the operator or source and why), or a store that failed.
+ *
+ * @example
+ * try { await p.run(); } catch (e) { if (e instanceof CheckpointError) console.error(e.message); }
+ */
+export class CheckpointError extends TidemarkError {
+  override name = 'CheckpointError';
+}
+
+/** A sink kept failing after its retries; names the sink (the last error is `cause`). */
+export class SinkError extends TidemarkError {
+  override name = 'SinkError';
+  constructor(message: string, readonly sink: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** Renders an unknown thrown value as a short message. */
 export function describeError(e: unknown): string {
   if (e instanceof Error) return `${e.name}: ${e.message}`;

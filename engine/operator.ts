@@ -72,7 +72,10 @@ export interface OperatorLogic {
   holdWatermark?(): number;
   /**
    * The operator's state as plain, msgpack-encodable data, for checkpoints; `build(ctx, resume)`
-   * receives it back. Operators without state omit it.
+   * receives it back. Operators without state omit it. Called between calls (never during one),
+   * so the state is consistent; it must include pending timers (event and processing time). It
+   * may share objects with the live state: the checkpoint is encoded before the next call.
+   * Keyed state is listed per key (e.g. `[[key, …], …]`) so that it can be split by key.
    */
   snapshot?(): unknown;
   /** For `whyNotFired`: what the operator holds for `key` in `[start, end)`, or undefined if nothing. */
@@ -91,4 +94,15 @@ export interface OperatorFactory {
    * the same as if the watermark advanced after every record.
    */
   readonly interleavesWithWatermarks?: boolean;
+  /**
+   * The version of the shape of `snapshot()`'s data (default 1). Bump it when the shape changes;
+   * restoring older state then needs a migration (`PipelineOptions.migrations`).
+   */
+  readonly stateVersion?: number;
+  /**
+   * What determines the layout of the operator's state, as a short readable text (e.g.
+   * `window tumbling(10000) count`). A checkpoint or savepoint written with another signature is
+   * refused for this operator — naming both — unless a migration converts it.
+   */
+  readonly stateSignature?: string;
 }

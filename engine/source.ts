@@ -13,11 +13,15 @@ export type SourceChunk<T> =
     readonly timestamps?: readonly number[];
     /** The partition the records come from (per-partition watermarks); omit when unpartitioned. */
     readonly partition?: number;
+    /** The reader's position after this chunk (see `SourceReader` and `SourceContext.resume`). */
+    readonly position?: unknown;
   }
   | {
     /** Input the source could not turn into records (undecodable, oversized, failing its schema). */
     readonly kind: 'dead-letters';
     readonly letters: readonly SourceDeadLetter[];
+    /** The reader's position after this chunk. */
+    readonly position?: unknown;
   }
   | { readonly kind: 'watermark'; readonly time: number }
   | { readonly kind: 'processing-time'; readonly advanceBy: number };
@@ -31,7 +35,15 @@ export interface SourceDeadLetter {
   readonly position?: Readonly<Record<string, unknown>>;
 }
 
-/** Reads a source; `next()` returns `null` at the end of input. */
+/**
+ * Reads a source; `next()` returns `null` at the end of input.
+ *
+ * Replayable sources (`Source.replayable`) attach to each chunk the position *after* it — plain,
+ * msgpack-encodable data such as `{ offset: 42 }` or per-partition sequences. A checkpoint keeps
+ * the position of the last chunk the run has processed, and a restored run opens the source with
+ * it (`SourceContext.resume`): the reader must then continue right after that chunk. Positions
+ * travel with chunks, so a reader may read ahead or buffer freely.
+ */
 export interface SourceReader<T> {
   next(): SourceChunk<T> | null | Promise<SourceChunk<T> | null>;
   /**
@@ -63,6 +75,12 @@ export interface SourceContext {
   /** Preferred number of records per chunk. */
   readonly batchSize: number;
   readonly clock: Clock;
+  /**
+   * Restoring from a checkpoint: the `position` of the last chunk the checkpointed run processed
+   * (continue right after it). `undefined` on a fresh start, or when that run had processed no
+   * chunk with a position yet (start from the configured beginning).
+   */
+  readonly resume?: unknown;
 }
 
 /**
@@ -82,5 +100,11 @@ export interface Source<T> {
   readonly providesWatermarks: boolean;
   /** True when the source steps processing time itself (needs a pipeline with a ManualClock). */
   readonly stepsProcessingTime?: boolean;
+  /**
+   * True when the reader attaches positions to its chunks and `open` honours `ctx.resume`: a
+   * restored run then reads exactly what the checkpointed run had not processed. Sources without
+   * it cannot be replayed; a checkpointed pipeline reports them as at-most-once.
+   */
+  readonly replayable?: boolean;
   open(ctx: SourceContext): SourceReader<T>;
 }

@@ -5,7 +5,7 @@
  */
 import type { Batch } from '../batch.js';
 import type { Cancel, Clock } from '../clock.js';
-import { describeError } from '../errors.js';
+import { CheckpointError, describeError } from '../errors.js';
 import type { OnError, OperatorContext, OperatorFactory, OperatorLogic } from '../operator.js';
 import { Emitter } from './emitter.js';
 import type { Receiver } from './output-buffer.js';
@@ -41,7 +41,15 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
     this.inJoined = new Array<boolean>(inputs).fill(true);
     this.inEnded = new Array<boolean>(inputs).fill(false);
     this.inWmAt = new Array<number>(inputs).fill(clock.now());
-    this.logic = resume === undefined ? factory.build(this) : factory.build(this, resume);
+    if (resume === undefined) {
+      this.logic = factory.build(this);
+    } else {
+      try {
+        this.logic = factory.build(this, resume);
+      } catch (e) {
+        throw new CheckpointError(`restore: operator '${name}' (${factory.kind}) refused its saved state: ${describeError(e)}`, { cause: e });
+      }
+    }
   }
 
   receiveBatch(batch: Batch, input: number): void {

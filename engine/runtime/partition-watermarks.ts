@@ -34,6 +34,22 @@ export class PartitionWatermarks {
     for (const id of ids) if (!this.parts.has(id)) this.add(id, true);
   }
 
+  /** Restores partitions' watermarks from a checkpoint (they count in the minimum at once). */
+  restore(saved: readonly (readonly [number, number])[]): void {
+    for (const [id, w] of saved) {
+      const p = this.parts.get(id) ?? this.add(id, true);
+      p.w = w;
+      p.joined = true;
+    }
+  }
+
+  /** Each partition's own watermark, for a checkpoint. */
+  saved(): [number, number][] {
+    const out: [number, number][] = [];
+    for (const p of this.parts.values()) out.push([p.id, p.w]);
+    return out;
+  }
+
   /** The state of partition `id` (`-1` for an unpartitioned source); a new one joins once caught up with `output`. */
   get(id: number, output: number): PartitionState {
     const p = this.parts.get(id);

@@ -3,9 +3,16 @@
  * chunks), synchronous batch propagation through the graph, awaited sink writes, and a summary.
  * The harness uses the same compiled graph with its sources driven by hand.
  */
+import type { Backoff } from '../backoff.js';
+import type { Checkpoint, CheckpointInfo, StateMigration } from '../checkpoint.js';
 import type { Clock } from '../clock.js';
+import type { PipelineEventListener } from '../events.js';
 import type { Key } from '../keys.js';
+import type { OperatorFactory } from '../operator.js';
+import type { DeliveryGuarantee } from '../sink.js';
 import { AlignmentGroup } from './alignment.js';
+import { type CheckpointSchedule, Checkpointer } from './checkpointer.js';
+import { restoredOperators } from './restore.js';
 import { explainPlan, explainWindow } from './explain.js';
 import type { Plan, PlanNode } from '../plan.js';
 import { Emitter } from './emitter.js';
@@ -22,6 +29,19 @@ export interface CompileOptions {
   readonly manual?: boolean;
   /** Operator state to restore, by operator name (from `snapshot()`). */
   readonly resume?: Readonly<Record<string, unknown>>;
+  /** Take checkpoints (run mode). */
+  readonly checkpoints?: CheckpointSchedule;
+  /** The checkpoint to restore from (sources seek, operators restore, sinks re-commit). */
+  readonly restore?: Checkpoint;
+  /** State migrations by operator name (for a checkpoint written by another version). */
+  readonly migrations?: Readonly<Record<string, StateMigration>>;
+  /** Restore even if the checkpoint has state for operators or sources this plan lacks. */
+  readonly allowNonRestoredState?: boolean;
+  /** The id of the next checkpoint (after those already in the store). */
+  readonly firstCheckpointId?: number;
+  /** How sinks retry failed writes (none when undefined). */
+  readonly sinkRetry?: Backoff;
+  readonly onEvent?: PipelineEventListener;
 }
 
 /** A compiled, runnable plan. */
@@ -30,6 +50,11 @@ export class Runtime {
   readonly operators: OperatorNode[] = [];
   private readonly byNode = new Map<PlanNode, Emitter>();
   private readonly sinkNodes: { node: OperatorNode; plan: PlanNode }[] = [];
+  private readonly stateful: { node: OperatorNode; factory: OperatorFactory }[] = [];
+  readonly checkpointer: Checkpointer;
+  private readonly onEvent: PipelineEventListener;
+  /** Set by `stop()`: the pumps end after their current chunk, without flushing windows. */
+  private stopping: string | undefined;
   private pending: Promise<void>[] = [];
   private failure: { error: unknown } | undefined;
   /** Wakes the pumps when the run fails (set by `run`). */
@@ -43,6 +68,16 @@ export class Runtime {
   private startedAt = 0;
 
   constructor(readonly plan: Plan, readonly options: CompileOptions) {
+    const listener = options.onEvent;
+    this.onEvent = listener === undefined ? () => undefined : (e) => {
+      try {
+        listener(e);
+      } catch {
+        // a listener's error must not disturb the run
+      }
+    };
+    const restore = options.restore;
+    const resume = restore === undefined ? options.resume : { ...options.resume, ...restoredOperators(plan, restore, options.migrations ?? {}, options.allowNonRestoredState === true) };
     // A tracked write or async call that rejects fails the run at once (not when a pump next drains).
     const track = (p: Promise<unknown>): void => {
       this.pending.push(p.then(() => undefined, (error: unknown) => this.fail(error)));
@@ -59,17 +94,25 @@ export class Runtime {
       const position = plan.position(node);
       if (node.source !== undefined) {
         const driver = new SourceDriver(node.name, node.source, options.clock, options.manual === true);
+        const saved = restore?.sources[node.name];
+        if (saved !== undefined) driver.restore(saved);
         this.sources.push(driver);
         this.byNode.set(node, driver);
         continue;
       }
       const collector = node.collectsAllDeadLetters === true;
-      const factory = node.sink !== undefined ? sinkFactory(node.sink, track) : collector ? passThrough : node.factory;
+      const retry = {
+        policy: options.sinkRetry,
+        clock: options.clock,
+        onRetry: (attempt: number, delayMs: number, error: unknown) => this.onEvent({ type: 'sink-retry', sink: node.name, attempt, delayMs, error }),
+      };
+      const factory = node.sink !== undefined ? sinkFactory(node.name, node.sink, track, retry) : collector ? passThrough : node.factory;
       if (factory === undefined) throw new Error(`plan node '${node.name}' has nothing to run`);
       const inputs = collector ? eligible.length : node.inputs.length;
-      const op = new OperatorNode(node.name, position, node.kind, options.clock, node.onError, factory, Math.max(1, inputs), options.resume?.[node.name]);
+      const op = new OperatorNode(node.name, position, node.kind, options.clock, node.onError, factory, Math.max(1, inputs), resume?.[node.name]);
       op.tracker = track;
       this.operators.push(op);
+      if (node.sink === undefined && !collector) this.stateful.push({ node: op, factory });
       this.byNode.set(node, op);
       if (node.sink !== undefined) this.sinkNodes.push({ node: op, plan: node });
     }
@@ -87,6 +130,15 @@ export class Runtime {
       }
     }
     this.markInterleaving(plan);
+    this.checkpointer = new Checkpointer({
+      clock: options.clock,
+      sources: this.sources,
+      operators: this.stateful,
+      sinks: this.sinkNodes.map(({ plan: n }) => ({ name: n.name, sink: n.sink as NonNullable<PlanNode['sink']> })),
+      settle: () => this.settle(),
+      onEvent: this.onEvent,
+    }, options.checkpoints, options.firstCheckpointId ?? (restore === undefined ? 1 : restore.id + 1));
+    if (restore !== undefined) this.checkpointer.summary.restoredFrom = restore.id;
     const groups = new Map<string, AlignmentGroup>();
     for (const n of plan.nodes) {
       const a = n.source?.alignment;
@@ -127,8 +179,12 @@ export class Runtime {
   /** Runs every source to its end; resolves with the summary, rejects with the first failure. */
   async run(): Promise<RunSummary> {
     this.startedAt = this.options.clock.now();
-    for (const { plan } of this.sinkNodes) await plan.sink?.open?.({ name: plan.name });
-    const stop = (): boolean => this.failure !== undefined;
+    const restore = this.options.restore;
+    for (const { plan } of this.sinkNodes) {
+      await plan.sink?.open?.(restore === undefined ? { name: plan.name } : { name: plan.name, restored: { checkpointId: restore.id, handle: restore.sinks[plan.name] } });
+    }
+    if (restore !== undefined) this.onEvent({ type: 'restored', id: restore.id, checkpointType: restore.type, takenAt: restore.takenAt });
+    const stop = (): boolean => this.failure !== undefined || this.stopping !== undefined;
     const stopped = new Promise<void>((resolve) => {
       this.signalStop = resolve;
     });
@@ -150,15 +206,20 @@ export class Runtime {
             name: n.name,
             batchSize: this.options.batchSize,
             clock: this.options.clock,
+            ...(driver.readerPosition === undefined ? {} : { resume: driver.readerPosition }),
           });
-          await pump(reader, driver, stop, stopped, drain);
+          await pump(reader, driver, stop, stopped, drain, this.checkpointer);
         } catch (error) {
           this.fail(error);
         }
       });
+    this.checkpointer.start((error) => this.fail(error));
     await Promise.all(pumps);
+    await this.checkpointer.stop();
     try {
       while (this.pending.length > 0 && this.failure === undefined) await drain();
+      // The final checkpoint (or, without a store, the final commit of exactly-once sinks).
+      if (this.failure === undefined) await this.checkpointer.take('checkpoint');
     } catch (error) {
       if (this.failure === undefined) this.failure = { error };
     }
@@ -174,6 +235,23 @@ export class Runtime {
     }
     for (const { plan } of this.sinkNodes) await plan.sink?.close?.();
     return this.summary();
+  }
+
+  /**
+   * Stops the run after the chunks being processed: sources stop reading (windows are not
+   * flushed), a final checkpoint is taken (with a store; otherwise exactly-once sinks commit what
+   * they have), sinks close, and `run()` resolves with `stopped` in its summary.
+   */
+  stop(reason = 'requested'): void {
+    if (this.stopping !== undefined || this.failure !== undefined) return;
+    this.stopping = reason;
+    this.onEvent({ type: 'stopping', reason });
+    this.signalStop();
+  }
+
+  /** Takes a savepoint now (the run goes on); resolves with where it was stored. */
+  savepoint(): Promise<CheckpointInfo | undefined> {
+    return this.checkpointer.take('savepoint');
   }
 
   /** The state of every operator that has some, by name (plain data; see `OperatorLogic.snapshot`). */
@@ -237,6 +315,27 @@ export class Runtime {
       deadLetters += op.deadLettered;
       lateRecords += op.late.count;
     }
-    return { sources, operators, sinks, deadLetters, lateRecords, durationMs: this.options.clock.now() - this.startedAt };
+    const summary: RunSummary = { sources, operators, sinks, deadLetters, lateRecords, durationMs: this.options.clock.now() - this.startedAt };
+    if (this.stopping !== undefined) summary.stopped = this.stopping;
+    if (this.options.checkpoints !== undefined || this.options.restore !== undefined) {
+      summary.checkpoints = { ...this.checkpointer.summary };
+      summary.guarantees = this.guarantees();
+    }
+    return summary;
+  }
+
+  /**
+   * What each sink's output promises after a crash and restore: exactly-once needs a sink with a
+   * two-phase commit and replayable sources only; a source that cannot replay makes it at-most-once.
+   */
+  guarantees(): Record<string, DeliveryGuarantee> {
+    const replayable = this.sources.every((s) => s.spec.source.replayable === true);
+    const out: Record<string, DeliveryGuarantee> = {};
+    for (const { plan } of this.sinkNodes) {
+      const sink = plan.sink as NonNullable<PlanNode['sink']>;
+      const twoPhase = sink.guarantee === 'exactly-once' && sink.preCommit !== undefined && sink.commit !== undefined;
+      out[plan.name] = !replayable ? 'at-most-once' : twoPhase ? 'exactly-once' : sink.guarantee === 'at-most-once' ? 'at-most-once' : 'at-least-once';
+    }
+    return out;
   }
 }

@@ -1,19 +1,51 @@
 /**
  * Adapts a sink to the operator contract: each batch becomes one `write`; a write that returns a
- * promise is tracked so the runtime awaits it before reading more input (backpressure).
+ * promise is tracked so the runtime awaits it before reading more input (backpressure). A write
+ * that fails is retried with backoff (on the pipeline's clock), then fails the run with a
+ * `SinkError` naming the sink.
  */
+import type { Backoff } from '../backoff.js';
+import { sleepOn } from '../backoff.js';
+import type { Clock } from '../clock.js';
+import { SinkError, describeError } from '../errors.js';
 import type { OperatorFactory, OperatorLogic } from '../operator.js';
 import type { Sink } from '../sink.js';
 
-/** Builds the operator factory that feeds `sink`, handing pending writes to `track`. */
-export function sinkFactory(sink: Sink<unknown>, track: (p: Promise<void>) => void): OperatorFactory {
+/** How a sink node retries failed writes and reports retries. */
+export interface SinkRetry {
+  readonly policy: Backoff | undefined;
+  readonly clock: Clock;
+  readonly onRetry: (attempt: number, delayMs: number, error: unknown) => void;
+}
+
+/** Builds the operator factory that feeds `sink` (named `name`), handing pending writes to `track`. */
+export function sinkFactory(name: string, sink: Sink<unknown>, track: (p: Promise<void>) => void, retry: SinkRetry): OperatorFactory {
+  const fail = (e: unknown, attempt: number): SinkError =>
+    new SinkError(`sink '${name}' (${sink.kind}) failed${attempt > 1 ? ` after ${attempt - 1} retries` : ''}: ${describeError(e)}`, name, { cause: e });
+  const again = (values: readonly unknown[], times: readonly number[], e: unknown, attempt: number): Promise<void> => {
+    const policy = retry.policy;
+    if (policy === undefined || attempt > policy.attempts) return Promise.reject(fail(e, attempt));
+    const delay = policy.delayFor(attempt);
+    retry.onRetry(attempt, delay, e);
+    return sleepOn(retry.clock, delay).then(() => write(values, times, attempt + 1) ?? undefined);
+  };
+  const write = (values: readonly unknown[], times: readonly number[], attempt: number): Promise<void> | undefined => {
+    let r: void | Promise<void>;
+    try {
+      r = sink.write(values, times);
+    } catch (e) {
+      return again(values, times, e, attempt);
+    }
+    if (r instanceof Promise) return r.then(() => undefined, (e: unknown) => again(values, times, e, attempt));
+    return undefined;
+  };
   return {
     kind: `sink:${sink.kind}`,
     build(): OperatorLogic {
       return {
         onBatch(batch) {
-          const r = sink.write(batch.values, batch.times);
-          if (r instanceof Promise) track(r);
+          const r = write(batch.values, batch.times, 1);
+          if (r !== undefined) track(r);
         },
       };
     },

@@ -6,6 +6,7 @@
  */
 import type { Cancel, Clock } from '../clock.js';
 import { SourceError, describeError } from '../errors.js';
+import type { SourceCheckpoint } from '../checkpoint.js';
 import type { SourceSpec } from '../plan.js';
 import type { SourceChunk, SourceReader } from '../source.js';
 import { isValidTimestamp, timestampProblem } from '../time.js';
@@ -57,8 +58,31 @@ export class SourceDriver extends Emitter {
     this.parts = new PartitionWatermarks(manual ? undefined : spec.watermark, () => clock.now());
   }
 
+  /** The reader position of the last chunk handled (what a checkpoint keeps). */
+  readerPosition: unknown = undefined;
+
+  /** The source's part of a checkpoint (taken between chunks). */
+  checkpoint(): SourceCheckpoint {
+    return {
+      position: this.readerPosition,
+      replayable: this.spec.source.replayable === true,
+      watermark: this.outWatermark,
+      partitions: this.parts.saved(),
+      read: this.read,
+    };
+  }
+
+  /** Restores what `checkpoint()` saved; the watermark is re-emitted when the source starts. */
+  restore(saved: SourceCheckpoint): void {
+    this.readerPosition = saved.position;
+    this.read = saved.read;
+    this.parts.restore(saved.partitions);
+    if (saved.watermark > this.genW) this.genW = saved.watermark;
+  }
+
   /** Handles one chunk from the reader. */
   handle(chunk: SourceChunk<unknown>): void {
+    if ((chunk.kind === 'records' || chunk.kind === 'dead-letters') && chunk.position !== undefined) this.readerPosition = chunk.position;
     if (chunk.kind === 'records') {
       this.records(chunk.values, chunk.timestamps, chunk.partition);
     } else if (chunk.kind === 'dead-letters') {
@@ -174,6 +198,8 @@ export class SourceDriver extends Emitter {
   start(): void {
     const declared = this.reader?.partitions;
     if (declared !== undefined) this.parts.declare(declared);
+    // A restored source first re-emits the watermark it had reached (before any record).
+    if (this.genW > this.outWatermark) this.emitWatermark(this.genW);
     const period = this.spec.watermark?.periodMs;
     if (!this.manual && period !== undefined) {
       const tick = this.guarded((): void => {
@@ -298,6 +324,7 @@ export async function pump(
   shouldStop: () => boolean,
   stopped: Promise<void>,
   drain: () => Promise<void> | undefined,
+  checkpoints?: { readonly gate: Promise<void> | undefined; afterChunk(): Promise<unknown> | undefined },
 ): Promise<void> {
   driver.reader = reader;
   driver.start();
@@ -324,12 +351,17 @@ export async function pump(
         await null; // let other sources interleave
       }
       if (shouldStop()) return;
+      // A checkpoint in progress: the chunk waits (the cut is between chunks).
+      while (checkpoints?.gate !== undefined) await checkpoints.gate;
+      if (shouldStop()) return;
       if (chunk === null) break;
       driver.handle(chunk);
       const d = drain();
       if (d !== undefined) await d;
       const acked = reader.ack?.(chunk);
       if (acked instanceof Promise) await acked;
+      const cp = checkpoints?.afterChunk();
+      if (cp !== undefined) await cp;
     }
     driver.finish();
   } finally {

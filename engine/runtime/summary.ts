@@ -1,6 +1,8 @@
 /**
  * The run summary: per source, per operator and per sink counters that add up, plus watermarks.
  */
+import type { DeliveryGuarantee } from '../sink.js';
+import type { CheckpointSummary } from './checkpointer.js';
 import type { SourceSummary } from './source-driver.js';
 
 /** Counters of one operator. Window operators add `accepted`, `tooLate`, `tooLatePairs`, … */
@@ -44,4 +46,12 @@ export interface RunSummary {
   lateRecords: number;
   /** Wall-clock duration of the run by the pipeline's clock, in ms. */
   durationMs: number;
+  /** Why the run was stopped before the end of its input (`pipeline.stop()`), if it was. */
+  stopped?: string;
+  /** Checkpoints taken (present when the pipeline checkpoints or was restored). */
+  checkpoints?: CheckpointSummary;
+  /** What each sink promises after a crash (present when the pipeline checkpoints). */
+  guarantees?: Record<string, DeliveryGuarantee>;
+  /** Times the run was restarted from its last checkpoint after a failure. */
+  restarts?: number;
 }

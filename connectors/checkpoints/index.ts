@@ -1,0 +1,5 @@
+/**
+ * Checkpoint stores: a local directory (`fileCheckpoints`) and the shared byte format.
+ */
+export { fileCheckpoints, type FileCheckpointOptions } from './file-store.js';
+export { decodeCheckpoint, encodeCheckpoint, encodeCheckpointState } from './codec.js';
