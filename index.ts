@@ -112,3 +112,4 @@ export {
   parseFrame as parseLogFrame, unpackField as unpackLogField,
 } from './connectors/log/index.js';
 export { fileCheckpoints, type FileCheckpointOptions } from './connectors/checkpoints/index.js';
+export { postgresCheckpoints, type PostgresCheckpointOptions } from './connectors/checkpoints/postgres-store.js';

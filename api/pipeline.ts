@@ -233,6 +233,17 @@ export class Pipeline implements PipelineCore {
   }
 
   /**
+   * The counters so far of the running (or finished) run — the same shape `run()` resolves with —
+   * for metrics and progress displays; `undefined` before `run()` has started.
+   *
+   * @example
+   * setInterval(() => console.log(p.summary()?.sources), 1_000);
+   */
+  summary(): RunSummary | undefined {
+    return this.runtime?.summary();
+  }
+
+  /**
    * Why the window `[start, end)` of `key` has not fired yet: for each window operator, what it
    * holds for it and which input or source partition holds the watermark back, and since when.
    *

@@ -18,7 +18,15 @@ export interface Clock {
   schedule(at: number, callback: () => void): Cancel;
   /** True for clocks that follow real time (enables guards such as `maxFutureSkew`). */
   readonly realTime: boolean;
+  /**
+   * Lets callbacks that are due run (a real-time clock yields to the host's event loop). Sources
+   * that answer synchronously call it every few milliseconds, so that timers — checkpoints,
+   * processing-time windows, idleness — are not starved by a busy pipeline.
+   */
+  yieldToTimers?(): Promise<void>;
 }
+
+type Immediate = (callback: () => void) => unknown;
 
 /**
  * The system clock: `Date.now()` and `setTimeout`.
@@ -36,6 +44,15 @@ export class SystemClock implements Clock {
     // Timers of the clock must not keep a finished process alive.
     (handle as { unref?: () => void }).unref?.();
     return () => clearTimeout(handle);
+  }
+  yieldToTimers(): Promise<void> {
+    // setImmediate where the host has it (Node, Bun): it runs after due timers, without the
+    // 1 ms minimum of setTimeout; elsewhere a zero timeout.
+    const immediate = (globalThis as { setImmediate?: Immediate }).setImmediate;
+    return new Promise((resolve) => {
+      if (immediate !== undefined) immediate(resolve);
+      else setTimeout(resolve, 0);
+    });
   }
 }
 

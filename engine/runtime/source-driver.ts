@@ -335,9 +335,16 @@ export async function pump(
       throw sourceFailure(driver.name, e);
     }
   };
+  const clock = driver.clock;
+  let yieldedAt = clock.now();
   try {
     for (;;) {
       if (shouldStop()) return;
+      // A source that never waits must not starve due timers (checkpoints, processing time).
+      if (clock.realTime && clock.yieldToTimers !== undefined && clock.now() - yieldedAt >= 10) {
+        await clock.yieldToTimers();
+        yieldedAt = clock.now();
+      }
       if (driver.alignment !== undefined && !driver.alignment.mayRead(driver)) await driver.alignment.wait(driver, stopped, shouldStop);
       if (shouldStop()) return;
       let chunk = read();

@@ -1,0 +1,82 @@
+/**
+ * The command line's grammar (commander): `tidemark run <pipeline.ts>` and `tidemark replay
+ * <pipeline.ts> --from …`, their flags and help. Parsing only: values are validated by
+ * `resolveOptions` and executed by `execute`.
+ */
+import { Command, Option } from 'commander';
+import type { RawFlags } from './options.js';
+
+/** What a parsed command line asks for. */
+export interface Invocation {
+  readonly command: 'run' | 'replay';
+  readonly module: string;
+  /** Arguments after `--` (for the module). */
+  readonly argv: string[];
+  /** Operands before `--` beyond the module (a usage error). */
+  readonly extra: string[];
+  readonly flags: RawFlags;
+}
+
+function common(cmd: Command): Command {
+  return cmd
+    .argument('<pipeline>', 'the pipeline module (.ts or .js) whose default export is (p: Pipeline, args) => void | Promise<void>')
+    .argument('[args...]', 'arguments for the module, after --')
+    .option('--checkpoints <dir>', 'checkpoint directory: resume from its latest checkpoint, take checkpoints into it')
+    .option('--checkpoint-interval <duration>', 'processing time between checkpoints (e.g. 500ms, 10s, 5m, PT1M; default 10s)')
+    .option('--checkpoint-every-records <n>', 'also take a checkpoint after every n records read')
+    .option('--keep <n>', 'periodic checkpoints to keep (default 3; savepoints are kept)')
+    .option('--restore <which>', "where to start: 'latest' (default), 'none', or a checkpoint/savepoint id")
+    .option('--savepoint-on-stop', 'on SIGINT/SIGTERM, take a savepoint before the final checkpoint')
+    .option('--restart-attempts <n>', 'restart a failed run from its last checkpoint up to n times (default 0)')
+    .option('--restart-delay <duration>', 'delay before the first restart (default 1s)')
+    .option('--restart-max-delay <duration>', 'largest delay between restarts (default 1m)')
+    .addOption(new Option('--restart-strategy <strategy>', 'delays between restarts').choices(['fixed', 'exponential']))
+    .option('--sink-retries <n>', 'retries of a failed sink write before the run fails (0: none)')
+    .option('--sink-retry-delay <duration>', 'delay before the first sink retry, doubling after (default 100ms)')
+    .option('--batch-size <n>', 'preferred records per batch (default 1024)')
+    .option('--metrics-port <port>', 'serve Prometheus metrics on this port (0: a free one; the URL is logged)')
+    .option('--metrics-host <host>', 'address the metrics endpoint binds to (default 127.0.0.1)')
+    .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace or silent')
+    .option('--no-progress', 'no progress bar (terminal) or progress log lines')
+    .option('--progress-interval <duration>', 'between progress log lines when stdout is not a terminal (default 10s)')
+    .showHelpAfterError('(tidemark <command> --help lists the options)');
+}
+
+/**
+ * The program; `onInvoke` receives each parsed invocation. Commander's own errors (unknown
+ * option, missing argument) throw a `CommanderError` (`exitOverride`).
+ *
+ * @example
+ * await buildProgram((inv) => { invocation = inv; }, argv, { writeOut, writeErr }).parseAsync(argv, { from: 'user' });
+ */
+export function buildProgram(
+  onInvoke: (invocation: Invocation) => void,
+  rawArgs: readonly string[],
+  output: { readonly writeOut: (text: string) => void; readonly writeErr: (text: string) => void },
+): Command {
+  const dash = rawArgs.indexOf('--');
+  const afterDash = dash === -1 ? [] : rawArgs.slice(dash + 1);
+  const handle = (command: 'run' | 'replay') => (module: string, rest: string[], flags: RawFlags): void => {
+    const extra = rest.slice(0, Math.max(0, rest.length - afterDash.length));
+    onInvoke({ command, module, argv: [...afterDash], extra, flags });
+  };
+  const program = new Command('tidemark')
+    .description('Run Tidemark pipeline modules: tidemark run <pipeline.ts>, tidemark replay <pipeline.ts> --from …')
+    .exitOverride()
+    .showHelpAfterError('(tidemark --help lists the commands)');
+
+  common(program.command('run').description('run a pipeline module; SIGINT/SIGTERM stop it cleanly with a final checkpoint'))
+    .option('--from <position>', 'where sources start on a fresh start: earliest, latest, an offset, p:offset,… or an instant (2024-05-01T00:00:00Z, @epochMs)')
+    .action(handle('run'));
+
+  common(program.command('replay').description('reprocess history from --from (to --to): backfill a consumer, rebuild a read model, verify outputs'))
+    .option('--from <position>', 'where the replay starts (required): earliest, an offset, p:offset,… or an instant (2024-05-01T00:00:00Z, @epochMs)')
+    .option('--to <position>', 'where the replay ends (exclusive), same forms as --from')
+    .option('--into <dir>', "the module writes its outputs into this directory (args.into)")
+    .option('--verify [dir]', "compare the replay's outputs with DIR (default: the module's outputs() export, else --into) and print the differences; exit 1 when they differ")
+    .action(handle('replay'));
+
+  program.configureOutput(output);
+  for (const cmd of program.commands) cmd.exitOverride().configureOutput(output);
+  return program;
+}
