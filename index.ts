@@ -14,7 +14,7 @@ export { ManualClock, SystemClock, type Clock, type Cancel } from './engine/cloc
 export { TidemarkError, PlanError, OrderingError, UserFunctionError, SourceError, CheckpointError, SinkError } from './engine/errors.js';
 export {
   CHECKPOINT_FORMAT, type Checkpoint, type CheckpointInfo, type CheckpointMeta, type CheckpointState, type CheckpointStore,
-  type OperatorCheckpoint, type SourceCheckpoint, type StateMigration,
+  type OperatorCheckpoint, type SourceCheckpoint, type StateMigration, type NodeWatermarks,
 } from './engine/checkpoint.js';
 export type { PipelineEvent, PipelineEventListener } from './engine/events.js';
 export type { BackoffOptions } from './engine/backoff.js';

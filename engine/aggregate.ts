@@ -27,4 +27,11 @@ export interface Aggregate<T, A, R> {
   retract?(acc: A, value: T): A;
   /** A short name for plans and errors (e.g. `'count'`). */
   readonly name?: string;
+  /**
+   * For checkpoints, when the accumulator is not plain data (a `Map`, a class instance, a
+   * symbol): turns it into plain, msgpack-encodable data. Plain accumulators need neither.
+   */
+  snapshotAcc?(acc: A): unknown;
+  /** Turns what `snapshotAcc` returned back into an accumulator (throws on a wrong shape). */
+  restoreAcc?(data: unknown): A;
 }

@@ -44,10 +44,22 @@ export interface CheckpointMeta {
   readonly takenAt: number;
 }
 
+/** The watermarks of one operator node: each input's, the combined input's, the output's. */
+export interface NodeWatermarks {
+  readonly inputs: readonly number[];
+  readonly input: number;
+  readonly output: number;
+}
+
 /** The state part of a checkpoint: sources and operators, as of one cut. */
 export interface CheckpointState {
   readonly sources: Readonly<Record<string, SourceCheckpoint>>;
   readonly operators: Readonly<Record<string, OperatorCheckpoint>>;
+  /**
+   * Every operator node's watermarks, so that an output watermark held ahead of its input's
+   * (e.g. by a timer registered behind the watermark) is seen downstream exactly as before.
+   */
+  readonly watermarks?: Readonly<Record<string, NodeWatermarks>>;
 }
 
 /** A consistent snapshot of a pipeline. */

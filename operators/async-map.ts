@@ -9,6 +9,7 @@ import { PlanError, describeError } from '../engine/errors.js';
 import type { Key } from '../engine/keys.js';
 import type { OperatorFactory } from '../engine/operator.js';
 import { type Duration, toMillis } from '../engine/time.js';
+import { STATE_VERSION, StateReader } from './snapshot.js';
 
 /** Options of `asyncMap`. */
 export interface AsyncMapOptions {
@@ -68,6 +69,15 @@ interface Call {
   abort: AbortController | undefined;
 }
 
+/** The calls of an asyncMap snapshot `{ pending: [{ value, t, key? }, …] }`, checked. */
+function readPending(r: StateReader, resume: unknown): AsyncMapSnapshotEntry[] {
+  return r.array(r.object(resume, 'the state')['pending'], 'pending').map((e, i) => {
+    const o = r.object(e, `pending[${i}]`);
+    const t = r.number(o['t'], `pending[${i}] timestamp`);
+    return o['key'] === undefined ? { value: o['value'], t } : { value: o['value'], t, key: r.key(o['key'], `pending[${i}] key`) };
+  });
+}
+
 /**
  * The asyncMap operator. `fn(record, signal)` returns a promise; `signal` aborts on timeout.
  *
@@ -77,6 +87,8 @@ interface Call {
 export function asyncMapOperator<T, U>(fn: (record: T, signal: AbortSignal) => Promise<U>, settings: AsyncMapSettings): OperatorFactory {
   return {
     kind: 'asyncMap',
+    stateVersion: STATE_VERSION,
+    stateSignature: 'asyncMap',
     build(ctx, resume) {
       const queue: Call[] = [];
       let queueHead = 0;
@@ -196,7 +208,7 @@ export function asyncMapOperator<T, U>(fn: (record: T, signal: AbortSignal) => P
       // Restoring from a snapshot: calls that were in flight (or queued, or done but not yet
       // emitted) when it was taken are issued again, in their original order.
       if (resume !== undefined) {
-        for (const r of (resume as { pending: AsyncMapSnapshotEntry[] }).pending) enqueue(r.value, r.t, r.key);
+        for (const r of readPending(new StateReader(ctx, 'asyncMap'), resume)) enqueue(r.value, r.t, r.key);
         kick();
       }
       return {

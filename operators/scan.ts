@@ -6,6 +6,7 @@ import { UserFunctionError } from '../engine/errors.js';
 import { type Key, KeyMap } from '../engine/keys.js';
 import type { OperatorFactory } from '../engine/operator.js';
 import { asyncResultMessage } from './map.js';
+import { STATE_VERSION, StateReader } from './snapshot.js';
 
 /**
  * The scan operator: state starts at `init` for each key (`init` is shared, so `fn` must return
@@ -17,8 +18,14 @@ import { asyncResultMessage } from './map.js';
 export function scanOperator<T, S>(fn: (acc: S, record: T) => S, init: S): OperatorFactory {
   return {
     kind: 'scan',
-    build(ctx) {
+    stateVersion: STATE_VERSION,
+    stateSignature: 'scan',
+    build(ctx, resume) {
       let states = new KeyMap<S>();
+      if (resume !== undefined) {
+        const r = new StateReader(ctx, 'scan');
+        for (const { key, row } of r.keyed(r.object(resume, 'the state')['keys'], 'keys', 2)) states.set(key, row[1] as S);
+      }
       const out = ctx.out;
       return {
         onBatch({ values, times, keys: recordKeys }) {
@@ -43,6 +50,12 @@ export function scanOperator<T, S>(fn: (acc: S, record: T) => S, init: S): Opera
         },
         onEnd() {
           states = new KeyMap<S>();
+        },
+        /** `{ keys: [[key, state], …] }`. */
+        snapshot(): unknown {
+          const keys: unknown[] = [];
+          states.forEach((st, k) => keys.push([k, st]));
+          return { keys };
         },
         stats: () => ({ keys: states.size }),
       };

@@ -5,8 +5,9 @@
  * total) order contracts.
  */
 import { MinHeap } from '../engine/heap.js';
-import type { Key } from '../engine/keys.js';
+import { type Key, KeyMap } from '../engine/keys.js';
 import type { OperatorFactory } from '../engine/operator.js';
+import { STATE_VERSION, StateReader } from './snapshot.js';
 
 interface Held {
   readonly t: number;
@@ -26,9 +27,12 @@ const before = (a: Held, b: Held): boolean => a.t < b.t || (a.t === b.t && a.seq
 export function sortByEventTimeOperator(): OperatorFactory {
   return {
     kind: 'sortByEventTime',
-    build(ctx) {
+    stateVersion: STATE_VERSION,
+    stateSignature: 'sortByEventTime',
+    build(ctx, resume) {
       const heap = new MinHeap<Held>(before);
       let seq = 0;
+      if (resume !== undefined) seq = restore(new StateReader(ctx, 'sortByEventTime'), resume, heap);
       let accepted = 0;
       let tooLate = 0;
       return {
@@ -52,8 +56,38 @@ export function sortByEventTimeOperator(): OperatorFactory {
             ctx.out.emitKeyed(h.value, h.t, h.key);
           }
         },
+        /** `{ seq, keys: [[key, [[t, seq, value], …]], …] }`: the held records, per key. */
+        snapshot(): unknown {
+          const byKey = new KeyMap<unknown[][]>();
+          const keys: unknown[] = [];
+          for (const h of heap.toArray().sort((a, b) => (before(a, b) ? -1 : 1))) {
+            let list = byKey.get(h.key);
+            if (list === undefined) {
+              list = [];
+              byKey.set(h.key, list);
+              keys.push([h.key, list]);
+            }
+            list.push([h.t, h.seq, h.value]);
+          }
+          return { seq, keys };
+        },
         stats: () => ({ accepted, tooLate, buffered: heap.size }),
       };
     },
   };
+}
+
+/** Fills `heap` from a snapshot; returns the next sequence number. */
+function restore(r: StateReader, resume: unknown, heap: MinHeap<Held>): number {
+  const o = r.object(resume, 'the state');
+  const seq = r.count(o['seq'], 'seq');
+  const held: Held[] = [];
+  for (const { key, row } of r.keyed(o['keys'], 'keys', 2)) {
+    r.array(row[1], `records of ${String(key)}`).forEach((hv, i) => {
+      const h = r.array(hv, `records of ${String(key)} [${i}]`, 3);
+      held.push({ t: r.number(h[0], 'record timestamp'), seq: r.count(h[1], 'record seq'), value: h[2], key });
+    });
+  }
+  for (const h of held) heap.push(h);
+  return seq;
 }

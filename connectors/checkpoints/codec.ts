@@ -12,22 +12,39 @@ import { CHECKPOINT_FORMAT, type Checkpoint, type CheckpointMeta, type Checkpoin
 const packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: 'bigint' });
 
 const MAGIC = 0x544d434b; // "TMCK"
-const HEADER = 12;
+/** magic, format, CRC-32 of everything after the header, length of the meta part. */
+const HEADER = 16;
 
 /** Encodes a checkpoint's state (sources and operators). */
 export function encodeCheckpointState(state: CheckpointState): Uint8Array {
   return packr.pack(state);
 }
 
-/** Frames a whole checkpoint: header + msgpack of `{ meta, sinks, state }`. */
-export function encodeCheckpoint(meta: CheckpointMeta, state: Uint8Array, sinks: Readonly<Record<string, unknown>>): Uint8Array {
-  const body = packr.pack({ meta, sinks, state });
-  const out = new Uint8Array(HEADER + body.length);
-  const view = new DataView(out.buffer);
+/**
+ * A whole checkpoint as the pieces to write in order (header, meta, state): the state bytes are
+ * not copied. Layout: header (magic, format, CRC-32, meta length), msgpack of `{ meta, sinks }`,
+ * then the state as encoded by `encodeCheckpointState`.
+ */
+export function encodeCheckpointParts(meta: CheckpointMeta, state: Uint8Array, sinks: Readonly<Record<string, unknown>>): Uint8Array[] {
+  const head = packr.pack({ meta, sinks });
+  const header = new Uint8Array(HEADER);
+  const view = new DataView(header.buffer);
   view.setUint32(0, MAGIC);
   view.setUint32(4, CHECKPOINT_FORMAT);
-  view.setUint32(8, crc32(body));
-  out.set(body, HEADER);
+  view.setUint32(8, crc32(state, crc32(head)));
+  view.setUint32(12, head.length);
+  return [header, head, state];
+}
+
+/** A whole checkpoint as one byte array (for stores that keep it in one value, e.g. a table row). */
+export function encodeCheckpoint(meta: CheckpointMeta, state: Uint8Array, sinks: Readonly<Record<string, unknown>>): Uint8Array {
+  const parts = encodeCheckpointParts(meta, state, sinks);
+  const out = new Uint8Array(parts.reduce((n, p) => n + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    out.set(p, at);
+    at += p.length;
+  }
   return out;
 }
 
@@ -46,20 +63,22 @@ export function decodeCheckpoint(bytes: Uint8Array, where: string): Checkpoint {
   if (view.getUint32(0) !== MAGIC) refuse('it is not a Tidemark checkpoint (bad magic number)');
   const format = view.getUint32(4);
   if (format !== CHECKPOINT_FORMAT) refuse(`it has format ${format}; this version reads format ${CHECKPOINT_FORMAT}`);
-  const body = bytes.subarray(HEADER);
   const expected = view.getUint32(8);
+  const headLength = view.getUint32(12);
+  if (HEADER + headLength > bytes.length) refuse(`its meta part (${headLength} bytes) runs past the end (${bytes.length} bytes): the file is truncated`);
+  const body = bytes.subarray(HEADER);
   const actual = crc32(body);
   if (expected !== actual) refuse(`its checksum does not match (stored ${expected.toString(16)}, computed ${actual.toString(16)}): the file is corrupt or was modified`);
-  let outer: { meta?: CheckpointMeta; sinks?: Record<string, unknown>; state?: Uint8Array };
+  let head: { meta?: CheckpointMeta; sinks?: Record<string, unknown> };
   let state: CheckpointState;
   try {
-    outer = packr.unpack(body) as typeof outer;
-    if (outer.meta === undefined || !(outer.state instanceof Uint8Array)) return refuse('its body lacks meta data or state');
-    state = packr.unpack(outer.state) as CheckpointState;
+    head = packr.unpack(body.subarray(0, headLength)) as typeof head;
+    if (head === null || typeof head !== 'object' || head.meta === undefined) return refuse('its meta part lacks the checkpoint id and type');
+    state = packr.unpack(body.subarray(headLength)) as CheckpointState;
   } catch (e) {
     if (e instanceof CheckpointError) throw e;
     return refuse(`its body does not decode (${e instanceof Error ? e.message : String(e)})`);
   }
   if (state === null || typeof state !== 'object' || typeof state.sources !== 'object' || typeof state.operators !== 'object') refuse('its state lacks sources or operators');
-  return { ...outer.meta, sinks: outer.sinks ?? {}, sources: state.sources, operators: state.operators };
+  return { ...head.meta, sinks: head.sinks ?? {}, sources: state.sources, operators: state.operators };
 }

@@ -8,7 +8,7 @@ import { mkdirSync } from 'node:fs';
 import { open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { type Checkpoint, type CheckpointInfo, type CheckpointMeta, type CheckpointState, type CheckpointStore, PlanError } from '../../index.js';
-import { decodeCheckpoint, encodeCheckpoint, encodeCheckpointState } from './codec.js';
+import { decodeCheckpoint, encodeCheckpointParts, encodeCheckpointState } from './codec.js';
 
 /** Options of `fileCheckpoints`. */
 export interface FileCheckpointOptions {
@@ -20,6 +20,21 @@ const NAME = /^(checkpoint|savepoint)-(\d{12})\.tmck$/;
 
 function fileName(type: CheckpointMeta['type'], id: number): string {
   return `${type}-${String(id).padStart(12, '0')}.tmck`;
+}
+
+/** What is left of `parts` after the first `written` bytes (a short writev continues there). */
+function remaining(parts: readonly Uint8Array[], written: number): Uint8Array[] {
+  const out: Uint8Array[] = [];
+  let skip = written;
+  for (const p of parts) {
+    if (skip >= p.length) {
+      skip -= p.length;
+      continue;
+    }
+    out.push(skip > 0 ? p.subarray(skip) : p);
+    skip = 0;
+  }
+  return out;
 }
 
 async function fsyncPath(path: string): Promise<void> {
@@ -58,12 +73,19 @@ export function fileCheckpoints(dir: string, options: FileCheckpointOptions = {}
     kind: 'file',
     encodeState: (state: CheckpointState) => encodeCheckpointState(state),
     async write(meta, state, sinks): Promise<CheckpointInfo> {
-      const bytes = encodeCheckpoint(meta, state, sinks);
+      const parts = encodeCheckpointParts(meta, state, sinks);
+      const bytes = parts.reduce((n, p) => n + p.length, 0);
       const final = join(root, fileName(meta.type, meta.id));
       const temp = join(root, `.${fileName(meta.type, meta.id)}.tmp`);
       const h = await open(temp, 'w', 0o600);
       try {
-        await h.writeFile(bytes);
+        let written = 0;
+        let rest: Uint8Array[] = parts;
+        while (written < bytes) {
+          const { bytesWritten } = await h.writev(rest);
+          written += bytesWritten;
+          rest = remaining(parts, written);
+        }
         await h.sync();
       } finally {
         await h.close();
@@ -73,7 +95,7 @@ export function fileCheckpoints(dir: string, options: FileCheckpointOptions = {}
       const all = await entries();
       const periodic = all.filter((e) => e.type === 'checkpoint');
       for (const old of periodic.slice(0, Math.max(0, periodic.length - keep))) await rm(old.file, { force: true });
-      return { id: meta.id, type: meta.type, takenAt: meta.takenAt, bytes: bytes.length, location: final };
+      return { id: meta.id, type: meta.type, takenAt: meta.takenAt, bytes, location: final };
     },
     async latest(): Promise<Checkpoint | undefined> {
       const last = (await entries()).at(-1);

@@ -5,7 +5,9 @@
  * and encoded and the sinks seal their epochs. The checkpoint is written durably; only then are
  * the sinks' epochs committed (two-phase commit), and the pumps go on.
  */
-import { CHECKPOINT_FORMAT, type CheckpointInfo, type CheckpointState, type CheckpointStore, type OperatorCheckpoint, type SourceCheckpoint } from '../checkpoint.js';
+import {
+  CHECKPOINT_FORMAT, type CheckpointInfo, type CheckpointState, type CheckpointStore, type NodeWatermarks, type OperatorCheckpoint, type SourceCheckpoint,
+} from '../checkpoint.js';
 import type { Clock } from '../clock.js';
 import { CheckpointError, describeError } from '../errors.js';
 import type { PipelineEventListener } from '../events.js';
@@ -39,6 +41,8 @@ export interface CheckpointHost {
   readonly clock: Clock;
   readonly sources: readonly SourceDriver[];
   readonly operators: readonly { readonly node: OperatorNode; readonly factory: OperatorFactory }[];
+  /** Every operator node (sinks and unions included), for their watermarks. */
+  readonly nodes: readonly OperatorNode[];
   readonly sinks: readonly { readonly name: string; readonly sink: Sink<unknown> }[];
   /** Settles tracked work; resolves when nothing is pending (rejects with the run's failure). */
   settle(): Promise<void>;
@@ -114,7 +118,9 @@ export class Checkpointer {
           state,
         };
       }
-      const state: CheckpointState = { sources, operators };
+      const watermarks: Record<string, NodeWatermarks> = {};
+      for (const node of host.nodes) watermarks[node.name] = node.savedWatermarks();
+      const state: CheckpointState = { sources, operators, watermarks };
       let bytes: Uint8Array | undefined;
       if (store !== undefined) {
         try {

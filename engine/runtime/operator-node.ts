@@ -4,6 +4,7 @@
  * watermark, idleness and end-of-stream.
  */
 import type { Batch } from '../batch.js';
+import type { NodeWatermarks } from '../checkpoint.js';
 import type { Cancel, Clock } from '../clock.js';
 import { CheckpointError, describeError } from '../errors.js';
 import type { OnError, OperatorContext, OperatorFactory, OperatorLogic } from '../operator.js';
@@ -117,6 +118,19 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
       steps = kept;
     }
     this.forwardWatermark(out, steps !== undefined && steps.length > 1 ? steps : undefined);
+  }
+
+  /** The node's watermarks, for a checkpoint. */
+  savedWatermarks(): NodeWatermarks {
+    return { inputs: [...this.inWm], input: this.watermark, output: this.outWatermark };
+  }
+
+  /** Restores `savedWatermarks()` (before any input arrives). */
+  restoreWatermarks(saved: NodeWatermarks): void {
+    if (saved.inputs.length !== this.inWm.length) return; // the plan changed around this node: start over
+    for (let i = 0; i < this.inWm.length; i++) this.inWm[i] = saved.inputs[i] as number;
+    this.watermark = saved.input;
+    this.outWatermark = saved.output;
   }
 
   /** Each input's watermark, whether it is idle, and when it last advanced (processing time). */

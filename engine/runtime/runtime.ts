@@ -111,6 +111,8 @@ export class Runtime {
       const inputs = collector ? eligible.length : node.inputs.length;
       const op = new OperatorNode(node.name, position, node.kind, options.clock, node.onError, factory, Math.max(1, inputs), resume?.[node.name]);
       op.tracker = track;
+      const marks = restore?.watermarks?.[node.name];
+      if (marks !== undefined) op.restoreWatermarks(marks);
       this.operators.push(op);
       if (node.sink === undefined && !collector) this.stateful.push({ node: op, factory });
       this.byNode.set(node, op);
@@ -134,6 +136,7 @@ export class Runtime {
       clock: options.clock,
       sources: this.sources,
       operators: this.stateful,
+      nodes: this.operators,
       sinks: this.sinkNodes.map(({ plan: n }) => ({ name: n.name, sink: n.sink as NonNullable<PlanNode['sink']> })),
       settle: () => this.settle(),
       onEvent: this.onEvent,

@@ -24,6 +24,7 @@ import { MinHeap } from '../../engine/heap.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorFactory, OperatorLogic } from '../../engine/operator.js';
 import { type Duration, toMillis } from '../../engine/time.js';
+import { STATE_VERSION, StateReader } from '../snapshot.js';
 import { type JoinType, checkJoinType, checkObject, lateEntry } from './types.js';
 
 /** Options of `keyed.intervalJoin(other, options)`. */
@@ -198,6 +199,50 @@ export class IntervalJoinLogic implements OperatorLogic {
     }
   }
 
+  /**
+   * `{ seqs: [left, right], keys: [[key, [[t, seq, matched, value], …left], […right]], …] }`: each
+   * key's buffered records per side in arrival order (deadlines follow from the bounds).
+   */
+  snapshot(): unknown {
+    const keys: unknown[] = [];
+    const side = (list: Entry[]): unknown[] => {
+      const out: unknown[] = [];
+      for (const e of list) if (e.alive) out.push([e.t, e.seq, e.matched, e.value]);
+      return out;
+    };
+    this.states.forEach((st, key) => keys.push([key, side(st.sides[0]), side(st.sides[1])]));
+    return { seqs: this.seqs, keys };
+  }
+
+  /** Restores what `snapshot()` returned (called once, right after construction). */
+  restore(resume: unknown): void {
+    const r = new StateReader(this.ctx, 'interval join');
+    const o = r.object(resume, 'the state');
+    const next = r.pair(o['seqs'], 'seqs');
+    const { lo, hi } = this.settings;
+    const states: KeyState[] = r.keyed(o['keys'], 'keys', 3).map(({ key, row }) => {
+      const state: KeyState = { key, sides: [[], []], dead: [0, 0], alive: 0 };
+      for (const side of [0, 1] as const) {
+        const what = `${side === 0 ? 'left' : 'right'} records of ${String(key)}`;
+        for (const ev of r.array(row[1 + side], what)) {
+          const x = r.array(ev, what, 4);
+          const t = r.number(x[0], `${what} timestamp`);
+          state.sides[side].push({ t, value: x[3], deadline: side === 0 ? t + hi : t - lo, seq: r.count(x[1], `${what} seq`), state, matched: r.boolean(x[2], `${what} matched`), alive: true });
+          state.alive++;
+        }
+      }
+      return state;
+    });
+    for (const state of states) {
+      if (state.alive === 0) continue;
+      if (this.states.get(state.key) !== undefined) r.fail(`key ${String(state.key)} appears twice`);
+      this.states.set(state.key, state);
+      for (const side of [0, 1] as const) for (const e of state.sides[side]) this.heaps[side].push(e);
+    }
+    this.seqs[0] = next[0];
+    this.seqs[1] = next[1];
+  }
+
   holdWatermark(): number {
     let hold = Infinity;
     if (this.outer[0]) {
@@ -232,6 +277,12 @@ export class IntervalJoinLogic implements OperatorLogic {
 export function intervalJoinOperator(settings: IntervalJoinSettings): OperatorFactory {
   return {
     kind: 'join:interval',
-    build: (ctx) => new IntervalJoinLogic(ctx, settings),
+    stateVersion: STATE_VERSION,
+    stateSignature: `join:interval [${settings.lo}, ${settings.hi}] ${settings.type}`,
+    build(ctx, resume) {
+      const logic = new IntervalJoinLogic(ctx, settings);
+      if (resume !== undefined) logic.restore(resume);
+      return logic;
+    },
   };
 }

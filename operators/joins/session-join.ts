@@ -16,6 +16,7 @@ import type { Batch } from '../../engine/batch.js';
 import { MinHeap } from '../../engine/heap.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
+import { StateReader } from '../snapshot.js';
 import { type CoGroupFn, applyGroup, emitPairs, emitUnmatched } from './co-group.js';
 import { lateEntry } from './types.js';
 import type { JoinType } from './types.js';
@@ -168,6 +169,45 @@ export class SessionJoinLogic implements OperatorLogic {
     }
     emitPairs(this.ctx, lefts, rights, ts);
     emitUnmatched(this.ctx, this.s.type, lefts, rights, ts);
+  }
+
+  /**
+   * `{ seqs: [left, right], keys: [[key, [[start, end, lefts, leftSeqs, rights, rightSeqs], …]], …] }`:
+   * each key's live sessions by start, with both sides' records and their arrival numbers.
+   */
+  snapshot(): unknown {
+    const keys: unknown[] = [];
+    this.sessionsOf.forEach((list, key) => {
+      keys.push([key, list.map((s) => [s.start, s.end, s.values[0], s.seqs[0], s.values[1], s.seqs[1]])]);
+    });
+    return { seqs: this.seqs, keys };
+  }
+
+  /** Restores what `snapshot()` returned (called once, right after construction). */
+  restore(resume: unknown): void {
+    const r = new StateReader(this.ctx, 'session join');
+    const o = r.object(resume, 'the state');
+    const next = r.pair(o['seqs'], 'seqs');
+    const lists: [Key, Session[]][] = r.keyed(o['keys'], 'keys', 2).map(({ key, row }) => {
+      const what = `sessions of ${String(key)}`;
+      const list = r.array(row[1], what).map((sv): Session => {
+        const x = r.array(sv, what, 6);
+        const [lv, ls, rv, rs] = [2, 3, 4, 5].map((i) => r.array(x[i], what)) as [unknown[], number[], unknown[], number[]];
+        if (lv.length !== ls.length || rv.length !== rs.length) r.fail(`${what}: records and sequence numbers differ in length`);
+        for (const n of [...ls, ...rs]) r.count(n, `${what} sequence number`);
+        return { key, start: r.number(x[0], `${what} start`), end: r.number(x[1], `${what} end`), values: [lv, rv], seqs: [ls, rs], alive: true };
+      });
+      return [key, list.sort((a, b) => a.start - b.start)];
+    });
+    for (const [key, list] of lists) {
+      if (list.length === 0) continue;
+      if (this.sessionsOf.get(key) !== undefined) r.fail(`key ${String(key)} appears twice`);
+      this.sessionsOf.set(key, list);
+      for (const s of list) this.due.push({ end: s.end, session: s });
+      this.live += list.length;
+    }
+    this.seqs[0] = next[0];
+    this.seqs[1] = next[1];
   }
 
   stats(): Record<string, number> {

@@ -29,6 +29,7 @@ import { MinHeap } from '../../engine/heap.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorFactory, OperatorLogic } from '../../engine/operator.js';
 import { type Duration, toMillis } from '../../engine/time.js';
+import { STATE_VERSION, StateReader } from '../snapshot.js';
 import { checkObject, lateEntry } from './types.js';
 
 /** Options of `keyed.temporalJoin(table, options)`. */
@@ -201,6 +202,59 @@ export class TemporalJoinLogic implements OperatorLogic {
     while (this.compactions.pop() !== undefined);
   }
 
+  /**
+   * `{ seq, keys: [[key, [[t, value], …versions], [[t, seq, value], …waiting]], …] }`: per key the
+   * table versions still needed (ascending) and the stream records waiting for the table.
+   */
+  snapshot(): unknown {
+    const byKey = new KeyMap<unknown[]>();
+    const keys: unknown[] = [];
+    const rowOf = (key: Key): unknown[] => {
+      let row = byKey.get(key);
+      if (row === undefined) {
+        row = [key, [], []];
+        byKey.set(key, row);
+        keys.push(row);
+      }
+      return row;
+    };
+    this.rows.forEach((row, key) => {
+      if (row.versions.length > 0) rowOf(key)[1] = row.versions.map((v) => [v.t, v.value]);
+    });
+    for (const h of this.waiting.toArray().sort((a, b) => (byTime(a, b) ? -1 : 1))) (rowOf(h.key)[2] as unknown[]).push([h.t, h.seq, h.value]);
+    return { seq: this.seq, keys };
+  }
+
+  /** Restores what `snapshot()` returned (called once, right after construction). */
+  restore(resume: unknown): void {
+    const r = new StateReader(this.ctx, 'temporal join');
+    const o = r.object(resume, 'the state');
+    const seq = r.count(o['seq'], 'seq');
+    const rows: Row[] = [];
+    const waiting: Waiting[] = [];
+    for (const { key, row } of r.keyed(o['keys'], 'keys', 3)) {
+      const what = `key ${String(key)}`;
+      const versions = r.array(row[1], `${what} versions`).map((vv): Version => {
+        const v = r.array(vv, `${what} version`, 2);
+        return { t: r.number(v[0], `${what} version timestamp`), value: v[1] };
+      });
+      for (let i = 1; i < versions.length; i++) if ((versions[i] as Version).t < (versions[i - 1] as Version).t) r.fail(`${what} versions must ascend by timestamp`);
+      if (versions.length > 0) rows.push({ key, versions });
+      for (const wv of r.array(row[2], `${what} waiting records`)) {
+        const w = r.array(wv, `${what} waiting record`, 3);
+        waiting.push({ t: r.number(w[0], `${what} waiting record timestamp`), seq: r.count(w[1], `${what} waiting record seq`), value: w[2], key });
+      }
+    }
+    for (const row of rows) {
+      if (this.rows.get(row.key) !== undefined) r.fail(`key ${String(row.key)} appears twice`);
+      this.rows.set(row.key, row);
+      this.versions += row.versions.length;
+      if (row.versions.length > 1) this.compactions.push({ at: (row.versions[row.versions.length - 1] as Version).t, row });
+    }
+    for (const w of waiting) this.waiting.push(w);
+    this.seq = seq;
+  }
+
   holdWatermark(): number {
     const h = this.waiting.peek();
     return h === undefined ? Infinity : h.t - 1;
@@ -257,11 +311,15 @@ export function temporalJoinOperators(settings: TemporalJoinSettings): { table: 
   };
   const join: OperatorFactory = {
     kind: 'join:temporal',
-    build(ctx) {
+    stateVersion: STATE_VERSION,
+    stateSignature: 'join:temporal',
+    build(ctx, resume) {
       const cell = latest;
       latest = undefined;
       if (cell === undefined) throw new Error('tidemark.temporalJoin: the table node must be built before the join');
-      return new TemporalJoinLogic(ctx, settings, cell);
+      const logic = new TemporalJoinLogic(ctx, settings, cell);
+      if (resume !== undefined) logic.restore(resume);
+      return logic;
     },
   };
   return { table, join };

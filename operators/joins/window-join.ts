@@ -30,7 +30,8 @@ import { PlanError } from '../../engine/errors.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorFactory, OperatorLogic } from '../../engine/operator.js';
 import { type Duration, MAX_TIMESTAMP, mod, toMillis } from '../../engine/time.js';
-import type { CalendarAssigner, WindowAssigner } from '../window/assigners.js';
+import { STATE_VERSION, StateReader } from '../snapshot.js';
+import { type CalendarAssigner, type WindowAssigner, assignerText } from '../window/assigners.js';
 import { CalendarBounds } from '../window/calendar-bounds.js';
 import type { Window } from '../window/types.js';
 import { SessionJoinLogic } from './session-join.js';
@@ -322,6 +323,62 @@ export class WindowJoinLogic implements OperatorLogic {
     for (const slot of w.rightOrder) if ((w.lefts[slot] as unknown[]).length === 0) emitUnmatched(this.ctx, this.s.type, [], w.rights[slot] as unknown[], ts);
   }
 
+  /**
+   * `{ windows: [[start, end, fired, [[key, lefts, rights, leftRank, rightRank], …]], …] }`: open
+   * windows by start; per key both sides' records in arrival order and the key's rank among the
+   * keys by first left record and by first right record (−1 without records of that side).
+   */
+  snapshot(): unknown {
+    return {
+      windows: this.order.map((w) => {
+        const leftRank = ranks(w.leftOrder, w.keys.length);
+        const rightRank = ranks(w.rightOrder, w.keys.length);
+        return [w.start, w.end, w.fired, w.keys.map((k, slot) => [k, w.lefts[slot], w.rights[slot], leftRank[slot], rightRank[slot]])];
+      }),
+    };
+  }
+
+  /** Restores what `snapshot()` returned (called once, right after construction). */
+  restore(resume: unknown): void {
+    const r = new StateReader(this.ctx, 'window join');
+    const read = r.array(r.object(resume, 'the state')['windows'], 'windows').map((wv, i): Win => {
+      const row = r.array(wv, `windows[${i}]`, 4);
+      const start = r.number(row[0], `windows[${i}] start`);
+      const end = r.number(row[1], `windows[${i}] end`);
+      const w: Win = {
+        start, end, window: Object.freeze({ start, end }), slots: new KeyMap(), keys: [], lefts: [], rights: [],
+        leftOrder: [], rightOrder: [], fired: r.boolean(row[2], `windows[${i}] fired`),
+      };
+      const lr: [number, number][] = [];
+      const rr: [number, number][] = [];
+      for (const { key, row: kr } of r.keyed(row[3], `windows[${i}] keys`, 5)) {
+        if (w.slots.get(key) !== undefined) r.fail(`windows[${i}] holds key ${String(key)} twice`);
+        const slot = w.keys.length;
+        w.slots.set(key, slot);
+        w.keys.push(key);
+        w.lefts.push(r.array(kr[1], `windows[${i}] lefts`));
+        w.rights.push(r.array(kr[2], `windows[${i}] rights`));
+        const a = r.number(kr[3], `windows[${i}] left rank`);
+        const b = r.number(kr[4], `windows[${i}] right rank`);
+        if (a >= 0) lr.push([a, slot]);
+        if (b >= 0) rr.push([b, slot]);
+      }
+      w.leftOrder.push(...lr.sort((x, y) => x[0] - y[0]).map((x) => x[1]));
+      w.rightOrder.push(...rr.sort((x, y) => x[0] - y[0]).map((x) => x[1]));
+      return w;
+    });
+    read.sort((a, b) => a.start - b.start);
+    let fired = 0;
+    while (fired < read.length && (read[fired] as Win).fired) fired++;
+    if (read.slice(fired).some((w) => w.fired)) r.fail('fired windows must come before the others');
+    for (const w of read) {
+      if (this.byStart.has(w.start)) r.fail(`two windows start at ${w.start}`);
+      this.byStart.set(w.start, w);
+    }
+    this.order = read;
+    this.firedCount = fired;
+  }
+
   holdWatermark(): number {
     if (this.s.apply !== undefined || this.s.allowedLateness === 0 || (!this.outerLeft && !this.outerRight)) return Infinity;
     const first = this.order[0];
@@ -340,6 +397,25 @@ export class WindowJoinLogic implements OperatorLogic {
   }
 }
 
+/** Each slot's position in `order` (−1 when absent), for `n` slots. */
+function ranks(order: readonly number[], n: number): number[] {
+  const out = new Array<number>(n).fill(-1);
+  order.forEach((slot, i) => {
+    out[slot] = i;
+  });
+  return out;
+}
+
+/** The state signature of a window join, e.g. `join:window tumbling(10000) full pairs`. */
+export function windowJoinSignature(settings: WindowJoinSettings): string {
+  const assigner = settings.calendar !== undefined ? assignerText(settings.calendar)
+    : settings.gap !== undefined ? `session(${settings.gap})`
+      : settings.size === Infinity ? 'global'
+        : settings.size === settings.slide ? `tumbling(${settings.size}${settings.offset === 0 ? '' : `, offset ${settings.offset}`})`
+          : `sliding(${settings.size}, ${settings.slide}${settings.offset === 0 ? '' : `, offset ${settings.offset}`})`;
+  return `join:window ${assigner} ${settings.type} ${settings.apply === undefined ? 'pairs' : 'apply'}`;
+}
+
 /**
  * The operator factory of a window join with validated `settings`.
  *
@@ -349,8 +425,14 @@ export class WindowJoinLogic implements OperatorLogic {
 export function windowJoinOperator(settings: WindowJoinSettings): OperatorFactory {
   return {
     kind: 'join:window',
-    build: (ctx) => settings.gap === undefined
-      ? new WindowJoinLogic(ctx, settings)
-      : new SessionJoinLogic(ctx, { gap: settings.gap, type: settings.type, apply: settings.apply }),
+    stateVersion: STATE_VERSION,
+    stateSignature: windowJoinSignature(settings),
+    build(ctx, resume) {
+      const logic = settings.gap === undefined
+        ? new WindowJoinLogic(ctx, settings)
+        : new SessionJoinLogic(ctx, { gap: settings.gap, type: settings.type, apply: settings.apply });
+      if (resume !== undefined) logic.restore(resume);
+      return logic;
+    },
   };
 }

@@ -20,9 +20,11 @@ import { UserFunctionError } from '../../engine/errors.js';
 import { MinHeap } from '../../engine/heap.js';
 import type { Key } from '../../engine/keys.js';
 import type { OperatorFactory } from '../../engine/operator.js';
+import { STATE_VERSION, StateReader } from '../snapshot.js';
 import { BroadcastStore } from './broadcast-state.js';
 import { ProcessCore, type ProcessCtx } from './core.js';
-import type { ProcessSettings } from './process-operator.js';
+import { type ProcessSettings, stateText } from './process-operator.js';
+import { entriesProblem } from './state.js';
 
 /** The validated parts of a connected process function. */
 export interface BroadcastProcessSettings extends ProcessSettings {
@@ -55,13 +57,16 @@ export function broadcastProcessOperator(settings: BroadcastProcessSettings): Op
   return {
     kind: 'broadcastProcess',
     interleavesWithWatermarks: true,
-    build(octx) {
+    stateVersion: STATE_VERSION,
+    stateSignature: `broadcastProcess ${stateText(settings.state)}`,
+    build(octx, resume) {
       const core = new ProcessCore(octx, settings.state, settings.onRecord, settings.onTimer);
       const ctx = core.ctx;
       let store = new BroadcastStore<unknown, unknown>();
       ctx.broadcast = store;
       const waiting = new MinHeap<Waiting>(before);
       let seq = 0;
+      if (resume !== undefined) seq = restore(new StateReader(octx, 'broadcastProcess'), resume, core, store, waiting);
 
       const applyBroadcast = (value: unknown, t: number): void => {
         core.enter(undefined, t, t);
@@ -120,8 +125,41 @@ export function broadcastProcessOperator(settings: BroadcastProcessSettings): Op
           store = new BroadcastStore<unknown, unknown>();
           ctx.broadcast = store;
         },
+        /**
+         * `{ core, seq, broadcast: [[key, value], …], rules: [[t, seq, value], …], waiting: [[key, t, seq, value], …] }`:
+         * the keyed state (see `ProcessCore.snapshot`), the broadcast state, and the broadcast
+         * elements and keyed records waiting for the watermark.
+         */
+        snapshot(): unknown {
+          const rules: unknown[] = [];
+          const keyed: unknown[] = [];
+          for (const h of waiting.toArray().sort((a, b) => (before(a, b) ? -1 : 1))) {
+            if (h.input === 0) rules.push([h.t, h.seq, h.value]);
+            else keyed.push([h.key, h.t, h.seq, h.value]);
+          }
+          return { core: core.snapshot(), seq, broadcast: [...store.entries()], rules, waiting: keyed };
+        },
         stats: () => ({ ...core.stats(), buffered: waiting.size, broadcastEntries: store.size }),
       };
     },
   };
+}
+
+/** Restores a broadcast process operator's state; returns the next sequence number. */
+function restore(r: StateReader, resume: unknown, core: ProcessCore, store: BroadcastStore<unknown, unknown>, waiting: MinHeap<Waiting>): number {
+  const o = r.object(resume, 'the state');
+  const seq = r.count(o['seq'], 'seq');
+  const problem = entriesProblem(o['broadcast']);
+  if (problem !== undefined) r.fail(`broadcast state ${problem}`);
+  const items: Waiting[] = r.array(o['rules'], 'rules').map((v, i) => {
+    const x = r.array(v, `rules[${i}]`, 3);
+    return { t: r.number(x[0], `rules[${i}] timestamp`), input: 0, seq: r.count(x[1], `rules[${i}] seq`), value: x[2], key: undefined };
+  });
+  for (const { key, row } of r.keyed(o['waiting'], 'waiting', 4)) {
+    items.push({ t: r.number(row[1], 'waiting record timestamp'), input: 1, seq: r.count(row[2], 'waiting record seq'), value: row[3], key });
+  }
+  core.restore(r, o['core']);
+  for (const [k, v] of o['broadcast'] as [unknown, unknown][]) store.set(k, v);
+  for (const w of items) waiting.push(w);
+  return seq;
 }

@@ -13,6 +13,7 @@ import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { Cancel } from '../../engine/clock.js';
 import type { OperatorContext } from '../../engine/operator.js';
 import { isValidTimestamp } from '../../engine/time.js';
+import type { StateReader } from '../snapshot.js';
 import { type Cell, type StateDescriptor, type StateHost, createCells } from './state.js';
 import type { SideOutputTag, TimerInfo, TimerService } from './types.js';
 
@@ -42,6 +43,8 @@ interface EventTimer {
 interface ProcTimer {
   cancel: Cancel | undefined;
   cancelled: boolean;
+  /** Registration order among the operator's processing-time timers (kept by restores). */
+  readonly seq: number;
 }
 
 interface Expiry {
@@ -103,6 +106,7 @@ export class ProcessCore implements StateHost {
   private timers = new MinHeap<EventTimer>(timerBefore);
   private expiries = new MinHeap<Expiry>(expiryBefore);
   private seq = 0;
+  private procSeq = 0;
   private liveEventTimers = 0;
   private liveProcTimers = 0;
   /** The entry of the key being processed (`undefined` in `onBroadcast`). */
@@ -280,9 +284,13 @@ export class ProcessCore implements StateHost {
     if (typeof t !== 'number' || !Number.isFinite(t)) this.octx.fail(`ctx.timers.registerProcessingTime: ${String(t)} is not a finite time`, this.currentTs);
     const map = (entry.procTimers ??= new Map());
     if (map.has(t)) return;
-    const timer: ProcTimer = { cancel: undefined, cancelled: false };
+    const timer: ProcTimer = { cancel: undefined, cancelled: false, seq: this.procSeq++ };
     map.set(t, timer);
     this.liveProcTimers++;
+    this.scheduleProcessingTimer(entry, t, timer);
+  }
+
+  private scheduleProcessingTimer(entry: KeyEntry, t: number, timer: ProcTimer): void {
     timer.cancel = this.octx.schedule(t, () => this.fireProcessingTimer(entry, t, timer));
   }
 
@@ -358,6 +366,7 @@ export class ProcessCore implements StateHost {
   queueExpiry(cell: Cell, at: number): void {
     const entry = this.current;
     if (entry === undefined) return;
+    cell.queuedAt = at;
     this.expiries.push({ at, seq: this.seq++, cell, entry });
   }
 
@@ -372,6 +381,7 @@ export class ProcessCore implements StateHost {
       this.collect(x.entry);
     } else {
       cell.queued = true;
+      cell.queuedAt = due;
       this.expiries.push({ at: due, seq: this.seq++, cell, entry: x.entry });
     }
   }
@@ -409,6 +419,81 @@ export class ProcessCore implements StateHost {
     this.expiries = new MinHeap<Expiry>(expiryBefore);
     this.liveEventTimers = 0;
     this.liveProcTimers = 0;
+  }
+
+  // ---- snapshots ----------------------------------------------------------------------------
+
+  /**
+   * `{ seq, procSeq, horizon, outWm, keys: [[key, cells, eventTimers, processingTimers], …] }`:
+   * per key, each cell (in descriptor order) as `[contents, lastUpdate, queuedAt | null]`, its
+   * event-time timers as `[t, seq]` and processing-time timers as `[t, seq]`.
+   */
+  snapshot(): unknown {
+    const keys: unknown[] = [];
+    this.keys.forEach((entry, key) => {
+      const cells = entry.cells.map((c) => [c.dump(), c.lastUpdate, c.queued ? c.queuedAt : null]);
+      const ev: number[][] = [];
+      entry.eventTimers?.forEach((timer, t) => ev.push([t, timer.seq]));
+      const pt: number[][] = [];
+      entry.procTimers?.forEach((timer, t) => pt.push([t, timer.seq]));
+      keys.push([key, cells, ev, pt]);
+    });
+    return { seq: this.seq, procSeq: this.procSeq, horizon: this.horizon, outWm: this.outWm, keys };
+  }
+
+  /**
+   * Restores what `snapshot()` returned into this fresh core: keys, cells, TTL checks, event-time
+   * timers, then processing-time timers (scheduled last, in registration order).
+   */
+  restore(r: StateReader, resume: unknown): void {
+    const o = r.object(resume, 'the state');
+    const seq = r.count(o['seq'], 'seq');
+    const procSeq = r.count(o['procSeq'], 'procSeq');
+    const horizon = r.number(o['horizon'], 'horizon');
+    const outWm = r.number(o['outWm'], 'outWm');
+    const proc: { entry: KeyEntry; t: number; timer: ProcTimer }[] = [];
+    for (const { key, row } of r.keyed(o['keys'], 'keys', 4)) {
+      const what = `key ${String(key)}`;
+      if (this.keys.get(key) !== undefined) r.fail(`${what} appears twice`);
+      const { cells, state } = createCells(this.spec, this);
+      const entry: KeyEntry = { key, cells, state, eventTimers: undefined, procTimers: undefined };
+      const dumped = r.array(row[1], `${what} cells`, cells.length);
+      for (let i = 0; i < cells.length; i++) {
+        const cell = cells[i] as Cell;
+        const name = (this.spec[i] as ResolvedState).name;
+        const c = r.array(dumped[i], `${what} state '${name}'`, 3);
+        const problem = cell.load(c[0]);
+        if (problem !== undefined) r.fail(`${what} state '${name}': ${problem}`);
+        cell.lastUpdate = r.number(c[1], `${what} state '${name}' lastUpdate`);
+        if (c[2] !== null && c[2] !== undefined) {
+          cell.queued = true;
+          cell.queuedAt = r.number(c[2], `${what} state '${name}' expiry`);
+          this.expiries.push({ at: cell.queuedAt, seq: this.seq++, cell, entry });
+        }
+      }
+      for (const tv of r.array(row[2], `${what} event-time timers`)) {
+        const [t, tseq] = r.array(tv, `${what} event-time timer`, 2);
+        const timer: EventTimer = { t: r.number(t, `${what} timer time`), seq: r.count(tseq, `${what} timer seq`), entry, cancelled: false };
+        (entry.eventTimers ??= new Map()).set(timer.t, timer);
+        this.timers.push(timer);
+        this.liveEventTimers++;
+      }
+      for (const tv of r.array(row[3], `${what} processing-time timers`)) {
+        const [t, tseq] = r.array(tv, `${what} processing-time timer`, 2);
+        const timer: ProcTimer = { cancel: undefined, cancelled: false, seq: r.count(tseq, `${what} timer seq`) };
+        const at = r.number(t, `${what} timer time`);
+        (entry.procTimers ??= new Map()).set(at, timer);
+        proc.push({ entry, t: at, timer });
+      }
+      this.keys.set(key, entry);
+    }
+    this.seq = Math.max(this.seq, seq);
+    this.procSeq = procSeq;
+    this.horizon = horizon;
+    this.outWm = outWm;
+    this.liveProcTimers = proc.length;
+    proc.sort((a, b) => a.timer.seq - b.timer.seq);
+    for (const p of proc) this.scheduleProcessingTimer(p.entry, p.t, p.timer);
   }
 
   stats(): Record<string, number> {

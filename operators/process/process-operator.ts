@@ -16,7 +16,13 @@
 import type { Key } from '../../engine/keys.js';
 import type { OperatorFactory } from '../../engine/operator.js';
 import { ProcessCore, type ProcessCtx, type ResolvedState } from './core.js';
+import { STATE_VERSION, StateReader } from '../snapshot.js';
 import type { TimerInfo } from './types.js';
+
+/** The state descriptors as signature text, e.g. `state(n: value, seen: list)`. */
+export function stateText(state: readonly ResolvedState[]): string {
+  return `state(${state.map((d) => `${d.name}: ${d.kind}`).join(', ')})`;
+}
 
 /** The validated parts of a process function. */
 export interface ProcessSettings {
@@ -37,8 +43,11 @@ export function processOperator(settings: ProcessSettings): OperatorFactory {
   return {
     kind: 'process',
     interleavesWithWatermarks: true,
-    build(ctx) {
+    stateVersion: STATE_VERSION,
+    stateSignature: `process ${stateText(settings.state)}`,
+    build(ctx, resume) {
       const core = new ProcessCore(ctx, settings.state, settings.onRecord, settings.onTimer);
+      if (resume !== undefined) core.restore(new StateReader(ctx, 'process'), resume);
       return {
         onBatch({ values, times, keys }) {
           const n = values.length;
@@ -57,6 +66,7 @@ export function processOperator(settings: ProcessSettings): OperatorFactory {
         onEnd() {
           core.clear();
         },
+        snapshot: () => core.snapshot(),
         stats: () => core.stats(),
       };
     },

@@ -155,11 +155,17 @@ export abstract class Cell {
   lastUpdate = -Infinity;
   /** An expiry check for this cell is queued. */
   queued = false;
+  /** When the queued expiry check runs (meaningful while `queued`). */
+  queuedAt = Infinity;
 
   constructor(protected readonly host: StateHost, readonly ttl: number | undefined) {}
 
   abstract get empty(): boolean;
   abstract clear(): void;
+  /** The cell's contents as plain data (for snapshots; may share the live objects). */
+  abstract dump(): unknown;
+  /** Sets the contents from what `dump()` returned; returns a problem, or undefined when it fits. */
+  abstract load(data: unknown): string | undefined;
 
   /** Records a write for TTL. */
   protected touch(): void {
@@ -193,6 +199,16 @@ export class ValueCell<T> extends Cell implements ValueState<T> {
     this.value = undefined;
     this.has = false;
   }
+  /** `[]` when unset, `[value]` when set. */
+  dump(): unknown {
+    return this.has ? [this.value] : [];
+  }
+  load(data: unknown): string | undefined {
+    if (!Array.isArray(data) || data.length > 1) return 'a value state must be [] or [value]';
+    this.has = data.length === 1;
+    this.value = data[0] as T | undefined;
+    return undefined;
+  }
 }
 
 /** @internal */
@@ -213,6 +229,15 @@ export class ListCell<T> extends Cell implements ListState<T> {
   }
   clear(): void {
     if (this.values.length > 0) this.values = [];
+  }
+  /** The values in order. */
+  dump(): unknown {
+    return this.values;
+  }
+  load(data: unknown): string | undefined {
+    if (!Array.isArray(data)) return 'a list state must be an array';
+    this.values = data as T[];
+    return undefined;
   }
 }
 
@@ -246,6 +271,23 @@ export class MapCell<K, V> extends Cell implements MapState<K, V> {
   clear(): void {
     this.map.clear();
   }
+  /** `[[key, value], …]` in insertion order. */
+  dump(): unknown {
+    return [...this.map];
+  }
+  load(data: unknown): string | undefined {
+    const problem = entriesProblem(data);
+    if (problem !== undefined) return `a map state ${problem}`;
+    for (const [k, v] of data as [K, V][]) this.map.set(k, v);
+    return undefined;
+  }
+}
+
+/** Why `data` is not a list of `[key, value]` pairs, or undefined. */
+export function entriesProblem(data: unknown): string | undefined {
+  if (!Array.isArray(data)) return 'must be an array of [key, value] pairs';
+  for (const e of data) if (!Array.isArray(e) || e.length !== 2) return 'must be an array of [key, value] pairs';
+  return undefined;
 }
 
 /** Creates one key's cells for the resolved spec (once per key). */

@@ -10,6 +10,7 @@ import { UserFunctionError } from '../../engine/errors.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
 import { gcd, mod } from '../../engine/time.js';
+import { StateReader, accOut } from '../snapshot.js';
 import { lowerBound } from './each-record.js';
 import { WindowEmitter, type WindowSettings } from './emitter.js';
 import type { Window } from './types.js';
@@ -288,6 +289,60 @@ export class AlignedWindowLogic implements OperatorLogic {
     if (this.emitted.size > 0) {
       for (const s of this.emitted.keys()) if (W >= s + size - 1 + L) this.emitted.delete(s);
     }
+  }
+
+  /**
+   * `{ prevW, panes: [[paneStart, [[key, acc], …]], …], emitted: [[windowStart, [[key, panes], …]], …] }`:
+   * panes by start with their keys in first-arrival order, and the panes emitted per (window, key)
+   * while late panes are possible.
+   */
+  snapshot(): unknown {
+    const agg = this.settings.aggregate;
+    const panes = this.starts.map((ps) => {
+      const pane = this.panes.get(ps) as Pane;
+      return [ps, pane.keys.map((k, j) => [k, accOut(agg, pane.accs[j])])];
+    });
+    const emitted: unknown[] = [];
+    this.emitted.forEach((perKey, s) => {
+      const rows: unknown[] = [];
+      perKey.forEach((n, k) => rows.push([k, n]));
+      emitted.push([s, rows]);
+    });
+    return { prevW: this.prevW, panes, emitted };
+  }
+
+  /** Restores what `snapshot()` returned (called once, right after construction). */
+  restore(resume: unknown): void {
+    const r = new StateReader(this.ctx, 'window');
+    const o = r.object(resume, 'the state');
+    const prevW = r.number(o['prevW'], 'prevW');
+    const agg = this.settings.aggregate;
+    const panes = r.array(o['panes'], 'panes').map((pv, i): Pane => {
+      const row = r.array(pv, `panes[${i}]`, 2);
+      const pane: Pane = { start: r.number(row[0], `panes[${i}] start`), slots: new KeyMap(), keys: [], accs: [] };
+      for (const { key, row: kr } of r.keyed(row[1], `panes[${i}] keys`, 2)) {
+        if (pane.slots.get(key) !== undefined) r.fail(`panes[${i}] holds key ${String(key)} twice`);
+        pane.slots.set(key, pane.keys.length);
+        pane.keys.push(key);
+        pane.accs.push(r.acc(agg, kr[1], `panes[${i}] accumulator`));
+      }
+      return pane;
+    });
+    const emitted = r.array(o['emitted'], 'emitted').map((ev, i): [number, KeyMap<number>] => {
+      const row = r.array(ev, `emitted[${i}]`, 2);
+      const perKey = new KeyMap<number>();
+      for (const { key, row: kr } of r.keyed(row[1], `emitted[${i}] keys`, 2)) perKey.set(key, r.count(kr[1], `emitted[${i}] panes`));
+      return [r.number(row[0], `emitted[${i}] start`), perKey];
+    });
+    panes.sort((a, b) => a.start - b.start);
+    for (const pane of panes) {
+      if (this.panes.has(pane.start)) r.fail(`two panes start at ${pane.start}`);
+      this.panes.set(pane.start, pane);
+      this.starts.push(pane.start);
+    }
+    for (const [s, perKey] of emitted) this.emitted.set(s, perKey);
+    this.prevW = prevW;
+    this.nextAt = this.nextDue();
   }
 
   describeWindow(key: Key, start: number, end: number): string | undefined {

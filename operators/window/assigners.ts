@@ -45,3 +45,22 @@ export interface CalendarAssigner {
 
 /** Any window assigner. */
 export type WindowAssigner<T = unknown> = TumblingAssigner | SlidingAssigner | SessionAssigner<T> | GlobalAssigner | CalendarAssigner;
+
+/**
+ * A short text of an assigner for state signatures, e.g. `tumbling(10000)`, `sliding(10000, 2000)`,
+ * `session(5000)`, `session(dynamic)`, `global`, `calendar(day, Europe/Berlin)`.
+ */
+export function assignerText(a: WindowAssigner): string {
+  switch (a.kind) {
+    case 'tumbling':
+      return `tumbling(${a.size}${a.offset === 0 ? '' : `, offset ${a.offset}`})`;
+    case 'sliding':
+      return `sliding(${a.size}, ${a.slide}${a.offset === 0 ? '' : `, offset ${a.offset}`})`;
+    case 'session':
+      return `session(${a.gap ?? 'dynamic'})`;
+    case 'global':
+      return 'global';
+    case 'calendar':
+      return `calendar(${a.unit}, ${a.timeZone}${a.unit === 'week' ? `, weeks from ${a.weekStartsOn}` : ''})`;
+  }
+}

@@ -6,6 +6,7 @@ import type { Batch } from '../../engine/batch.js';
 import { UserFunctionError } from '../../engine/errors.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
+import { StateReader, accOut } from '../snapshot.js';
 import { WindowEmitter, type WindowSettings } from './emitter.js';
 
 /** Running state of one global window operator. */
@@ -55,6 +56,27 @@ export class GlobalWindowLogic implements OperatorLogic {
     }
     this.keys = [];
     this.accs = [];
+  }
+
+  /** `{ keys: [[key, acc], …] }` in first-arrival order. */
+  snapshot(): unknown {
+    const agg = this.settings.aggregate;
+    return { keys: this.keys.map((k, j) => [k, accOut(agg, this.accs[j])]) };
+  }
+
+  /** Restores what `snapshot()` returned (called once, right after construction). */
+  restore(resume: unknown): void {
+    const r = new StateReader(this.ctx, 'window');
+    const rows = r.keyed(r.object(resume, 'the state')['keys'], 'keys', 2);
+    const agg = this.settings.aggregate;
+    const accs = rows.map(({ row }, i) => r.acc(agg, row[1], `keys[${i}] accumulator`));
+    for (let j = 0; j < rows.length; j++) {
+      const key = (rows[j] as { key: Key }).key;
+      if (this.slots.get(key) !== undefined) r.fail(`key ${String(key)} appears twice`);
+      this.slots.set(key, j);
+      this.keys.push(key);
+    }
+    this.accs = accs;
   }
 
   describeWindow(key: Key): string | undefined {

@@ -7,6 +7,7 @@
 import type { Cancel } from '../../engine/clock.js';
 import type { Key } from '../../engine/keys.js';
 import type { OperatorContext } from '../../engine/operator.js';
+import { type StateReader, accOut } from '../snapshot.js';
 import { type WindowEmitter, type WindowSettings, paneInfo } from './emitter.js';
 import type { PaneInfo, PaneTiming } from './types.js';
 
@@ -34,6 +35,8 @@ export interface PaneState {
   timer: Cancel | undefined;
   timerAt: number;
   timerTiming: PaneTiming;
+  /** When the pending timer was armed, among the operator's timers (restores keep their order). */
+  timerSeq: number;
   /** Arrival sequence of the first record (deterministic tie-break). */
   readonly firstSeq: number;
   dead: boolean;
@@ -47,13 +50,16 @@ export function newPaneState(key: Key, start: number, end: number, settings: Win
   return {
     key, start, end, acc: agg.create(), delta: settings.discarding ? agg.create() : undefined, pending: 0, panes: 0,
     lastValue: undefined, lastInfo: undefined, passedEnd: false, earlyDue: Infinity, timer: undefined, timerAt: Infinity,
-    timerTiming: 'early', firstSeq, dead: false,
+    timerTiming: 'early', timerSeq: 0, firstSeq, dead: false,
     owner: undefined,
   };
 }
 
 /** Pane rules for one window operator instance. */
 export class PaneFiring {
+  /** Timers armed so far (orders processing-time firings due at the same time). */
+  private timerSeq = 0;
+
   constructor(
     private readonly ctx: OperatorContext,
     private readonly settings: WindowSettings,
@@ -163,6 +169,7 @@ export class PaneFiring {
   private armAt(s: PaneState, at: number, timing: PaneTiming): void {
     s.timerAt = at;
     s.timerTiming = timing;
+    s.timerSeq = this.timerSeq++;
     s.timer = this.ctx.schedule(at, () => {
       s.timer = undefined;
       s.timerAt = Infinity;
@@ -170,9 +177,57 @@ export class PaneFiring {
     });
   }
 
+  /**
+   * Re-arms the processing-time firings of restored states, in the order they were first armed
+   * (so firings due at the same time keep their order). Call once, after the whole state is read.
+   */
+  restoreTimers(states: readonly PaneState[]): void {
+    const armed = states.filter((s) => s.timerAt !== Infinity).sort((a, b) => a.timerSeq - b.timerSeq);
+    for (const s of armed) this.armAt(s, s.timerAt, s.timerTiming);
+  }
+
   private cancelTimer(s: PaneState): void {
     s.timer?.();
     s.timer = undefined;
     s.timerAt = Infinity;
   }
+}
+
+const TIMINGS: readonly PaneTiming[] = ['early', 'on-time', 'late'];
+
+/**
+ * One (key, window) state as plain data: `[key, start, end, acc, delta, pending, panes, lastValue,
+ * lastTiming, lastIndex, lastFinal, passedEnd, earlyDue, timerAt, timerTiming, timerSeq, firstSeq]`
+ * (`lastTiming` null when there is no last pane to remember; `timerAt` +∞ without a timer).
+ */
+export function paneStateOut(s: PaneState, settings: WindowSettings): unknown[] {
+  const agg = settings.aggregate;
+  const last = s.lastInfo;
+  return [
+    s.key, s.start, s.end, accOut(agg, s.acc), s.delta === undefined ? undefined : accOut(agg, s.delta), s.pending, s.panes,
+    s.lastValue, last?.timing ?? null, last?.index ?? 0, last?.final ?? false, s.passedEnd, s.earlyDue, s.timerAt,
+    s.timerTiming, s.timerSeq, s.firstSeq,
+  ];
+}
+
+/** Reads back what `paneStateOut` wrote (its processing-time timer is not armed yet). */
+export function paneStateIn(r: StateReader, v: unknown, settings: WindowSettings, what: string): PaneState {
+  const row = r.array(v, what, 17);
+  const agg = settings.aggregate;
+  const key = r.key(row[0], `${what} key`);
+  const s = newPaneState(key, r.number(row[1], `${what} start`), r.number(row[2], `${what} end`), settings, r.count(row[16], `${what} firstSeq`));
+  s.acc = r.acc(agg, row[3], `${what} accumulator`);
+  if (settings.discarding) s.delta = r.acc(agg, row[4], `${what} delta`);
+  s.pending = r.count(row[5], `${what} pending`);
+  s.panes = r.count(row[6], `${what} panes`);
+  s.lastValue = row[7];
+  if (row[8] !== null && row[8] !== undefined) {
+    s.lastInfo = paneInfo(r.oneOf(row[8], TIMINGS, `${what} last pane timing`), r.count(row[9], `${what} last pane index`), r.boolean(row[10], `${what} last pane final`));
+  }
+  s.passedEnd = r.boolean(row[11], `${what} passedEnd`);
+  s.earlyDue = r.number(row[12], `${what} earlyDue`);
+  s.timerAt = r.number(row[13], `${what} timerAt`);
+  s.timerTiming = r.oneOf(row[14], TIMINGS, `${what} timerTiming`);
+  s.timerSeq = r.count(row[15], `${what} timerSeq`);
+  return s;
 }

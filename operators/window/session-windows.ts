@@ -12,7 +12,8 @@ import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
 import { eachRecord } from './each-record.js';
 import { WindowEmitter, type WindowSettings } from './emitter.js';
-import { PaneFiring, type PaneState, newPaneState } from './pane-state.js';
+import { StateReader } from '../snapshot.js';
+import { PaneFiring, type PaneState, newPaneState, paneStateIn, paneStateOut } from './pane-state.js';
 
 const sameEndEarlier = (a: PaneState, b: PaneState): boolean => a.start < b.start || (a.start === b.start && a.firstSeq < b.firstSeq);
 
@@ -175,6 +176,43 @@ export class SessionWindowLogic implements OperatorLogic {
     if (list[0] === s) list.shift();
     else list.splice(list.indexOf(s), 1);
     if (list.length === 0) this.sessionsOf.delete(s.key);
+  }
+
+  /** `{ seq, keys: [[key, [session, …]], …] }`: each key's live sessions by start (see `paneStateOut`). */
+  snapshot(): unknown {
+    const keys: unknown[] = [];
+    this.sessionsOf.forEach((list, key) => keys.push([key, list.map((st) => paneStateOut(st, this.settings))]));
+    return { seq: this.seq, keys };
+  }
+
+  /** Restores what `snapshot()` returned (called once, right after construction). */
+  restore(resume: unknown): void {
+    const r = new StateReader(this.ctx, 'session window');
+    const o = r.object(resume, 'the state');
+    const seq = r.count(o['seq'], 'seq');
+    const all: PaneState[] = [];
+    for (const { key, row } of r.keyed(o['keys'], 'keys', 2)) {
+      if (this.sessionsOf.get(key) !== undefined) r.fail(`key ${String(key)} appears twice`);
+      const list = r.array(row[1], `sessions of ${String(key)}`).map((sv, j) => paneStateIn(r, sv, this.settings, `sessions of ${String(key)} [${j}]`));
+      list.sort((a, b) => a.start - b.start);
+      for (let j = 0; j < list.length; j++) {
+        const st = list[j] as PaneState;
+        if (j > 0 && st.start < (list[j - 1] as PaneState).end) r.fail(`sessions of ${String(key)} overlap`);
+        st.owner = list;
+        all.push(st);
+      }
+      if (list.length > 0) this.sessionsOf.set((list[0] as PaneState).key, list);
+    }
+    this.seq = seq;
+    this.live = all.length;
+    for (const st of all) {
+      if (st.passedEnd) this.toPurge.push(st, st.end);
+      else {
+        this.toFire.push(st, st.end);
+        if (st.earlyDue !== Infinity) this.earlyHeap.push(st);
+      }
+    }
+    this.firing.restoreTimers(all);
   }
 
   describeWindow(key: Key, start: number, end: number): string | undefined {

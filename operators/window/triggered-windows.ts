@@ -13,7 +13,8 @@ import { eachRecord, lowerBound } from './each-record.js';
 import { WindowEmitter, type WindowSettings } from './emitter.js';
 import type { CalendarAssigner } from './assigners.js';
 import { CalendarBounds } from './calendar-bounds.js';
-import { PaneFiring, type PaneState, newPaneState } from './pane-state.js';
+import { StateReader } from '../snapshot.js';
+import { PaneFiring, type PaneState, newPaneState, paneStateIn, paneStateOut } from './pane-state.js';
 import type { Window } from './types.js';
 
 interface WindowStates {
@@ -158,6 +159,52 @@ export class TriggeredWindowLogic implements OperatorLogic {
     }
     if (k > 0) this.starts = starts.slice(k);
     this.prevW = W;
+  }
+
+  /**
+   * `{ prevW, seq, windows: [[start, end, [paneState, …]], …] }`: windows by start, each with its
+   * (key, window) states in first-arrival order (see `paneStateOut`).
+   */
+  snapshot(): unknown {
+    const windows: unknown[] = [];
+    for (const s of this.starts) {
+      const w = this.windows.get(s) as WindowStates;
+      windows.push([w.start, w.end, w.states.map((st) => paneStateOut(st, this.settings))]);
+    }
+    return { prevW: this.prevW, seq: this.seq, windows };
+  }
+
+  /** Restores what `snapshot()` returned (called once, right after construction). */
+  restore(resume: unknown): void {
+    const r = new StateReader(this.ctx, 'window');
+    const o = r.object(resume, 'the state');
+    const prevW = r.number(o['prevW'], 'prevW');
+    const seq = r.count(o['seq'], 'seq');
+    const all: PaneState[] = [];
+    const read: WindowStates[] = r.array(o['windows'], 'windows').map((wv, i) => {
+      const row = r.array(wv, `windows[${i}]`, 3);
+      const w: WindowStates = { start: r.number(row[0], `windows[${i}] start`), end: r.number(row[1], `windows[${i}] end`), byKey: new KeyMap(), states: [] };
+      r.array(row[2], `windows[${i}] states`).forEach((sv, j) => {
+        const st = paneStateIn(r, sv, this.settings, `windows[${i}] states[${j}]`);
+        if (st.start !== w.start || st.end !== w.end) r.fail(`windows[${i}] states[${j}] is not of window [${w.start}, ${w.end})`);
+        if (w.byKey.get(st.key) !== undefined) r.fail(`windows[${i}] holds key ${String(st.key)} twice`);
+        w.byKey.set(st.key, st);
+        w.states.push(st);
+        all.push(st);
+      });
+      return w;
+    });
+    read.sort((a, b) => a.start - b.start);
+    for (const w of read) {
+      if (this.windows.has(w.start)) r.fail(`two windows start at ${w.start}`);
+      this.windows.set(w.start, w);
+      this.starts.push(w.start);
+    }
+    this.prevW = prevW;
+    this.seq = seq;
+    this.live = all.length;
+    for (const st of all) if (st.earlyDue !== Infinity && !st.passedEnd) this.earlyHeap.push(st);
+    this.firing.restoreTimers(all);
   }
 
   describeWindow(key: Key, start: number, end: number): string | undefined {

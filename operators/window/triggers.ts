@@ -102,3 +102,15 @@ export function checkTrigger(options: TriggerOptions | undefined): TriggerSpec {
 export function isDefaultTrigger(t: TriggerSpec): boolean {
   return t.earlyRecords === 0 && t.earlyDelay === 0 && t.earlyEvery === 0 && t.onTimeAlways && t.lateRecords === 1 && t.lateDelay === 0;
 }
+
+/** A short text of a non-default trigger for state signatures (empty for the default trigger). */
+export function triggerText(t: TriggerSpec): string {
+  const parts: string[] = [];
+  if (t.earlyRecords > 0) parts.push(`early every ${t.earlyRecords} records`);
+  if (t.earlyDelay > 0) parts.push(`early after ${t.earlyDelay} ms`);
+  if (t.earlyEvery > 0) parts.push(`early every ${t.earlyEvery} ms of event time`);
+  if (!t.onTimeAlways) parts.push('on time if non-empty');
+  if (t.lateDelay > 0) parts.push(`late after ${t.lateDelay} ms`);
+  else if (t.lateRecords !== 1) parts.push(`late every ${t.lateRecords} records`);
+  return parts.join(', ');
+}

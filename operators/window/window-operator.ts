@@ -4,15 +4,16 @@
  */
 import type { Aggregate } from '../../engine/aggregate.js';
 import { PlanError } from '../../engine/errors.js';
-import type { OperatorFactory } from '../../engine/operator.js';
+import type { OperatorContext, OperatorFactory, OperatorLogic } from '../../engine/operator.js';
 import { type Duration, toMillis } from '../../engine/time.js';
 import { AlignedWindowLogic } from './aligned.js';
-import type { WindowAssigner } from './assigners.js';
+import { STATE_VERSION, aggregateName } from '../snapshot.js';
+import { type WindowAssigner, assignerText } from './assigners.js';
 import type { ProcessWindowFn, WindowSettings } from './emitter.js';
 import { GlobalWindowLogic } from './global-windows.js';
 import { SessionWindowLogic } from './session-windows.js';
 import { TriggeredWindowLogic } from './triggered-windows.js';
-import { type TriggerOptions, checkTrigger, isDefaultTrigger } from './triggers.js';
+import { type TriggerOptions, checkTrigger, isDefaultTrigger, triggerText } from './triggers.js';
 import type { Accumulation } from './types.js';
 
 /** Options of `keyed.window(assigner, options)`. */
@@ -96,6 +97,18 @@ export function checkAssigner(assigner: unknown): WindowAssigner {
   return assigner as WindowAssigner;
 }
 
+/**
+ * The state signature of a window operator: assigner, what it computes, accumulation, and a
+ * non-default trigger or closing — e.g. `window tumbling(10000) count accumulating`.
+ */
+export function windowSignature(assigner: WindowAssigner, settings: WindowSettings): string {
+  const what = settings.process === undefined ? aggregateName(settings.aggregate) : 'process';
+  const mode = settings.retracting ? 'retracting' : settings.discarding ? 'discarding' : 'accumulating';
+  const extra = [triggerText(settings.trigger), settings.closingAlways ? 'closing always' : '', settings.retractInput ? 'retracting input' : '']
+    .filter((x) => x.length > 0);
+  return `window ${assignerText(assigner)} ${what} ${mode}${needsPaneState(settings) ? ' per-window' : ''}${extra.length > 0 ? ` (${extra.join('; ')})` : ''}`;
+}
+
 /** The operator factory for a keyed window with `settings`. */
 export function windowOperator(assigner: WindowAssigner, settings: WindowSettings): OperatorFactory {
   return {
@@ -103,25 +116,33 @@ export function windowOperator(assigner: WindowAssigner, settings: WindowSetting
     // early panes (by count, or continuous in event time) see records that arrive before the next
     // watermark step: deliver every advance before the next record
     interleavesWithWatermarks: settings.trigger.earlyRecords > 0 || settings.trigger.earlyEvery > 0,
-    build(ctx) {
-      switch (assigner.kind) {
-        case 'tumbling':
-          return needsPaneState(settings)
-            ? new TriggeredWindowLogic(ctx, assigner.size, assigner.size, assigner.offset, settings)
-            : new AlignedWindowLogic(ctx, assigner.size, assigner.size, assigner.offset, settings);
-        case 'sliding':
-          return needsPaneState(settings)
-            ? new TriggeredWindowLogic(ctx, assigner.size, assigner.slide, assigner.offset, settings)
-            : new AlignedWindowLogic(ctx, assigner.size, assigner.slide, assigner.offset, settings);
-        case 'session':
-          return new SessionWindowLogic(ctx, assigner.gap, assigner.gapOf as ((r: unknown) => number) | undefined, settings);
-        case 'calendar':
-          return new TriggeredWindowLogic(ctx, NaN, Infinity, 0, settings, assigner);
-        case 'global':
-          return needsPaneState(settings)
-            ? new TriggeredWindowLogic(ctx, Infinity, Infinity, 0, settings)
-            : new GlobalWindowLogic(ctx, settings);
-      }
+    stateVersion: STATE_VERSION,
+    stateSignature: windowSignature(assigner, settings),
+    build(ctx, resume) {
+      const logic = create(ctx);
+      if (resume !== undefined) logic.restore(resume);
+      return logic;
     },
   };
+
+  function create(ctx: OperatorContext): OperatorLogic & { restore(resume: unknown): void } {
+    switch (assigner.kind) {
+      case 'tumbling':
+        return needsPaneState(settings)
+          ? new TriggeredWindowLogic(ctx, assigner.size, assigner.size, assigner.offset, settings)
+          : new AlignedWindowLogic(ctx, assigner.size, assigner.size, assigner.offset, settings);
+      case 'sliding':
+        return needsPaneState(settings)
+          ? new TriggeredWindowLogic(ctx, assigner.size, assigner.slide, assigner.offset, settings)
+          : new AlignedWindowLogic(ctx, assigner.size, assigner.slide, assigner.offset, settings);
+      case 'session':
+        return new SessionWindowLogic(ctx, assigner.gap, assigner.gapOf as ((r: unknown) => number) | undefined, settings);
+      case 'calendar':
+        return new TriggeredWindowLogic(ctx, NaN, Infinity, 0, settings, assigner);
+      case 'global':
+        return needsPaneState(settings)
+          ? new TriggeredWindowLogic(ctx, Infinity, Infinity, 0, settings)
+          : new GlobalWindowLogic(ctx, settings);
+    }
+  }
 }

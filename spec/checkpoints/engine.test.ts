@@ -7,7 +7,8 @@ import { readFileSync, readdirSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import {
-  CheckpointError, ManualClock, Pipeline, type PipelineEvent, SinkError, collect, fileCheckpoints, fromArray, fromAsyncIterable,
+  CheckpointError, ManualClock, Pipeline, type PipelineEvent, SinkError, boundedOutOfOrderness, collect, count, fileCheckpoints, fromArray,
+  fromAsyncIterable, sliding,
 } from 'tidemark';
 import { inputs, memoryDb, runningSum, tempDir, twoPhaseSink } from './support.js';
 
@@ -205,5 +206,48 @@ describe('checkpoints', () => {
     expect((err as Error).message).toMatch(/sink 'flaky-db' \(flaky\) failed after 2 retries: Error: connection reset/);
     expect(failures).toBe(3);
     expect(events.filter((e) => e.type === 'sink-retry')).toHaveLength(2);
+  });
+});
+
+describe('checkpoints of windowed pipelines', () => {
+  type Click = { user: string; ts: number };
+  type Row = { kind: 'pane' | 'late'; key: string; start: number; value: number } | { kind: 'late'; key: string; ts: number };
+
+  /** Disordered clicks (some beyond the watermark bound: late), seeded. */
+  function clicks(n: number, seed: number): Click[] {
+    let s = seed >>> 0;
+    const rnd = (): number => ((s = (s * 1664525 + 1013904223) >>> 0) / 2 ** 32);
+    return Array.from({ length: n }, (_, i) => ({ user: `u${Math.floor(rnd() * 5)}`, ts: 10_000 + i * 7 - Math.floor(rnd() < 0.05 ? 400 : rnd() * 40) }));
+  }
+
+  function build(input: readonly Click[], dir: string, db: ReturnType<typeof memoryDb<Row>>, failAt?: number): Pipeline {
+    let seen = 0;
+    const p = new Pipeline({ clock: new ManualClock(0), batchSize: 8, checkpoints: { store: fileCheckpoints(dir), everyRecords: 37 } });
+    const windowed = p.source(fromArray(input, { batchSize: 8 }), { timestamp: (c) => c.ts, watermark: boundedOutOfOrderness(50), name: 'clicks' })
+      .map((c) => {
+        if (++seen === failAt) throw new Error('injected');
+        return c;
+      })
+      .keyBy((c) => c.user)
+      .window(sliding(200, 50), { name: 'perUser', allowedLateness: 100 })
+      .aggregate(count());
+    const out = windowed.map((r): Row => ({ kind: 'pane', key: r.key, start: r.window.start, value: r.value }));
+    const late = windowed.late().map((l): Row => ({ kind: 'late', key: l.value.user, ts: l.value.ts }));
+    out.union(late).sink(twoPhaseSink(db), { name: 'db' });
+    return p;
+  }
+
+  it('restores window state, lateness and watermarks exactly, whatever record the failure hits', async () => {
+    const input = clicks(600, 7);
+    const ref = memoryDb<Row>();
+    await build(input, tempDir('wref'), ref).run();
+    expect(ref.committed.filter((r) => r.kind === 'late').length).toBeGreaterThan(5);
+    for (const failAt of [3, 40, 41, 123, 299, 450, 599]) {
+      const dir = tempDir('win');
+      const db = memoryDb<Row>();
+      await expect(build(input, dir, db, failAt).run()).rejects.toThrow(/injected/);
+      await build(input, dir, db).run();
+      expect(db.committed, `failure at record ${failAt}`).toEqual(ref.committed);
+    }
   });
 });
