@@ -32,7 +32,7 @@ export type { WatermarkGenerator, WatermarkStrategy } from './engine/watermark.j
 
 export { tumbling } from './operators/tumbling.js';
 export { sliding } from './operators/sliding.js';
-export { session } from './operators/session.js';
+export { session, type SessionOptions } from './operators/session.js';
 export { globalWindow } from './operators/global-window.js';
 export { calendar } from './operators/calendar.js';
 export type { WindowAssigner, TumblingAssigner, SlidingAssigner, SessionAssigner, GlobalAssigner, CalendarAssigner, CalendarUnit } from './operators/window/assigners.js';
@@ -71,7 +71,7 @@ export {
   type FromJsonLinesOptions, type ToJsonLinesOptions, type FromCsvOptions, type ToCsvOptions,
   type FromMsgpackOptions, type ToMsgpackOptions, type FromReadableOptions, type ToWritableOptions,
   type StreamFormat, type CsvColumnType, type FileSourceOptions, type FileSinkOptions,
-  type FsyncPolicy, type StartPosition,
+  type FsyncPolicy, type StartPosition, type FileDelivery, type ExactlyOnceFileSinkOptions,
 } from './connectors/files/index.js';
 export {
   decodeJson, decodeMsgpack, encodeMsgpack, DEFAULT_MAX_RECORD_BYTES, type Decoded, type MsgpackDecodeOptions,

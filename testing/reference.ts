@@ -55,7 +55,7 @@
 export type RefWindowing<T> =
   | { kind: 'tumbling'; size: number; offset?: number }
   | { kind: 'sliding'; size: number; slide: number; offset?: number }
-  | { kind: 'session'; gap: number | ((value: T) => number) }
+  | { kind: 'session'; gap: number | ((value: T) => number); maxLength?: number }
   | { kind: 'global' };
 
 /**
@@ -471,7 +471,9 @@ export function referenceWindows<T, K, A, R>(
       if (!Number.isInteger(gap) || gap <= 0) throw new RangeError(`session: gap must be a positive integer, got ${gap}`);
       // Merge the proto-window with the key's live sessions, transitively.
       let start = t;
-      let end = t + gap;
+      // Capped sessions never cross a multiple of maxLength.
+      const cap = windowing.maxLength;
+      let end = cap === undefined ? t + gap : Math.min(t + gap, (Math.floor(t / cap) + 1) * cap);
       let absorbed: WindowState<T>[] = [];
       let rest = ks.sessions;
       for (;;) {

@@ -6,7 +6,7 @@
  *
  * Guarantee: at-least-once. Records whose write resolved are in the OS (and on disk under
  * `fsync: 'always'`, or after a clean close otherwise); a restarted run that re-reads its input
- * writes them again. Exactly-once needs checkpoints (issue 5).
+ * writes them again. Exactly-once file output is `epoch-sink.ts` (`delivery: 'exactly-once'`).
  */
 import { TidemarkError, describeError } from '../../engine/errors.js';
 import type { Sink } from '../../engine/sink.js';

@@ -7,6 +7,11 @@
  *
  * Stats: `bytes` read, `blankLines` skipped, and `offset`/`line` — the position just past the
  * last chunk acknowledged downstream (where a restart can resume with `start`).
+ *
+ * Replayable (files): every chunk carries its position — `{ offset, line }` (line-based formats)
+ * or `{ offset, record }` (msgpack): the byte offset just past the chunk's last complete record,
+ * plus the decoder's resume state (the CSV header's column names). A run restored from a
+ * checkpoint opens the file at that offset (`SourceContext.resume`), so nothing is read twice.
  */
 import { SourceError, describeError } from '../../engine/errors.js';
 import type { Source, SourceChunk, SourceDeadLetter } from '../../engine/source.js';
@@ -23,8 +28,33 @@ export interface ByteSourceSpec<T> {
   readonly origin: Origin;
   readonly decoding: Decoding<T>;
   readonly start: { readonly offset: number; readonly line: number };
+  /** True when `open` can start at any record boundary (files): chunks carry positions and `ctx.resume` is honoured. */
+  readonly replayable: boolean;
   /** Opens the bytes (called once per run, at the first read). */
   open(start: number): AsyncIterable<unknown>;
+}
+
+/** A file source's position after a chunk (plain data, stored in checkpoints). */
+export interface BytePosition {
+  /** Byte offset just past the chunk's last record: where a restored run continues. */
+  readonly offset: number;
+  /** Line number at `offset` (line-based formats). */
+  readonly line?: number;
+  /** Records framed so far (msgpack: numbers the records in dead-letter positions). */
+  readonly record?: number;
+  /** The decoder's own resume state (CSV: the header's column names). */
+  readonly decoder?: unknown;
+}
+
+/** Reads `ctx.resume` as a position, or fails naming the factory. */
+function resumeOf(factory: string, resume: unknown): BytePosition | undefined {
+  if (resume === undefined) return undefined;
+  const r = resume as Partial<BytePosition> | null;
+  const ok = (v: unknown, min: number): boolean => v === undefined || (typeof v === 'number' && Number.isSafeInteger(v) && v >= min);
+  if (r === null || typeof r !== 'object' || typeof r.offset !== 'number' || !ok(r.offset, 0) || !ok(r.line, 1) || !ok(r.record, 0)) {
+    throw new SourceError(`${factory}: cannot resume from checkpoint position ${JSON.stringify(resume)} (expected { offset, line?, record? })`);
+  }
+  return r as BytePosition;
 }
 
 /** A chunk with the position just past its last frame. */
@@ -39,7 +69,7 @@ interface Positioned<T> {
  *
  * @example
  * byteSource({ kind: 'json-lines', factory: 'tidemark.fromJsonLines', origin: { file: 'a.jsonl' },
- *   decoding: jsonLinesDecoding('tidemark.fromJsonLines', {}), start: { offset: 0, line: 1 },
+ *   decoding: jsonLinesDecoding('tidemark.fromJsonLines', {}), start: { offset: 0, line: 1 }, replayable: true,
  *   open: (at) => createReadStream('a.jsonl', { start: at }) });
  */
 export function byteSource<T>(spec: ByteSourceSpec<T>): Source<T> {
@@ -49,31 +79,41 @@ export function byteSource<T>(spec: ByteSourceSpec<T>): Source<T> {
     kind: spec.kind,
     providesTimestamps: false,
     providesWatermarks: false,
+    ...(spec.replayable ? { replayable: true } : {}),
     open(ctx) {
       const batchSize = Math.max(1, ctx.batchSize);
-      const framer = decoding.framer({ ...spec.start });
-      const decode = decoding.decoder(where);
+      const resume = spec.replayable ? resumeOf(factory, ctx.resume) : undefined;
+      const start = resume === undefined ? spec.start : { offset: resume.offset, line: resume.line ?? 1 };
+      const framer = decoding.framer({ ...start });
+      const decode = decoding.decoder(where, resume?.decoder);
       const ready: Positioned<T>[] = [];
       const positions = new WeakMap<SourceChunk<T>, { end: number; line: number }>();
       let records: T[] = [];
       let letters: SourceDeadLetter[] = [];
-      let lastEnd = spec.start.offset;
-      let lastLine = spec.start.line;
-      let count = 0; // frames seen (record number, for formats without lines)
+      let lastEnd = start.offset;
+      let lastLine = start.line;
+      let count = resume?.record ?? 0; // frames seen (record number, for formats without lines)
       let bytes = 0;
       let blankLines = 0;
-      let ackedOffset = spec.start.offset;
-      let ackedLine = spec.start.line;
+      let ackedOffset = start.offset;
+      let ackedLine = start.line;
       let input: AsyncIterator<unknown> | undefined;
       let done = false;
 
+      /** The position after what has been framed so far (replayable sources only). */
+      const here = (): { position?: BytePosition } => {
+        if (!spec.replayable) return {};
+        const state = decode.resumeState?.();
+        const position: BytePosition = decoding.lineBased ? { offset: lastEnd, line: lastLine } : { offset: lastEnd, record: count };
+        return { position: state === undefined ? position : { ...position, decoder: state } };
+      };
       const cut = (): void => {
         if (records.length > 0) {
-          ready.push({ chunk: { kind: 'records', values: records }, end: lastEnd, line: lastLine });
+          ready.push({ chunk: { kind: 'records', values: records, ...here() }, end: lastEnd, line: lastLine });
           records = [];
         }
         if (letters.length > 0) {
-          ready.push({ chunk: { kind: 'dead-letters', letters }, end: lastEnd, line: lastLine });
+          ready.push({ chunk: { kind: 'dead-letters', letters, ...here() }, end: lastEnd, line: lastLine });
           letters = [];
         }
       };
@@ -107,7 +147,7 @@ export function byteSource<T>(spec: ByteSourceSpec<T>): Source<T> {
       };
 
       const fill = async (): Promise<void> => {
-        input ??= spec.open(spec.start.offset)[Symbol.asyncIterator]();
+        input ??= spec.open(start.offset)[Symbol.asyncIterator]();
         while (ready.length === 0 && !done) {
           let step: IteratorResult<unknown>;
           try {

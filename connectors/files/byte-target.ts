@@ -34,7 +34,8 @@ export interface FileTargetOptions {
   readonly fsync: FsyncPolicy;
 }
 
-async function syncDirectory(dir: string): Promise<void> {
+/** fsyncs a directory (so a created, renamed or deleted entry in it is durable). */
+export async function syncDirectory(dir: string): Promise<void> {
   const h = await open(dir, 'r');
   try {
     await h.sync();

@@ -80,11 +80,14 @@ export function csvDecoding<T>(factory: string, options: CsvReadOptions): Decodi
     format: 'csv',
     lineBased: true,
     framer: (start) => lineFramer({ maxRecordBytes, start, csvDelimiter: delimiter.charCodeAt(0) }),
-    decoder(where) {
-      let names: string[] | undefined = header ? undefined : declared !== undefined ? [...declared.keys()] : undefined;
+    decoder(where, resumed) {
+      // Resuming mid-file from a checkpoint: the header was read by the checkpointed run.
+      const saved = (resumed as { header?: unknown } | undefined)?.header;
+      const restored = header && Array.isArray(saved) && saved.every((n) => typeof n === 'string') ? [...saved as string[]] : undefined;
+      let names: string[] | undefined = restored ?? (header ? undefined : declared !== undefined ? [...declared.keys()] : undefined);
       let types: CsvColumnType[] = names?.map((n) => declared?.get(n) ?? 'string') ?? [];
       let plain = names?.every((n) => n !== '__proto__') ?? true;
-      let awaitingHeader = header;
+      let awaitingHeader = header && restored === undefined;
       const badHeader = (frame: Frame, reason: string): SourceError =>
         new SourceError(`${factory}: unusable header in ${where} at line ${frame.line ?? '?'}: ${reason}`);
       const decode = (bytes: Uint8Array, frame: Frame): Decoded<T> | undefined => {
@@ -139,6 +142,7 @@ export function csvDecoding<T>(factory: string, options: CsvReadOptions): Decodi
         unframed(frame) {
           if (awaitingHeader) throw badHeader(frame, frame.error ?? 'unreadable');
         },
+        resumeState: () => (header && names !== undefined ? { header: names } : undefined),
       };
     },
     preview: textPreview,

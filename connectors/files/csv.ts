@@ -20,7 +20,8 @@ export interface ToCsvOptions extends FileSinkOptions, CsvWriteOptions {}
  * strings; timestamps read as epoch milliseconds from ISO-8601 with a zone, or from integers).
  * Quoted fields may hold delimiters, doubled quotes and newlines. A malformed record, a wrong field
  * count or a cell that does not fit its type becomes a dead letter with `{ file, line, offset }`
- * (the line where the record starts); a header that cannot be used fails the run.
+ * (the line where the record starts); a header that cannot be used fails the run. Replayable:
+ * a pipeline restored from a checkpoint continues mid-file with the header the first run read.
  *
  * @example
  * p.source(fromCsv<{ user: string; amount: number; ts: number }>('orders.csv', {

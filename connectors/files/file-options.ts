@@ -4,11 +4,13 @@
  * source and sink of a format built from them.
  */
 import { createReadStream } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { PlanError } from '../../engine/errors.js';
 import type { Source } from '../../engine/source.js';
 import type { Sink } from '../../engine/sink.js';
 import { byteSink } from './byte-sink.js';
 import { byteSource } from './byte-source.js';
+import { epochFileSink } from './epoch-sink.js';
 import { type FsyncPolicy, fileTarget } from './byte-target.js';
 import type { Decoding, Encoding, StartPosition } from './format.js';
 
@@ -21,6 +23,21 @@ export interface FileSourceOptions {
   readonly start?: StartPosition;
   /** Bytes read from the file at a time (default 64 KiB). */
   readonly readChunkBytes?: number;
+}
+
+/** How a file sink delivers after a crash and restore (see `ExactlyOnceFileSinkOptions`). */
+export type FileDelivery = 'at-least-once' | 'exactly-once';
+
+/** The delivery option of the file sinks that support exactly-once (JSON lines, msgpack). */
+export interface ExactlyOnceFileSinkOptions {
+  /**
+   * `'at-least-once'` (default): records are written as they come. `'exactly-once'`: output is
+   * staged per checkpoint (in `.<name>.epochs/` next to the file) and appended to the file when the
+   * checkpoint is durable, so after a crash and restore the file holds exactly what an
+   * uninterrupted run writes. Readers see output in checkpoint-sized steps (at the end of the run
+   * without checkpoints). Not with `atomic` or `fsync: 'never'` (commits always fsync).
+   */
+  readonly delivery?: FileDelivery;
 }
 
 /** Options every file sink takes. */
@@ -72,12 +89,20 @@ export function fileSource<T>(factory: string, path: string, decoding: Decoding<
     origin: { file },
     decoding,
     start,
-    open: (offset) => createReadStream(file, { start: offset, highWaterMark }),
+    replayable: true,
+    open: (offset) => (offset === 0 ? createReadStream(file, { start: 0, highWaterMark }) : readFrom(file, offset, highWaterMark)),
   });
 }
 
+/** Reads `file` from `offset`, first checking the file still reaches it (not truncated or replaced by a shorter one). */
+async function* readFrom(file: string, offset: number, highWaterMark: number): AsyncIterable<unknown> {
+  const { size } = await stat(file);
+  if (size < offset) throw new Error(`the file is ${size} bytes long, shorter than the position to continue from (byte ${offset}): it was truncated or replaced`);
+  yield* createReadStream(file, { start: offset, highWaterMark });
+}
+
 /** A sink writing `path` with `encoding`. */
-export function fileSink<T>(factory: string, path: string, encoding: Encoding<T>, options: FileSinkOptions): Sink<T> {
+export function fileSink<T>(factory: string, path: string, encoding: Encoding<T>, options: FileSinkOptions & ExactlyOnceFileSinkOptions): Sink<T> {
   const file = checkPath(factory, path);
   const append = options.append ?? false;
   const atomic = options.atomic ?? false;
@@ -88,5 +113,15 @@ export function fileSink<T>(factory: string, path: string, encoding: Encoding<T>
   if (fsync !== 'always' && fsync !== 'close' && fsync !== 'never') {
     throw new PlanError(`${factory}: fsync must be 'always', 'close' or 'never', got ${String(fsync)}`);
   }
-  return byteSink({ kind: encoding.format, factory, encoding, target: () => fileTarget(file, { append, atomic, fsync }) });
+  const delivery = options.delivery ?? 'at-least-once';
+  if (delivery !== 'at-least-once' && delivery !== 'exactly-once') {
+    throw new PlanError(`${factory}: delivery must be 'at-least-once' or 'exactly-once', got ${String(delivery)}`);
+  }
+  if (delivery === 'exactly-once') {
+    if (encoding.header !== undefined) throw new PlanError(`${factory}: delivery 'exactly-once' is not available for a format with a header`);
+    if (atomic) throw new PlanError(`${factory}: delivery 'exactly-once' commits per checkpoint, so it cannot be combined with atomic`);
+    if (fsync === 'never') throw new PlanError(`${factory}: delivery 'exactly-once' fsyncs every commit, so it cannot be combined with fsync: 'never'`);
+    return epochFileSink({ kind: encoding.format, factory, path: file, encoding, append });
+  }
+  return { ...byteSink({ kind: encoding.format, factory, encoding, target: () => fileTarget(file, { append, atomic, fsync }) }), guarantee: 'at-least-once' };
 }

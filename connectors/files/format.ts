@@ -22,8 +22,11 @@ export interface Decoding<T> {
   readonly lineBased: boolean;
   /** A fresh framer starting at `start`. */
   framer(start: { offset: number; line: number }): Framer;
-  /** A fresh per-run decoder (`where` names the file or stream in its errors). */
-  decoder(where: string): RecordDecoder<T>;
+  /**
+   * A fresh per-run decoder (`where` names the file or stream in its errors); `resumed` is the
+   * `resumeState()` of the run being continued from a checkpoint, if any.
+   */
+  decoder(where: string, resumed?: unknown): RecordDecoder<T>;
   /** The dead-letter value for a rejected record's bytes (a bounded preview). */
   preview(bytes: Uint8Array, truncated: boolean): unknown;
 }
@@ -34,6 +37,8 @@ export interface RecordDecoder<T> {
   decode(bytes: Uint8Array, frame: Frame): Decoded<T> | undefined;
   /** Told of a frame that could not be cut (oversized…); may throw to fail the run (a CSV header). */
   unframed?(frame: Frame): void;
+  /** State a restored run needs to decode from the current offset on (CSV: the header's names), as plain data. */
+  resumeState?(): unknown;
 }
 
 /** The writing side of a format. */

@@ -73,6 +73,7 @@ export function fromReadable<T = unknown>(readable: Readable, options: FromReada
     origin: { stream: name },
     decoding,
     start: startOf(factory, options.start),
+    replayable: false, // a stream cannot be re-read from a position
     open: () => {
       if (used) throw new PlanError(`${factory}: a Readable can be read by one run only`);
       used = true;

@@ -14,6 +14,10 @@
  *   window, and nothing is redelivered.
  * - End of input: without `follow`, the read ends at the stream's last sequence when the source
  *   opened; with `follow: true` it never ends (until `signal` aborts, which ends input cleanly).
+ * - Replayable: every chunk carries `{ stream, sequences: [[partition, sequence], …] }` — the last
+ *   sequence emitted per partition — so a run restored from a checkpoint starts each partition's
+ *   consumer just after its saved sequence. A saved sequence below the stream's first retained
+ *   message fails the run, naming the sequences that were removed (never a silent skip).
  * - Bad input (undecodable, larger than `maxRecordBytes`, a bad timestamp) becomes a dead letter
  *   with `{ stream, subject, sequence, partition }`; the position still advances past it.
  */
@@ -111,6 +115,7 @@ export function fromJetStream<T = unknown>(options: FromJetStreamOptions<T>): Je
     kind: 'jetstream',
     providesTimestamps: true,
     providesWatermarks: false,
+    replayable: true,
     open(ctx) {
       current = new JetStreamReader(settings, ctx);
       return current;
@@ -167,6 +172,8 @@ class JetStreamReader<T> implements SourceReader<T> {
   /** The partition and last sequence each emitted chunk covers (recorded on ack). */
   private readonly covers = new WeakMap<object, { partition: number; sequence: number }>();
   private readonly acked = new Map<number, number>();
+  /** The last sequence emitted per partition (the position attached to each chunk). */
+  private readonly emitted = new Map<number, number>();
   private waiter: (() => void) | undefined;
   private rr = 0;
   private ended = false;
@@ -197,8 +204,30 @@ class JetStreamReader<T> implements SourceReader<T> {
       const jsm = await jetstreamManager(nc);
       const info = await jsm.streams.info(stream);
       const last = info.state.last_seq;
+      const resumed = resumeOf(this.ctx.resume, stream);
       const starts = await startPositions(this.s.start, this.partitions, jsm, stream, last);
-      for (const [p, seq] of starts) this.acked.set(p, seq);
+      const firstRetained = Math.max(0, info.state.first_seq - 1);
+      const start = this.s.start;
+      for (const p of this.partitions) {
+        const saved = resumed?.get(p);
+        let after = saved ?? starts.get(p) ?? 0;
+        const checked = saved !== undefined || (resumed === undefined && start.kind === 'positions' && start.positions.has(p));
+        if (checked && after < firstRetained) {
+          // Messages after a saved position that the stream no longer holds: fail, naming them.
+          const subject = this.s.subjects.get(p);
+          throw new SourceError(`${WHERE}: cannot continue partition ${p}${subject === undefined ? '' : ` (subject '${subject}')`} of stream '${stream}' after sequence ${after}: `
+            + `the stream now starts at sequence ${info.state.first_seq}, so messages ${after + 1}…${firstRetained} were removed (limits, max_age or a purge) before this pipeline processed them`
+            + `${subject === undefined ? '' : ' (those on this subject are lost; the stream does not say which they were)'}. `
+            + 'Restore from a newer checkpoint, or start without it to accept the loss.');
+        }
+        // A fresh start below the first retained message starts at it (and its positions say so).
+        if (!checked) after = Math.max(after, firstRetained);
+        starts.set(p, after);
+      }
+      for (const [p, seq] of starts) {
+        this.acked.set(p, seq);
+        this.emitted.set(p, seq);
+      }
       // Memory per partition: one pull in flight (fetchSize messages of at most the server's
       // max_payload) plus the buffer (2 × fetchSize messages or 8 MiB).
       const maxPayload = nc.info?.max_payload ?? MiB;
@@ -210,8 +239,14 @@ class JetStreamReader<T> implements SourceReader<T> {
       this.feeds = this.partitions.map((p) => new PartitionFeed(p, this.s.subjects.get(p), starts.get(p) ?? 0, cfg));
       for (const f of this.feeds) f.start();
     } catch (e) {
+      if (e instanceof SourceError) throw e;
       throw new SourceError(`${WHERE}: cannot read stream '${stream}': ${describeRedacted(e, conn.secrets)}`);
     }
+  }
+
+  /** The position after a chunk: every partition's last emitted sequence. */
+  private position(): JetStreamPosition {
+    return { stream: this.s.stream, sequences: [...this.emitted] };
   }
 
   async next(): Promise<SourceChunk<T> | null> {
@@ -254,7 +289,8 @@ class JetStreamReader<T> implements SourceReader<T> {
     let lastSeq = 0;
     const flushRecords = (): void => {
       if (values.length === 0) return;
-      const chunk: SourceChunk<T> = { kind: 'records', values, timestamps: times, partition };
+      this.emitted.set(partition, lastSeq);
+      const chunk: SourceChunk<T> = { kind: 'records', values, timestamps: times, partition, position: this.position() };
       this.covers.set(chunk, { partition, sequence: lastSeq });
       this.queue.push(chunk);
       values = [];
@@ -262,7 +298,8 @@ class JetStreamReader<T> implements SourceReader<T> {
     };
     const flushLetters = (): void => {
       if (letters.length === 0) return;
-      const chunk: SourceChunk<T> = { kind: 'dead-letters', letters };
+      this.emitted.set(partition, lastSeq);
+      const chunk: SourceChunk<T> = { kind: 'dead-letters', letters, position: this.position() };
       this.covers.set(chunk, { partition, sequence: lastSeq });
       this.queue.push(chunk);
       letters = [];
@@ -329,6 +366,23 @@ class JetStreamReader<T> implements SourceReader<T> {
     await Promise.all(this.feeds.map((f) => f.close()));
     await this.nc?.close().catch(() => undefined);
   }
+}
+
+/** A JetStream source's position (in checkpoints): the last sequence emitted per partition. */
+export interface JetStreamPosition {
+  readonly stream: string;
+  readonly sequences: readonly (readonly [number, number])[];
+}
+
+/** Reads `ctx.resume` (a position of this stream), or fails saying why it cannot be used. */
+function resumeOf(resume: unknown, stream: string): Map<number, number> | undefined {
+  if (resume === undefined) return undefined;
+  const r = resume as Partial<JetStreamPosition> | null;
+  const valid = r !== null && typeof r === 'object' && typeof r.stream === 'string' && Array.isArray(r.sequences)
+    && r.sequences.every((e) => Array.isArray(e) && e.length === 2 && e.every((x) => Number.isSafeInteger(x) && (x as number) >= 0));
+  if (!valid) throw new SourceError(`${WHERE}: cannot resume from checkpoint position ${JSON.stringify(resume)} (expected { stream, sequences })`);
+  if (r.stream !== stream) throw new SourceError(`${WHERE}: the checkpoint holds a position in stream '${r.stream}', but this source reads '${stream}'`);
+  return new Map(r.sequences as [number, number][]);
 }
 
 /** The message's metadata (headers converted lazily: most decoders never look). */

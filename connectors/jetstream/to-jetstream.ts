@@ -61,6 +61,10 @@ export interface JetStreamSink<T> extends Sink<T> {
 /**
  * Publishes each record to JetStream with a message id (de-duplicated within the stream's
  * duplicate window, 2 minutes by default); writes resolve once every record is acknowledged.
+ * Guarantee: at-least-once. Records are published as they arrive, so after a crash and restore
+ * the replayed records are published again; JetStream drops them as duplicates only if the
+ * restore happens within `duplicate_window` of the first publish (and `msgId` is deterministic) —
+ * in practice exactly-once for quick restarts, but not promised.
  *
  * @example
  * results.sink(toJetStream({
@@ -123,6 +127,9 @@ export function toJetStream<T>(options: ToJetStreamOptions<T>): JetStreamSink<T>
 
   return {
     kind: 'jetstream',
+    // Publishes happen as records arrive (not on checkpoint commit); a replay after a restore is
+    // de-duplicated by message id only within the stream's duplicate_window.
+    guarantee: 'at-least-once',
     async open() {
       nc = await openConnection(conn, WHERE, (m) => new TidemarkError(m));
       js = jetstream(nc);

@@ -4,11 +4,13 @@
  * late pane updates its row and the rows of sessions merged away disappear in the same commit as
  * the merged session appears. `'append'` inserts every record. Uses `pg`.
  */
+import { randomBytes } from 'node:crypto';
+import { Packr } from 'msgpackr';
 import pg from 'pg';
 import { PlanError } from '../../engine/errors.js';
 import type { Sink } from '../../engine/sink.js';
 import type { WindowResult } from '../../index.js';
-import { postgresError, secretsOf } from './errors.js';
+import { PostgresError, postgresError, secretsOf } from './errors.js';
 import { boundText, checkType, keyText, quoteIdent, quoteTable, toJson, type TableName } from './sql.js';
 
 /** Options shared by both modes. */
@@ -29,7 +31,31 @@ interface ToPostgresCommon {
    * filled by `mapping`. Without them the value goes to one `value jsonb` column.
    */
   readonly columns?: Readonly<Record<string, string>>;
+  /**
+   * `'at-least-once'` (default): each write commits at once. `'exactly-once'`: writes are staged
+   * (table `tidemark_sink_staging`) and applied, with the epoch's fence row in
+   * `tidemark_sink_epochs`, in one transaction when the checkpoint is durable — so after a crash
+   * and restore the table holds exactly what an uninterrupted run writes. Rows become visible per
+   * checkpoint (at the end of a run without checkpoints).
+   */
+  readonly delivery?: 'at-least-once' | 'exactly-once';
 }
+
+/** The handle of a pre-committed epoch: staged writes `from` (exclusive) … `to` of run lineage `run`. */
+interface PostgresEpochHandle {
+  readonly run: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+function isEpochHandle(h: unknown): h is PostgresEpochHandle {
+  const x = h as Partial<PostgresEpochHandle> | null;
+  const n = (v: unknown): boolean => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+  return x !== null && typeof x === 'object' && typeof x.run === 'string' && n(x.from) && n(x.to) && (x.from as number) <= (x.to as number);
+}
+
+/** Encodes staged writes: exact for bigints, Dates and Buffers in mapped columns. */
+const packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: 'bigint' });
 
 /** `'upsert-windows'`: one row per (key, window start, window end). */
 export interface ToPostgresWindowsOptions<K, R> extends ToPostgresCommon {
@@ -81,10 +107,21 @@ interface RowChange<K, R> {
  * the run with a {@link PostgresError} (credentials scrubbed). `close` ends the pool; `abort` rolls
  * back a batch still in flight, then ends the pool. bigints in jsonb values are stored exactly.
  *
+ * **`delivery: 'exactly-once'`** (either mode; default `'at-least-once'`) takes part in
+ * checkpoints: each write is staged durably in `tidemark_sink_staging` (one row per write: the
+ * msgpack of its deletes and rows), `preCommit` seals the writes since the last checkpoint as an
+ * epoch (the handle `{ run, from, to }` is a range of staged writes — a few bytes in the
+ * checkpoint, whatever the epoch's size), and `commit` applies the epoch in one transaction that
+ * also moves the sink's fence row in `tidemark_sink_epochs` to the epoch id; a commit whose fence
+ * is already at or past the id is skipped, so recovery may repeat it. A restored run re-commits the
+ * checkpoint's epoch and deletes the staged writes after it. Both tables are created if missing
+ * (in the target table's schema). No `PREPARE TRANSACTION` is needed.
+ *
  * @example
  * p.source(fromArray(clicks), { timestamp: (c) => c.ts, watermark: boundedOutOfOrderness(1_000) })
  *   .keyBy((c) => c.user).window(session(30_000)).aggregate(count())
  *   .sink(toPostgres({ connection: 'postgres://app@db/analytics', table: 'sessions', mode: 'upsert-windows', createTable: true }));
+ * events.sink(toPostgres({ table: 'events', mode: 'append', createTable: true, delivery: 'exactly-once' }));
  */
 export function toPostgres<K, R>(options: ToPostgresWindowsOptions<K, R>): Sink<WindowResult<K, R>>;
 export function toPostgres<T>(options: ToPostgresAppendOptions<T>): Sink<T>;
@@ -111,6 +148,8 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
     }
     if (typed.length === 0) throw new PlanError(`${WHERE}: columns must declare at least one column`);
   }
+  const delivery = options.delivery ?? 'at-least-once';
+  if (delivery !== 'at-least-once' && delivery !== 'exactly-once') throw new PlanError(`${WHERE}: delivery must be 'at-least-once' or 'exactly-once', got ${String(delivery)}`);
   const valueCols = typed.length > 0 ? typed.map((c) => c[1]) : ['"value"'];
   const secrets = secretsOf(connection);
   const config: pg.PoolConfig = typeof connection === 'string' ? { connectionString: connection } : { ...(connection ?? {}) };
@@ -221,12 +260,15 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
     return [...head, toJson(r.value) ?? null];
   };
 
-  const writeWindows = (values: readonly WindowResult<unknown, unknown>[]): Promise<void> => {
+  /** One write's effect: the rows to delete (window retractions) and the rows to insert/upsert. */
+  type Op = { readonly del?: [string[], string[], string[], number[]]; readonly rows: unknown[][] };
+
+  const prepareWindows = (values: readonly WindowResult<unknown, unknown>[]): Op => {
     // Collapse the batch to one change per row, applying results in order.
     const changes = new Map<string, { key: string; window: WindowResult<unknown, unknown>['window']; change: RowChange<unknown, unknown> }>();
     for (const r of values) {
       if (r === null || typeof r !== 'object' || r.window === undefined || r.pane === undefined) {
-        return Promise.reject(postgresError(WHERE, 'writing', new TypeError('upsert-windows mode takes window results { key, window, value, pane }'), secrets));
+        throw postgresError(WHERE, 'writing', new TypeError('upsert-windows mode takes window results { key, window, value, pane }'), secrets);
       }
       const key = keyText(r.key as never);
       const id = `${key}\u0000${r.window.start}\u0000${r.window.end}`;
@@ -257,15 +299,12 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
         if (change.upsert !== undefined) rows.push(windowRow(change.upsert, key));
       }
     } catch (e) {
-      return Promise.reject(postgresError(WHERE, 'mapping a result', e, secrets));
+      throw postgresError(WHERE, 'mapping a result', e, secrets);
     }
-    return transaction('writing window results', async (client) => {
-      if (del[0].length > 0) await client.query(deleteSql, del);
-      await insertRows(client, rows);
-    });
+    return del[0].length > 0 ? { del, rows } : { rows };
   };
 
-  const writeAppend = (values: readonly unknown[], timestamps: readonly number[]): Promise<void> => {
+  const prepareAppend = (values: readonly unknown[], timestamps: readonly number[]): Op => {
     const rows: unknown[][] = [];
     try {
       for (let i = 0; i < values.length; i++) {
@@ -274,9 +313,86 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
           : [timestamps[i], toJson(values[i]) ?? null]);
       }
     } catch (e) {
-      return Promise.reject(postgresError(WHERE, 'mapping a record', e, secrets));
+      throw postgresError(WHERE, 'mapping a record', e, secrets);
     }
-    return transaction('appending records', (client) => insertRows(client, rows));
+    return { rows };
+  };
+
+  /** Applies one write's effect inside a transaction. */
+  const apply = async (client: pg.PoolClient, op: Op): Promise<void> => {
+    if (op.del !== undefined) await client.query(deleteSql, op.del);
+    await insertRows(client, op.rows);
+  };
+
+  // ---- exactly-once: staging and epoch fences ------------------------------------------------
+  // Staged writes are rows of (sink, run, seq, payload): the msgpack of one write's effect. An
+  // epoch is a range of seq; its commit applies the range in order and moves the (sink, run)
+  // fence to the epoch id in the same transaction, so a commit that already happened is skipped.
+  const exactlyOnce = delivery === 'exactly-once';
+  const schemaOf = typeof options.table === 'object' && options.table !== null ? options.table.schema : undefined;
+  const aux = (name: string): string => quoteTable(schemaOf === undefined ? name : { schema: schemaOf, name }, WHERE);
+  const fences = aux('tidemark_sink_epochs');
+  const staging = aux('tidemark_sink_staging');
+  let sinkKey = '';
+  let run = '';
+  /** Last staging sequence number used, and the last one sealed into an epoch. */
+  let seq = 0;
+  let sealed = 0;
+  let staged: Promise<unknown>[] = [];
+
+  const createAux = async (): Promise<void> => {
+    const ddls = [
+      `CREATE TABLE IF NOT EXISTS ${fences} ("sink" text NOT NULL, "run" text NOT NULL, "epoch" bigint NOT NULL, `
+        + `"updated_at" timestamptz NOT NULL DEFAULT now(), PRIMARY KEY ("sink", "run"))`,
+      `CREATE TABLE IF NOT EXISTS ${staging} ("sink" text NOT NULL, "run" text NOT NULL, "seq" bigint NOT NULL, `
+        + `"payload" bytea NOT NULL, "created_at" timestamptz NOT NULL DEFAULT now(), PRIMARY KEY ("sink", "run", "seq"))`,
+    ];
+    for (const ddl of ddls) {
+      try {
+        await transaction('creating the exactly-once tables', async (client) => {
+          await client.query(ddl);
+        });
+      } catch (e) {
+        // another sink created it at the same moment
+        if (!(e instanceof PostgresError && (e.code === '23505' || e.code === '42P07'))) throw e;
+      }
+    }
+  };
+
+  const stage = (op: Op): Promise<void> => {
+    const n = ++seq;
+    const payload = packr.pack(op);
+    return transaction('staging a write', async (client) => {
+      await client.query(`INSERT INTO ${staging} ("sink", "run", "seq", "payload") VALUES ($1, $2, $3, $4)`, [sinkKey, run, n, payload]);
+    });
+  };
+
+  const commitEpoch = async (id: number, handle: unknown): Promise<void> => {
+    if (!isEpochHandle(handle)) throw new PostgresError(`${WHERE}: the handle of epoch ${id} is not a PostgreSQL epoch handle: ${JSON.stringify(handle)}`);
+    const { run: r, from, to } = handle;
+    if (from === to) return; // nothing was written in this epoch
+    await transaction(`committing epoch ${id}`, async (client) => {
+      await client.query(`INSERT INTO ${fences} ("sink", "run", "epoch") VALUES ($1, $2, 0) ON CONFLICT DO NOTHING`, [sinkKey, r]);
+      const fence = await client.query<{ epoch: string }>(`SELECT "epoch" FROM ${fences} WHERE "sink" = $1 AND "run" = $2 FOR UPDATE`, [sinkKey, r]);
+      if (Number(fence.rows[0]?.epoch ?? 0) < id) {
+        let after = from;
+        for (;;) {
+          const page = await client.query<{ seq: string; payload: Buffer }>(
+            `SELECT "seq", "payload" FROM ${staging} WHERE "sink" = $1 AND "run" = $2 AND "seq" > $3 AND "seq" <= $4 ORDER BY "seq" LIMIT 64`,
+            [sinkKey, r, after, to],
+          );
+          for (const row of page.rows) {
+            if (Number(row.seq) !== after + 1) throw new Error(`staged write ${after + 1} of epoch ${id} is missing (the staging table was modified)`);
+            await apply(client, packr.unpack(row.payload) as Op);
+            after = Number(row.seq);
+          }
+          if (page.rows.length < 64) break;
+        }
+        if (after !== to) throw new Error(`staged writes ${after + 1}…${to} of epoch ${id} are missing (the staging table was modified)`);
+        await client.query(`UPDATE ${fences} SET "epoch" = $3, "updated_at" = now() WHERE "sink" = $1 AND "run" = $2`, [sinkKey, r, id]);
+      }
+      await client.query(`DELETE FROM ${staging} WHERE "sink" = $1 AND "run" = $2 AND "seq" <= $3`, [sinkKey, r, to]);
+    });
   };
 
   const settle = async (): Promise<void> => {
@@ -290,26 +406,68 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
 
   return {
     kind: `postgres(${mode})`,
-    async open() {
+    guarantee: exactlyOnce ? 'exactly-once' : 'at-least-once',
+    async open(ctx) {
       aborted = false;
+      staged = [];
       await transaction('opening', async (client) => {
         if (createTable) {
           await client.query(ddl);
-          return;
+        } else {
+          const found = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [table]);
+          if (found.rows[0]?.t == null) throw new Error(`table ${table} does not exist (pass createTable: true to create it)`);
         }
-        const found = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [table]);
-        if (found.rows[0]?.t == null) throw new Error(`table ${table} does not exist (pass createTable: true to create it)`);
       });
+      if (!exactlyOnce) return;
+      await createAux();
+      sinkKey = `${table}/${ctx.name}`;
+      const restored = ctx.restored;
+      if (restored !== undefined && isEpochHandle(restored.handle)) {
+        // Commit the checkpoint's epoch again (a no-op if it was), then drop what came after it.
+        const h = restored.handle;
+        await commitEpoch(restored.checkpointId, h);
+        run = h.run;
+        seq = h.to;
+        sealed = h.to;
+        await transaction('discarding writes after the checkpoint', async (client) => {
+          await client.query(`DELETE FROM ${staging} WHERE "sink" = $1 AND "run" = $2 AND "seq" > $3`, [sinkKey, run, h.to]);
+        });
+      } else {
+        run = randomBytes(8).toString('hex');
+        seq = 0;
+        sealed = 0;
+      }
     },
     write(values, timestamps) {
       if (values.length === 0) return undefined;
       if (aborted) return Promise.reject(postgresError(WHERE, 'writing', new Error('the sink was aborted'), secrets));
-      const p = mode === 'upsert-windows'
-        ? writeWindows(values as readonly WindowResult<unknown, unknown>[])
-        : writeAppend(values, timestamps);
+      let op: Op;
+      try {
+        op = mode === 'upsert-windows' ? prepareWindows(values as readonly WindowResult<unknown, unknown>[]) : prepareAppend(values, timestamps);
+      } catch (e) {
+        return Promise.reject(e);
+      }
+      const p = exactlyOnce
+        ? stage(op)
+        : transaction(mode === 'upsert-windows' ? 'writing window results' : 'appending records', (client) => apply(client, op));
+      if (exactlyOnce) staged.push(p.catch(() => undefined));
       inFlight = p;
       return p;
     },
+    ...(exactlyOnce ? {
+      preCommit(checkpointId: number): Promise<PostgresEpochHandle> {
+        // Seal synchronously: writes from here on are staged for the next epoch.
+        const handle: PostgresEpochHandle = { run, from: sealed, to: seq };
+        sealed = seq;
+        const pending = staged;
+        staged = [];
+        return Promise.all(pending).then(() => {
+          if (poolError !== undefined) fail(`pre-committing epoch ${checkpointId}`, poolError);
+          return handle;
+        });
+      },
+      commit: commitEpoch,
+    } : {}),
     async close() {
       await settle();
       await end();

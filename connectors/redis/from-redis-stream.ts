@@ -5,6 +5,11 @@
  * consumer first re-reads its own unacknowledged entries, then claims (`XAUTOCLAIM`) the entries
  * other consumers left pending for longer than `claimIdleMs` — a crashed consumer's work is
  * taken over, and nothing read is ever lost.
+ *
+ * Replayable: chunks carry `{ ids: [[stream, id], …] }`, the last id read as new per stream. A run
+ * restored from a checkpoint sets the group's cursor back to the saved ids (`XGROUP SETID`), so
+ * the checkpoint — not the group's acknowledgements — decides what is read again; give a
+ * checkpointed pipeline its own group with one consumer (see docs/connectors.md).
  */
 import type { Redis } from 'ioredis';
 import { PlanError, SourceError } from '../../engine/errors.js';
@@ -100,6 +105,21 @@ interface Settings<T> {
   readonly signal: AbortSignal | undefined;
 }
 
+/** A Redis stream source's position (in checkpoints): per stream key, the last entry id read as new. */
+export interface RedisStreamPosition {
+  readonly ids: readonly (readonly [string, string])[];
+}
+
+/** Reads `ctx.resume` as a position, or fails saying why it cannot be used. */
+function resumeOf(resume: unknown, where: string): Map<string, string> | undefined {
+  if (resume === undefined) return undefined;
+  const r = resume as Partial<RedisStreamPosition> | null;
+  const valid = r !== null && typeof r === 'object' && Array.isArray(r.ids)
+    && r.ids.every((e) => Array.isArray(e) && e.length === 2 && typeof e[0] === 'string' && typeof e[1] === 'string' && ID.test(e[1]));
+  if (!valid) throw new SourceError(`${where}: cannot resume from checkpoint position ${JSON.stringify(resume)} (expected { ids: [[stream, id], …] })`);
+  return new Map(r.ids as [string, string][]);
+}
+
 const ABORTED = Symbol('aborted');
 const ID = /^\d+(-\d+)?$/;
 
@@ -108,7 +128,7 @@ const ID = /^\d+(-\d+)?$/;
  * event time (the entry id's milliseconds unless `timestamp` says otherwise), so the pipeline
  * needs no `timestamp` option. `reader.ack(chunk)` runs `XACK` after the chunk's effects
  * downstream; records held in window state are acknowledged before their window fires, so exact
- * recovery of window state needs checkpoints (issue 5). Undecodable, oversized or badly timed
+ * recovery of window state needs checkpoints (the source is replayable). Undecodable, oversized or badly timed
  * entries become dead letters with `{ stream, id, partition }` and are acknowledged too, so they
  * do not come back; so are pending entries deleted from the stream before they were processed.
  *
@@ -123,6 +143,7 @@ export function fromRedisStream<T = unknown>(options: FromRedisStreamOptions<T>)
     kind: 'redis-stream',
     providesTimestamps: true,
     providesWatermarks: false,
+    replayable: true,
     open: (ctx) => new RedisStreamReader(settings, ctx),
   };
 }
@@ -204,8 +225,13 @@ class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>> {
   private redelivered = 0;
   private claimed = 0;
   private acked = 0;
+  /** Per stream, the last entry id read as new (`>`): the position attached to chunks. */
+  private readonly delivered = new Map<string, string>();
+  /** The checkpoint position this run continues from, if restored. */
+  private readonly resume: Map<string, string> | undefined;
 
   constructor(private readonly s: Settings<T>, ctx: SourceContext) {
+    this.resume = resumeOf(ctx.resume, s.where);
     this.streams = s.keys.map((key, partition) => ({ key, partition, pendingCursor: '0', endId: undefined, drained: false }));
     this.partitions = this.streams.map((x) => x.partition);
     this.count = s.count ?? ctx.batchSize;
@@ -249,7 +275,13 @@ class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>> {
     return { redelivered: this.redelivered, claimed: this.claimed, acked: this.acked };
   }
 
-  /** Connects, creates the group where missing, and (drain mode) notes each stream's last id. */
+  /**
+   * Connects, creates the group where missing, and (drain mode) notes each stream's last id.
+   * Restored from a checkpoint, the checkpoint owns the group's cursor: it is set back to the saved
+   * id (`XGROUP SETID`) so `>` reads deliver again everything after it — including entries the
+   * failed run had read and acknowledged — and this consumer's pending entries up to the saved id
+   * (processed, by the checkpoint's account) are acknowledged instead of re-read.
+   */
   private async setup(): Promise<Redis> {
     const client = await connectRedis(this.s.target, this.s.where, 'source');
     this.client = client;
@@ -259,6 +291,15 @@ class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>> {
       } catch (e) {
         if (!(e instanceof Error && e.message.startsWith('BUSYGROUP'))) throw this.failure('XGROUP CREATE', st.key, e);
       }
+      const saved = this.resume?.get(st.key);
+      if (saved !== undefined) {
+        await this.command('XGROUP SETID', st.key, () => client.call('XGROUP', 'SETID', st.key, this.s.group, saved));
+        await this.ackPendingUpTo(client, st.key, saved);
+        st.pendingCursor = null;
+        this.delivered.set(st.key, saved);
+      } else {
+        this.delivered.set(st.key, await this.groupCursor(client, st.key));
+      }
       if (!this.s.follow) {
         const last = await this.command('XREVRANGE', st.key, () => client.xrevrange(st.key, '+', '-', 'COUNT', 1));
         st.endId = last[0]?.[0];
@@ -266,6 +307,34 @@ class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>> {
       }
     }
     return client;
+  }
+
+  /** The group's last-delivered-id on `key` (where a fresh reader's `>` reads continue). */
+  private async groupCursor(client: Redis, key: string): Promise<string> {
+    const groups = await this.command('XINFO GROUPS', key, () => client.call('XINFO', 'GROUPS', key)) as unknown[];
+    for (const g of groups) {
+      const flat = g as unknown[];
+      const field = (name: string): unknown => flat[flat.findIndex((x, i) => i % 2 === 0 && String(x) === name) + 1];
+      if (String(field('name')) === this.s.group) return String(field('last-delivered-id') ?? '0-0');
+    }
+    return '0-0';
+  }
+
+  /** Acknowledges this consumer's pending entries with ids up to `id` (restore: processed before the checkpoint). */
+  private async ackPendingUpTo(client: Redis, key: string, id: string): Promise<void> {
+    let start = '-';
+    for (;;) {
+      const page = await this.command('XPENDING', key, () => client.call('XPENDING', key, this.s.group, start, id, 1000, this.s.consumer)) as unknown[][];
+      const ids = page.map((e) => String(e[0]));
+      if (ids.length > 0) this.acked += await this.command('XACK', key, () => client.xack(key, this.s.group, ...ids));
+      if (ids.length < 1000) return;
+      start = `(${ids[ids.length - 1] as string}`;
+    }
+  }
+
+  /** The position after the chunks enqueued so far: every stream's last id read as new. */
+  private position(): RedisStreamPosition {
+    return { ids: [...this.delivered] };
   }
 
   /** Re-reads one page of this consumer's own pending entries; false once there are none left. */
@@ -337,7 +406,7 @@ class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>> {
     const byKey = parseReadGroup(reply);
     for (const st of open) {
       const entries = byKey.get(st.key) ?? [];
-      this.enqueue(st, entries, false, []);
+      this.enqueue(st, entries, false, [], true);
       if (!this.s.follow) {
         const last = entries[entries.length - 1];
         if (last === undefined || (st.endId !== undefined && compareIds(last.id, st.endId) >= 0)) st.drained = true;
@@ -345,18 +414,43 @@ class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>> {
     }
   }
 
-  /** Decodes entries into a records chunk and a dead-letters chunk, each remembering what to ack. */
-  private enqueue(st: StreamState, entries: readonly RawEntry[], redelivered: boolean, deleted: readonly string[]): void {
-    const values: RedisStreamRecord<T>[] = [];
-    const timestamps: number[] = [];
-    const valueIds: string[] = [];
-    const letters: SourceDeadLetter[] = [];
-    const letterIds: string[] = [];
+  /**
+   * Decodes entries into records and dead-letter chunks in id order, each remembering what to ack
+   * and carrying the position after it (`advance`: the entries were read as new, so the stream's
+   * position moves to each chunk's last id; pending and claimed entries leave it where it is).
+   */
+  private enqueue(st: StreamState, entries: readonly RawEntry[], redelivered: boolean, deleted: readonly string[], advance = false): void {
     const s = this.s;
-    const lost = (id: string): void => {
-      letters.push({ value: null, reason: 'entry was deleted from the stream (XDEL or trimming) while pending; its content is lost', position: { stream: st.key, id, partition: st.partition } });
+    let values: RedisStreamRecord<T>[] = [];
+    let timestamps: number[] = [];
+    let valueIds: string[] = [];
+    let letters: SourceDeadLetter[] = [];
+    let letterIds: string[] = [];
+    const flushValues = (): void => {
+      if (values.length === 0) return;
+      if (advance) this.delivered.set(st.key, valueIds[valueIds.length - 1] as string);
+      const chunk: SourceChunk<RedisStreamRecord<T>> = { kind: 'records', values, timestamps, partition: st.partition, position: this.position() };
+      this.toAck.set(chunk, { key: st.key, ids: valueIds });
+      this.queue.push(chunk);
+      values = [];
+      timestamps = [];
+      valueIds = [];
+    };
+    const flushLetters = (): void => {
+      if (letters.length === 0) return;
+      if (advance) this.delivered.set(st.key, letterIds[letterIds.length - 1] as string);
+      const chunk: SourceChunk<RedisStreamRecord<T>> = { kind: 'dead-letters', letters, position: this.position() };
+      this.toAck.set(chunk, { key: st.key, ids: letterIds });
+      this.queue.push(chunk);
+      letters = [];
+      letterIds = [];
+    };
+    const letter = (id: string, value: unknown, reason: string): void => {
+      flushValues();
+      letters.push({ value, reason, position: { stream: st.key, id, partition: st.partition } });
       letterIds.push(id);
     };
+    const lost = (id: string): void => letter(id, null, 'entry was deleted from the stream (XDEL or trimming) while pending; its content is lost');
     for (const e of entries) {
       if (e.fields === null) {
         lost(e.id);
@@ -364,25 +458,17 @@ class RedisStreamReader<T> implements SourceReader<RedisStreamRecord<T>> {
       }
       const d = decodeEntry(e.id, e.fields, s.format, s.field, s.timestamp, s.maxRecordBytes);
       if (d.ok) {
+        flushLetters();
         values.push({ stream: st.key, partition: st.partition, id: e.id, value: d.value, redelivered });
         timestamps.push(d.timestamp);
         valueIds.push(e.id);
       } else {
-        letters.push({ value: d.preview, reason: d.reason, position: { stream: st.key, id: e.id, partition: st.partition } });
-        letterIds.push(e.id);
+        letter(e.id, d.preview, d.reason);
       }
     }
     for (const id of deleted) lost(id);
-    if (letters.length > 0) {
-      const chunk: SourceChunk<RedisStreamRecord<T>> = { kind: 'dead-letters', letters };
-      this.toAck.set(chunk, { key: st.key, ids: letterIds });
-      this.queue.push(chunk);
-    }
-    if (values.length > 0) {
-      const chunk: SourceChunk<RedisStreamRecord<T>> = { kind: 'records', values, timestamps, partition: st.partition };
-      this.toAck.set(chunk, { key: st.key, ids: valueIds });
-      this.queue.push(chunk);
-    }
+    flushValues();
+    flushLetters();
   }
 
   /** Runs a Redis command; a failure becomes a `SourceError` naming the command and stream (never credentials). */

@@ -92,6 +92,7 @@ export function toRedisStream<T>(options: ToRedisStreamOptions<T>): Sink<T> {
   let client: Redis | undefined;
   return {
     kind: 'redis-stream',
+    guarantee: 'at-least-once', // XADD ids are Redis's: a replay appends again
     async open() {
       client = await connectRedis(target, where, 'sink');
     },

@@ -42,10 +42,27 @@ export function sinkFactory(name: string, sink: Sink<unknown>, track: (p: Promis
   return {
     kind: `sink:${sink.kind}`,
     build(): OperatorLogic {
+      // Writes reach the sink one at a time, in order: a batch waits for the previous write (and
+      // its retries) to finish, so output order never depends on how long a write takes.
+      let tail: Promise<void> | undefined;
       return {
         onBatch(batch) {
-          const r = write(batch.values, batch.times, 1);
-          if (r !== undefined) track(r);
+          const { values, times } = batch;
+          if (tail !== undefined) {
+            const next: Promise<void> = tail.then(() => write(values, times, 1)).finally(() => {
+              if (tail === next) tail = undefined;
+            });
+            tail = next;
+            track(next);
+            return;
+          }
+          const r = write(values, times, 1);
+          if (r === undefined) return;
+          const mine: Promise<void> = r.finally(() => {
+            if (tail === mine) tail = undefined;
+          });
+          tail = mine;
+          track(mine);
         },
       };
     },

@@ -24,6 +24,12 @@ export interface SessionAssigner<T> {
   /** Fixed gap in ms, or undefined when `gapOf` computes it per record. */
   readonly gap: number | undefined;
   readonly gapOf: ((record: T) => number) | undefined;
+  /**
+   * Longest session in ms, or undefined for none: sessions never cross a multiple of
+   * `maxLength` (aligned to the epoch, like tumbling windows), so continuous activity yields
+   * consecutive sessions of at most `maxLength` and state is released at every boundary.
+   */
+  readonly maxLength?: number | undefined;
 }
 
 /** One window per key over all time, fired at end of input. */
@@ -57,7 +63,7 @@ export function assignerText(a: WindowAssigner): string {
     case 'sliding':
       return `sliding(${a.size}, ${a.slide}${a.offset === 0 ? '' : `, offset ${a.offset}`})`;
     case 'session':
-      return `session(${a.gap ?? 'dynamic'})`;
+      return `session(${a.gap ?? 'dynamic'}${a.maxLength === undefined ? '' : `, max ${a.maxLength}`})`;
     case 'global':
       return 'global';
     case 'calendar':

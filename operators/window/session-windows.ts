@@ -40,6 +40,8 @@ export class SessionWindowLogic implements OperatorLogic {
     private readonly gap: number | undefined,
     private readonly gapOf: ((record: unknown) => number) | undefined,
     private readonly settings: WindowSettings,
+    /** Sessions are cut at multiples of this (undefined: no cap). */
+    private readonly maxLength: number | undefined = undefined,
   ) {
     this.emit = new WindowEmitter(ctx, settings);
     this.firing = new PaneFiring(ctx, settings, this.emit);
@@ -64,7 +66,9 @@ export class SessionWindowLogic implements OperatorLogic {
     const W = this.ctx.watermark;
     const L = this.settings.allowedLateness;
     let list = this.sessionsOf.get(key);
-    const pend = t + gap;
+    const cap = this.maxLength;
+    // With a cap, the proto-window ends at the next multiple of it: sessions never cross one.
+    const pend = cap === undefined ? t + gap : Math.min(t + gap, (Math.floor(t / cap) + 1) * cap);
     let lo = -1;
     let hi = -1;
     let at = 0;

@@ -136,7 +136,7 @@ export function windowOperator(assigner: WindowAssigner, settings: WindowSetting
           ? new TriggeredWindowLogic(ctx, assigner.size, assigner.slide, assigner.offset, settings)
           : new AlignedWindowLogic(ctx, assigner.size, assigner.slide, assigner.offset, settings);
       case 'session':
-        return new SessionWindowLogic(ctx, assigner.gap, assigner.gapOf as ((r: unknown) => number) | undefined, settings);
+        return new SessionWindowLogic(ctx, assigner.gap, assigner.gapOf as ((r: unknown) => number) | undefined, settings, assigner.maxLength);
       case 'calendar':
         return new TriggeredWindowLogic(ctx, NaN, Infinity, 0, settings, assigner);
       case 'global':

@@ -34,6 +34,9 @@ export const windowing: fc.Arbitrary<RefWindowing<Rec>> = fc.oneof(
       fc.integer({ min: -(slide - 1), max: slide - 1 }).map((offset): RefWindowing<Rec> => ({ kind: 'sliding', size, slide, offset })))),
   fc.integer({ min: 1, max: 15 }).map((gap): RefWindowing<Rec> => ({ kind: 'session', gap })),
   fc.constant<RefWindowing<Rec>>({ kind: 'session', gap: (r: Rec) => r.gap }),
+  // Capped sessions (maxSessionLength): cut at multiples of maxLength.
+  fc.integer({ min: 1, max: 15 }).chain((gap) => fc.integer({ min: gap + 1, max: gap + 30 }).map((maxLength): RefWindowing<Rec> => ({ kind: 'session', gap, maxLength }))),
+  fc.integer({ min: 2, max: 40 }).map((maxLength): RefWindowing<Rec> => ({ kind: 'session', gap: (r: Rec) => r.gap, maxLength })),
   fc.constant<RefWindowing<Rec>>({ kind: 'global' }),
 );
 
@@ -45,7 +48,7 @@ export function assignerOf(w: RefWindowing<Rec>) {
     case 'sliding':
       return sliding(w.size, w.slide, { offset: w.offset ?? 0 });
     case 'session':
-      return session<Rec>(w.gap);
+      return session<Rec>(w.gap, w.maxLength === undefined ? {} : { maxLength: w.maxLength });
     case 'global':
       return globalWindow();
   }

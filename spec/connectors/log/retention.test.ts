@@ -1,9 +1,12 @@
 /**
  * Retention of the event log: by size, by age, compacted (latest record per key, tombstones
- * kept as deletes); reading below what was kept is an explicit error naming the lost offsets.
+ * kept as deletes for `tombstoneRetention`, incremental: only dirty segments are rewritten);
+ * reading below what was kept is an explicit error naming the lost offsets.
  */
+import { readdir, stat } from 'node:fs/promises';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ManualClock, Pipeline, collect } from 'tidemark';
+import { ManualClock, Pipeline, PlanError, collect } from 'tidemark';
 import { EventLog, LogTruncatedError } from 'tidemark';
 import { all, removeTempDirs, tempDir, until } from './helpers.js';
 
@@ -124,5 +127,79 @@ describe('EventLog retention', () => {
     } finally {
       await log.close();
     }
+  });
+
+  it('compaction is incremental: only segments with enough dead records are rewritten, and a pass with nothing new rewrites nothing', async () => {
+    const dir = await tempDir();
+    const log = await EventLog.open(dir, { fsync: 'never', segmentBytes: 1024, retention: 'compacted' });
+    try {
+      // 0..59: unique keys (nothing dead); 60..119: rewrites of keys u0..u9 six times each
+      for (let i = 0; i < 60; i++) await log.append([{ key: `u${i}`, timestamp: i, value: { i, pad } }]);
+      for (let i = 60; i < 120; i++) await log.append([{ key: `u${i % 10}`, timestamp: i, value: { i, pad } }]);
+      const inodes = async (): Promise<Map<string, number>> => {
+        const pdir = join(dir, 'partition-0000');
+        const names = (await readdir(pdir)).filter((n) => n.endsWith('.log')).sort();
+        return new Map(await Promise.all(names.map(async (n) => [n, (await stat(join(pdir, n))).ino] as [string, number])));
+      };
+      await log.applyRetention(); // also ran on every roll: let it settle
+      const before = await inodes();
+      await log.applyRetention();
+      expect(await inodes()).toEqual(before); // nothing new: nothing rewritten
+      const latest = new Map<string, number>();
+      for (let i = 0; i < 120; i++) latest.set(`u${i < 60 ? i : i % 10}`, i);
+      const got = await all(log.read());
+      const seen = new Map(got.map((r) => [r.key as string, (r.value as { i: number }).i]));
+      expect(seen).toEqual(latest);
+      // the first segments (keys u10..: never rewritten) are the originals; offsets keep their meaning
+      expect(got.filter((r) => (r.value as { i: number }).i >= 10 && (r.value as { i: number }).i < 60).map((r) => r.offset)).toEqual(Array.from({ length: 50 }, (_, j) => 10 + j));
+      // one more dead record in an old segment: below the default dirty ratio (0.5), left alone
+      await log.append([{ key: 'u30', timestamp: 200, value: { i: 200, pad } }]);
+      const mid = await inodes();
+      await log.applyRetention();
+      expect(await inodes()).toEqual(mid);
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('minDirtyRatio 0 rewrites any segment with a dead record', async () => {
+    const log = await EventLog.open(await tempDir(), { fsync: 'never', segmentBytes: 1024, retention: 'compacted', minDirtyRatio: 0 });
+    try {
+      for (let i = 0; i < 40; i++) await log.append([{ key: `u${i}`, timestamp: i, value: { i, pad } }]);
+      await log.append([{ key: 'u0', timestamp: 40, value: { i: 40, pad } }]);
+      for (let i = 41; i < 60; i++) await log.append([{ key: `v${i}`, timestamp: i, value: { i, pad } }]); // seal the segment of u0's update
+      await log.applyRetention();
+      const got = await all(log.read());
+      expect(got.filter((r) => r.key === 'u0').map((r) => (r.value as { i: number }).i)).toEqual([40]);
+      expect(got).toHaveLength(59);
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('tombstones are kept as deletes for tombstoneRetention (event time), then dropped', async () => {
+    const log = await EventLog.open(await tempDir(), { fsync: 'never', segmentBytes: 1024, retention: 'compacted', tombstoneRetention: 'PT1M', minDirtyRatio: 0 });
+    try {
+      await log.append([{ key: 'gone', timestamp: 1_000, value: { pad } }]);
+      await log.append([{ key: 'gone', timestamp: 2_000, value: null }]);
+      for (let i = 0; i < 30; i++) await log.append([{ key: `k${i}`, timestamp: 3_000 + i * 1_000, value: { i, pad } }]); // up to 32 s later
+      await log.applyRetention();
+      let got = await all(log.read());
+      expect(got.filter((r) => r.key === 'gone').map((r) => r.value)).toEqual([null]); // the delete is still there
+      for (let i = 30; i < 70; i++) await log.append([{ key: `k${i}`, timestamp: 3_000 + i * 1_000, value: { i, pad } }]); // now 70 s later
+      await log.applyRetention();
+      got = await all(log.read());
+      expect(got.filter((r) => r.key === 'gone')).toEqual([]);
+      expect(got).toHaveLength(70);
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('validates the compaction options, naming the factory', async () => {
+    const dir = await tempDir();
+    await expect(EventLog.open(dir, { tombstoneRetention: 'PT1H' })).rejects.toThrow(/tidemark\.EventLog\.open: tombstoneRetention applies only to retention: 'compacted'/);
+    await expect(EventLog.open(dir, { retention: 'compacted', minDirtyRatio: 2 })).rejects.toThrow(PlanError);
+    await expect(EventLog.open(dir, { retention: 'compacted', tombstoneRetention: 'soon' })).rejects.toThrow(/tombstoneRetention/);
   });
 });

@@ -131,7 +131,7 @@ describe('EventLog.source', () => {
     await log.close();
     const pdir = join(dir, 'partition-0000');
     const first = join(pdir, (await readdir(pdir)).filter((n) => n.endsWith('.log')).sort()[0]!);
-    await flipByte(first, 60); // inside the second record
+    await flipByte(first, 80); // inside the second record (after the 16-byte segment header)
     const again = await EventLog.open<Click>(dir);
     try {
       const r = await run(again.source());
