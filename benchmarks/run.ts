@@ -1,25 +1,32 @@
 /**
- * `npm run bench` — Tidemark vs a hand-written plain-JS loop on keyed window counts.
+ * `npm run bench` — Tidemark vs a hand-written plain-JS loop vs idiomatic RxJS 7, on keyed window
+ * counts and on Nexmark q5, q7 and q11; `npm run bench -- nexmark --query qN …` runs one Nexmark
+ * query (see `nexmark/bench.ts`).
  *
- * For each workload (tumbling, sliding, session) this script spawns fresh Node processes
- * (`node --expose-gc --import tsx benchmarks/run.ts --child …`):
- *   1. a *time* process: generates the seeded input, checks that Tidemark and the hand loop
- *      produce the same results, then times both with tinybench — warm-up first, then the
- *      contenders alternate (Tidemark, loop, Tidemark, loop, …), one full job per sample;
+ * For each window-count workload (tumbling, sliding, session) this script spawns fresh Node
+ * processes (`node --expose-gc --import tsx benchmarks/run.ts --child …`):
+ *   1. a *time* process: generates the seeded input, checks that Tidemark, the hand loop and RxJS
+ *      produce the same results, then times all three with tinybench — warm-up first, then the
+ *      contenders alternate (Tidemark, loop, RxJS, Tidemark, …), one full job per sample, with
+ *      the CPU time (user + system) of every sample;
  *   2. a *heap* process: measures the heap retained while windows are open (forced GC at a few
  *      points of the input) and the bytes allocated by a whole run (from V8's GC statistics).
- * The parent prints a table of records/s, the ratio Tidemark/loop and heap figures.
+ * Then each Nexmark query runs in its own fresh process (`run.ts nexmark --query …`), checked
+ * against DuckDB. The parent prints the tables and writes `benchmarks/results/suite.json` (with
+ * the machine, Node version, load and git commit) and `benchmarks/results/throughput.svg`.
+ * On a terminal it shows a progress bar and sends the children's logs to
+ * `benchmarks/results/last-run.log`.
  *
- *   npm run bench -- [--records N] [--keys K] [--seed S] [--only tumbling,sliding,session]
- *                    [--rounds R] [--rate EVENTS_PER_S] [--disorder MS] [--json FILE]
- *                    [--in-process] [--no-heap]
+ *   npm run bench -- [--records N] [--events N] [--keys K] [--seed S]
+ *                    [--only tumbling,sliding,session,q5,q7,q11] [--rounds R] [--rate EVENTS_PER_S]
+ *                    [--disorder MS] [--json FILE] [--in-process] [--no-heap]
+ *   npm run bench -- nexmark --query q5 --events 1000000 [--json out.json] [--no-oracle] …
  *
  * See benchmarks/README.md for the methodology.
  */
 import { spawnSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { closeSync, existsSync, mkdtempSync, openSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
-import { GCProfiler, getHeapStatistics } from 'node:v8';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -28,6 +35,10 @@ import { handSessionCount, handSlidingCount, handTumblingCount, type HandRun } f
 import { generateClicks, measuredDisorder, type Click } from './generator.js';
 import { DEFAULT_PARAMS, WORKLOADS, describeJob, type JobParams, type Workload } from './jobs.js';
 import { Checksum, diffWindowCounts, type Emit, type WindowCount } from './results.js';
+import { nexmarkResultOk, parseNexmarkArgs, runNexmarkBench, type NexmarkBenchResult } from './nexmark/bench.js';
+import { type Allocation, gc, machine, measureAllocation, median } from './nexmark/measure.js';
+import { rxSessionCount, rxSlidingCount, rxTumblingCount } from './baselines/rxjs.js';
+import { type ChartEntry, printNexmarkTable, progressBar, throughputChart } from './nexmark/report.js';
 
 type Pipelines = typeof import('./pipelines.js');
 
@@ -43,6 +54,10 @@ interface Options {
   readonly keys: number;
   readonly seed: number;
   readonly only: readonly Workload[];
+  /** Nexmark queries measured after the window counts (from `--only`; default q5, q7, q11). */
+  readonly nexmark: readonly string[];
+  /** Events per Nexmark query (default: `--records`). */
+  readonly events: number;
   readonly rounds: number;
   readonly rate: number;
   readonly disorder: number;
@@ -62,6 +77,7 @@ function parseOptions(argv: string[]): Options {
       keys: { type: 'string', default: '10000' },
       seed: { type: 'string', default: '20240601' },
       only: { type: 'string' },
+      events: { type: 'string' },
       rounds: { type: 'string', default: '5' },
       rate: { type: 'string', default: '1000' },
       disorder: { type: 'string' },
@@ -83,7 +99,12 @@ function parseOptions(argv: string[]): Options {
     if (!(WORKLOADS as readonly string[]).includes(w)) throw new Error(`unknown workload '${w}' (expected ${WORKLOADS.join(', ')})`);
     return w as Workload;
   };
-  const only = values.only === undefined ? WORKLOADS : values.only.split(',').map((w) => asWorkload(w.trim()));
+  const picked = values.only?.split(',').map((w) => w.trim());
+  const only = picked === undefined ? WORKLOADS : picked.filter((w) => !w.startsWith('q')).map(asWorkload);
+  const queries = picked === undefined ? [...SUITE_QUERIES] : picked.filter((w) => w.startsWith('q'));
+  for (const q of queries) {
+    if (!(SUITE_QUERIES as readonly string[]).includes(q)) throw new Error(`--only: the suite measures Nexmark ${SUITE_QUERIES.join(', ')}; use \`npm run bench -- nexmark --query ${q}\` for others`);
+  }
   const phase = values.phase;
   if (phase !== 'time' && phase !== 'heap') throw new Error(`--phase: expected time or heap`);
   const options: Options = {
@@ -91,6 +112,8 @@ function parseOptions(argv: string[]): Options {
     keys: int('keys', values.keys),
     seed: int('seed', values.seed),
     only,
+    nexmark: queries,
+    events: values.events === undefined ? int('records', values.records) : int('events', values.events),
     rounds: Math.max(1, int('rounds', values.rounds)),
     rate: int('rate', values.rate),
     disorder: values.disorder === undefined ? DEFAULT_PARAMS.bound : int('disorder', values.disorder),
@@ -129,6 +152,18 @@ function runHand(workload: Workload, records: readonly Click[], p: JobParams, em
   }
 }
 
+function runRx(workload: Workload, records: readonly Click[], p: JobParams, emit: Emit): Promise<void> {
+  const o = { size: p.size, slide: p.slide, gap: p.gap, bound: p.bound };
+  switch (workload) {
+    case 'tumbling':
+      return rxTumblingCount(records, o, emit);
+    case 'sliding':
+      return rxSlidingCount(records, o, emit);
+    case 'session':
+      return rxSessionCount(records, o, emit);
+  }
+}
+
 async function loadTidemark(): Promise<{ pipelines: Pipelines | undefined; reason: string | undefined }> {
   try {
     return { pipelines: await import('./pipelines.js'), reason: undefined };
@@ -137,21 +172,8 @@ async function loadTidemark(): Promise<{ pipelines: Pipelines | undefined; reaso
   }
 }
 
-const gc: () => void =
-  typeof globalThis.gc === 'function'
-    ? (globalThis.gc as () => void)
-    : () => {
-        /* no --expose-gc: nothing to do */
-      };
-
 function heapUsed(): number {
   return process.memoryUsage().heapUsed;
-}
-
-function median(xs: readonly number[]): number {
-  const s = [...xs].sort((a, b) => a - b);
-  const m = s.length >> 1;
-  return s.length === 0 ? NaN : s.length % 2 === 1 ? (s[m] as number) : ((s[m - 1] as number) + (s[m] as number)) / 2;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -174,7 +196,14 @@ interface Verification {
 interface Round {
   readonly tidemarkMs: number | null;
   readonly loopMs: number;
+  readonly rxjsMs: number;
   readonly ratio: number | null;
+  /** Tidemark records/s ÷ RxJS records/s in this round. */
+  readonly ratioRxjs: number | null;
+  /** CPU time (user + system) of each sample, ms. */
+  readonly tidemarkCpuMs: number | null;
+  readonly loopCpuMs: number;
+  readonly rxjsCpuMs: number;
 }
 
 interface Rate {
@@ -200,6 +229,12 @@ interface TimeResult {
   readonly loop: Rate;
   readonly tidemark: Rate | null;
   readonly ratio: Rate | null;
+  readonly rxjs: Rate;
+  readonly ratioRxjs: Rate | null;
+  /** RxJS results equal to the loop's (verification run). */
+  readonly rxjsEqual: boolean;
+  /** CPU seconds per million records (median of the rounds): a per-core figure. */
+  readonly cpuSecPerMillion: { readonly loop: number; readonly tidemark: number | null; readonly rxjs: number };
   readonly checksumsEqual: boolean;
   readonly error: string | null;
 }
@@ -275,14 +310,31 @@ async function timePhase(workload: Workload, o: Options): Promise<TimeResult> {
     log(`  only in loop:     ${JSON.stringify(verification.onlyLoop)}`);
   }
   if (error) log(error);
+  const rxOut: WindowCount[] = [];
+  await runRx(workload, records, params, (r) => {
+    rxOut.push(r);
+  });
+  const rxDiff = diffWindowCounts(rxOut, loopOut, 5);
+  log(`verify: rxjs ${rxOut.length.toLocaleString('en')} results → ${rxDiff.equal ? 'EQUAL' : 'DIFFERENT'} to the loop`);
+  if (!rxDiff.equal) log(`  only in rxjs: ${JSON.stringify(rxDiff.onlyLeft)}; only in loop: ${JSON.stringify(rxDiff.onlyRight)}`);
+  rxOut.length = 0;
   loopOut.length = 0;
 
   // --- 2. timing: warm-up, then alternate Tidemark / loop ---
   const tm = pipelines && error === null ? pipelines : undefined;
   const loopSum = new Checksum();
   const tmSum = new Checksum();
-  const sums: { loop: string[]; tidemark: string[] } = { loop: [], tidemark: [] };
+  const rxSum = new Checksum();
+  const sums: { loop: string[]; tidemark: string[]; rxjs: string[] } = { loop: [], tidemark: [], rxjs: [] };
   const loopEmit: Emit = (r) => loopSum.add(r.key, r.start, r.end, r.count);
+  const rxEmit: Emit = (r) => rxSum.add(r.key, r.start, r.end, r.count);
+  // CPU time per task (user + system), taken in the hooks around each sample
+  const cpuMs = new Map<string, number>();
+  let cpuStart = process.cpuUsage();
+  const cpuFrom = (name: string): void => {
+    const d = process.cpuUsage(cpuStart);
+    cpuMs.set(name, (d.user + d.system) / 1000);
+  };
   const bench = new Bench({
     name: describeJob(workload, params),
     iterations: 1,
@@ -306,8 +358,10 @@ async function timePhase(workload: Workload, o: Options): Promise<TimeResult> {
           beforeEach: () => {
             tmSum.reset();
             gc();
+            cpuStart = process.cpuUsage();
           },
           afterEach: function (mode) {
+            cpuFrom(`tidemark #${round}`);
             if (mode === 'run') sums.tidemark.push(tmSum.value());
           },
         },
@@ -323,9 +377,29 @@ async function timePhase(workload: Workload, o: Options): Promise<TimeResult> {
         beforeEach: () => {
           loopSum.reset();
           gc();
+          cpuStart = process.cpuUsage();
         },
         afterEach: function (mode) {
+          cpuFrom(`loop #${round}`);
           if (mode === 'run') sums.loop.push(loopSum.value());
+        },
+      },
+    );
+    bench.add(
+      `rxjs #${round}`,
+      async () => {
+        await runRx(workload, records, params, rxEmit);
+      },
+      {
+        async: true,
+        beforeEach: () => {
+          rxSum.reset();
+          gc();
+          cpuStart = process.cpuUsage();
+        },
+        afterEach: function (mode) {
+          cpuFrom(`rxjs #${round}`);
+          if (mode === 'run') sums.rxjs.push(rxSum.value());
         },
       },
     );
@@ -348,13 +422,27 @@ async function timePhase(workload: Workload, o: Options): Promise<TimeResult> {
   for (let round = 1; round <= o.rounds; round++) {
     const loopMs = sampleOf(`loop #${round}`);
     if (loopMs === null) throw new Error(`loop #${round} did not complete`);
+    const rxjsMs = sampleOf(`rxjs #${round}`);
+    if (rxjsMs === null) throw new Error(`rxjs #${round} did not complete`);
     const tidemarkMs = tm ? sampleOf(`tidemark #${round}`) : null;
-    rounds.push({ loopMs, tidemarkMs, ratio: tidemarkMs === null ? null : loopMs / tidemarkMs });
+    rounds.push({
+      loopMs,
+      tidemarkMs,
+      rxjsMs,
+      ratio: tidemarkMs === null ? null : loopMs / tidemarkMs,
+      ratioRxjs: tidemarkMs === null ? null : rxjsMs / tidemarkMs,
+      tidemarkCpuMs: tm ? cpuMs.get(`tidemark #${round}`) ?? null : null,
+      loopCpuMs: cpuMs.get(`loop #${round}`) ?? NaN,
+      rxjsCpuMs: cpuMs.get(`rxjs #${round}`) ?? NaN,
+    });
   }
-  const checksumsEqual = [...sums.loop, ...sums.tidemark].every((s) => s === reference.value());
-  if (!checksumsEqual) log(`CHECKSUM MISMATCH: reference ${reference.value()}, loop ${sums.loop.join(' ')}, tidemark ${sums.tidemark.join(' ')}`);
+  const checksumsEqual = [...sums.loop, ...sums.tidemark, ...sums.rxjs].every((s) => s === reference.value());
+  if (!checksumsEqual) log(`CHECKSUM MISMATCH: reference ${reference.value()}, loop ${sums.loop.join(' ')}, tidemark ${sums.tidemark.join(' ')}, rxjs ${sums.rxjs.join(' ')}`);
   const tmTimes = rounds.flatMap((r) => (r.tidemarkMs === null ? [] : [r.tidemarkMs]));
   const ratios = rounds.flatMap((r) => (r.ratio === null ? [] : [r.ratio]));
+  const ratiosRxjs = rounds.flatMap((r) => (r.ratioRxjs === null ? [] : [r.ratioRxjs]));
+  const perMillion = (ms: readonly number[]): number => (median(ms) / 1000 / o.records) * 1e6;
+  const tmCpu = rounds.flatMap((r) => (r.tidemarkCpuMs === null ? [] : [r.tidemarkCpuMs]));
   return {
     workload,
     description: describeJob(workload, params),
@@ -372,6 +460,10 @@ async function timePhase(workload: Workload, o: Options): Promise<TimeResult> {
     loop: rate(o.records, rounds.map((r) => r.loopMs)),
     tidemark: tmTimes.length === 0 ? null : rate(o.records, tmTimes),
     ratio: ratios.length === 0 ? null : { median: median(ratios), min: Math.min(...ratios), max: Math.max(...ratios) },
+    rxjs: rate(o.records, rounds.map((r) => r.rxjsMs)),
+    ratioRxjs: ratiosRxjs.length === 0 ? null : { median: median(ratiosRxjs), min: Math.min(...ratiosRxjs), max: Math.max(...ratiosRxjs) },
+    rxjsEqual: rxDiff.equal,
+    cpuSecPerMillion: { loop: perMillion(rounds.map((r) => r.loopCpuMs)), tidemark: tmCpu.length === 0 ? null : perMillion(tmCpu), rxjs: perMillion(rounds.map((r) => r.rxjsCpuMs)) },
     checksumsEqual,
     error,
   };
@@ -413,6 +505,8 @@ interface HeapResult {
   readonly meanOpenWindows: number;
   readonly loop: HeapFigures;
   readonly tidemark: HeapFigures | null;
+  /** RxJS allocation during one whole run (retained heap is not probed for RxJS). */
+  readonly rxjs: { readonly allocatedBytesPerRecord: number; readonly gcCount: number; readonly gcMs: number };
   readonly error: string | null;
 }
 
@@ -424,33 +518,6 @@ const HEAP_REPEATS = 3;
  * nothing from a previous probe lingers in an interpreter register and skews the next baseline.
  */
 let held: unknown = null;
-
-interface Allocation {
-  readonly bytes: number;
-  readonly gcCount: number;
-  readonly gcMs: number;
-}
-
-/** Bytes allocated while `fn` runs: heap growth between GCs, summed from V8's GC profiler. */
-async function measureAllocation(fn: () => unknown): Promise<Allocation> {
-  gc();
-  const profiler = new GCProfiler();
-  const start = getHeapStatistics().used_heap_size;
-  profiler.start();
-  await fn();
-  const end = getHeapStatistics().used_heap_size;
-  const profile = profiler.stop();
-  let bytes = 0;
-  let previous = start;
-  let gcMs = 0;
-  for (const entry of profile?.statistics ?? []) {
-    bytes += entry.beforeGC.heapStatistics.usedHeapSize - previous;
-    previous = entry.afterGC.heapStatistics.usedHeapSize;
-    gcMs += entry.cost / 1000;
-  }
-  bytes += end - previous;
-  return { bytes, gcCount: profile?.statistics.length ?? 0, gcMs };
-}
 
 /**
  * Hand loop: process records[0, index) without flushing, GC, measure; then release the state,
@@ -506,6 +573,8 @@ async function heapPhase(workload: Workload, o: Options): Promise<HeapResult> {
     return { ...first, bytes: median(reps.map((r) => r.bytes)) };
   });
   const loopAlloc = await measureAllocation(() => runHand(workload, records, params, countEmit));
+  await runRx(workload, records, params, countEmit); // warm up
+  const rxAlloc = await measureAllocation(() => runRx(workload, records, params, countEmit));
 
   // --- Tidemark: a probe in the timestamp extractor GCs and measures when the source reads record i ---
   let tmBytes: number[] | null = null;
@@ -603,6 +672,7 @@ async function heapPhase(workload: Workload, o: Options): Promise<HeapResult> {
     meanOpenWindows: sumOpen / Math.max(1, probes.length),
     loop,
     tidemark,
+    rxjs: { allocatedBytesPerRecord: rxAlloc.bytes / records.length, gcCount: rxAlloc.gcCount, gcMs: rxAlloc.gcMs },
     error,
   };
 }
@@ -631,7 +701,7 @@ function childArgs(o: Options, workload: Workload, phase: 'time' | 'heap', out: 
   ];
 }
 
-async function runSuite(o: Options, workload: Workload, dir: string): Promise<SuiteResult> {
+async function runSuite(o: Options, workload: Workload, dir: string, output: 'inherit' | number): Promise<SuiteResult> {
   const phases: ('time' | 'heap')[] = o.heap ? ['time', 'heap'] : ['time'];
   let time: TimeResult | null = null;
   let heap: HeapResult | null = null;
@@ -643,7 +713,7 @@ async function runSuite(o: Options, workload: Workload, dir: string): Promise<Su
       writeFileSync(out, JSON.stringify(r));
     } else {
       const args = ['--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), ...childArgs(o, workload, phase, out)];
-      const child = spawnSync(process.execPath, args, { cwd: repoRoot, stdio: 'inherit' });
+      const child = spawnSync(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', output, output] });
       if (child.status !== 0) {
         failures.push(`${phase} process exited with ${child.status ?? child.signal}`);
         continue;
@@ -661,6 +731,12 @@ const fmtRatio = (r: Rate | null): string => (r === null ? '—' : `${r.median.t
 const fmtBytes = (n: number | undefined | null): string => (n === undefined || n === null || !Number.isFinite(n) ? '—' : `${Math.round(n)} B`);
 const fmtMB = (n: number | undefined | null): string => (n === undefined || n === null || !Number.isFinite(n) ? '—' : `${(n / 1e6).toFixed(2)} MB`);
 
+/** The issue's targets: Tidemark ÷ hand loop records/s per workload (and ≥ 3× RxJS everywhere). */
+const TARGETS: Partial<Record<string, number>> = { tumbling: 0.5, sliding: 1.0, session: 0.5, q5: 1.0, q7: 0.5, q11: 0.5 };
+
+/** The Nexmark queries the suite measures side by side with the baselines. */
+const SUITE_QUERIES = ['q5', 'q7', 'q11'] as const;
+
 function printTable(results: Map<Workload, SuiteResult>): void {
   const speed: Record<string, string>[] = [];
   const memory: Record<string, string>[] = [];
@@ -669,14 +745,17 @@ function printTable(results: Map<Workload, SuiteResult>): void {
     const h = s.heap;
     const job = t?.description ?? workload;
     const verdict =
-      t === null || t.ratio === null ? '—' : t.verification.equal !== true || !t.checksumsEqual ? 'RESULTS DIFFER' : t.ratio.median >= 0.5 ? 'met (≥ 0.50)' : 'MISSED (< 0.50)';
+      t === null || t.ratio === null ? '—' : t.verification.equal !== true || !t.checksumsEqual ? 'RESULTS DIFFER' : t.ratio.median >= (TARGETS[workload] ?? 0.5) ? 'met' : 'MISSED';
     speed.push({
       job,
       'loop records/s': fmtM(t?.loop.median),
       'tidemark records/s': fmtM(t?.tidemark?.median),
+      'rxjs records/s': fmtM(t?.rxjs?.median),
       'ratio tidemark/loop (min–max)': fmtRatio(t?.ratio ?? null),
-      'target ≥ 0.50': verdict,
-      'same results': t === null ? '—' : t.verification.equal === null ? 'loop only' : t.verification.equal && t.checksumsEqual ? 'yes' : 'NO',
+      'ratio tidemark/rxjs (min–max)': fmtRatio(t?.ratioRxjs ?? null),
+      'target (hand; 3× rxjs)': `≥ ${(TARGETS[workload] ?? 0.5).toFixed(2)}: ${verdict} / ${t?.ratioRxjs ? (t.ratioRxjs.median >= 3 ? 'met' : 'MISSED') : '—'}`,
+      'CPU-s/M tm · loop · rxjs': t?.cpuSecPerMillion ? [t.cpuSecPerMillion.tidemark, t.cpuSecPerMillion.loop, t.cpuSecPerMillion.rxjs].map((x) => (x === null ? '—' : x.toFixed(2))).join(' · ') : '—',
+      'same results': t === null ? '—' : t.verification.equal === null ? 'loop only' : t.verification.equal && t.checksumsEqual && t.rxjsEqual ? 'yes' : 'NO',
     });
     memory.push({
       job,
@@ -687,6 +766,7 @@ function printTable(results: Map<Workload, SuiteResult>): void {
       'per open window tidemark': fmtBytes(h?.tidemark?.bytesPerOpenWindow),
       'alloc/1M records loop': fmtMB(h ? h.loop.allocatedBytesPerRecord * 1e6 : null),
       'alloc/1M records tidemark': fmtMB(h?.tidemark ? h.tidemark.allocatedBytesPerRecord * 1e6 : null),
+      'alloc/1M records rxjs': fmtMB(h?.rxjs ? h.rxjs.allocatedBytesPerRecord * 1e6 : null),
     });
   }
   console.log('\nThroughput (records/s: median of the rounds)');
@@ -697,53 +777,119 @@ function printTable(results: Map<Workload, SuiteResult>): void {
   }
 }
 
+/** Runs one Nexmark query in a fresh process (`run.ts nexmark …`) and reads its JSON. */
+function runNexmarkChild(o: Options, query: string, dir: string, output: 'inherit' | number): NexmarkBenchResult | string {
+  const out = join(dir, `nexmark-${query}.json`);
+  const args = [
+    '--expose-gc', '--import', 'tsx', fileURLToPath(import.meta.url), 'nexmark',
+    '--query', query, '--events', String(o.events), '--seed', String(o.seed), '--rounds', String(Math.min(o.rounds, 3)), '--json', out,
+  ];
+  const child = spawnSync(process.execPath, args, { cwd: repoRoot, stdio: ['ignore', output, output] });
+  if (child.status !== 0 && !existsSync(out)) return `nexmark ${query} exited with ${child.status ?? child.signal}`;
+  return JSON.parse(readFileSync(out, 'utf8')) as NexmarkBenchResult;
+}
+
 async function parent(o: Options): Promise<void> {
   const started = Date.now();
   console.log(
-    `Tidemark vs hand-written loop — ${o.records.toLocaleString('en')} records, ${o.keys.toLocaleString('en')} keys, seed ${o.seed}, ` +
+    `Tidemark vs hand-written loop vs RxJS — ${o.records.toLocaleString('en')} records, ${o.keys.toLocaleString('en')} keys, seed ${o.seed}, ` +
       `${o.rate} records/s of event time, disorder ≤ ${o.disorder} ms; ${o.rounds} alternating rounds; ` +
-      `${o.inProcess ? 'in this process' : 'each suite in fresh processes'}`,
+      `${o.inProcess ? 'in this process' : 'each suite in fresh processes'}; Nexmark ${o.nexmark.join(', ') || 'none'} over ${o.events.toLocaleString('en')} events`,
   );
   console.log(`Node ${process.version}, ${cpus().length} × ${cpus()[0]?.model ?? '?'}, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
   const dir = mkdtempSync(join(tmpdir(), 'tidemark-bench-'));
   const results = new Map<Workload, SuiteResult>();
+  const nexmark: NexmarkBenchResult[] = [];
+  const failures: string[] = [];
+  // on a terminal: progress bars, the children's logs go to a file; otherwise logs inline
+  const bar = progressBar('bench');
+  const logFile = join(repoRoot, 'benchmarks', 'results', 'last-run.log');
+  const output: 'inherit' | number = process.stdout.isTTY ? openSync(logFile, 'w') : 'inherit';
+  if (output !== 'inherit') console.log(`(the children's logs go to ${logFile})`);
+  const total = o.only.length * (o.heap ? 2 : 1) + o.nexmark.length;
+  let done = 0;
   try {
     for (const workload of o.only) {
-      console.log(`\n=== ${workload} ===`);
-      const r = await runSuite(o, workload, dir);
-      if (r.failure) console.log(`[${workload}] FAILED: ${r.failure}`);
+      if (output === 'inherit') console.log(`\n=== ${workload} ===`);
+      bar.update(done, total, workload);
+      const r = await runSuite(o, workload, dir, output);
+      done += o.heap ? 2 : 1;
+      if (r.failure) {
+        console.log(`[${workload}] FAILED: ${r.failure}`);
+        failures.push(`${workload}: ${r.failure}`);
+      }
       results.set(workload, r);
     }
+    for (const query of o.nexmark) {
+      if (output === 'inherit') console.log(`\n=== nexmark ${query} ===`);
+      bar.update(done, total, `nexmark ${query}`);
+      const r = runNexmarkChild(o, query, dir, output);
+      done++;
+      if (typeof r === 'string') failures.push(r);
+      else nexmark.push(r);
+    }
+    bar.update(done, total, 'done');
   } finally {
+    bar.stop();
+    if (output !== 'inherit') closeSync(output);
     rmSync(dir, { recursive: true, force: true });
   }
   printTable(results);
+  if (nexmark.length > 0) printNexmarkTable(nexmark);
   const elapsed = (Date.now() - started) / 1000;
   console.log(
-    `ratio = Tidemark records/s ÷ loop records/s, median of the ${o.rounds} paired rounds (min–max); target ≥ 0.50.\n` +
+    `ratio = Tidemark records/s ÷ baseline records/s, median of the ${o.rounds} paired rounds (min–max).\n` +
+      `CPU-s/M = CPU seconds (user + system) per million records: a per-core figure.\n` +
       `retained = heap held with windows open (forced GC at ${PROBE_FRACTIONS.map((f) => `${f * 100}%`).join(', ')} of the input, mean); ` +
       `per open window = retained ÷ open (key, window) pairs of the same moment.\n` +
       `alloc/1M records = heap allocated (garbage included) during one whole run, per million records.  Total ${elapsed.toFixed(0)} s.`,
   );
-  if (o.json) {
-    const doc = {
-      date: new Date().toISOString(),
-      node: process.version,
-      cpus: cpus().length,
-      cpuModel: cpus()[0]?.model ?? null,
-      loadavg: loadavg(),
-      options: { records: o.records, keys: o.keys, seed: o.seed, rounds: o.rounds, rate: o.rate, disorder: o.disorder, only: o.only },
-      elapsedSeconds: elapsed,
-      suites: Object.fromEntries(results),
-    };
-    writeFileSync(o.json, JSON.stringify(doc, null, 2) + '\n');
-    console.log(`wrote ${o.json}`);
-  }
-  const bad = [...results.values()].some((r) => r.failure !== null || r.time?.verification.equal === false || r.time?.checksumsEqual === false || r.time?.error);
+  const doc = {
+    machine: machine(repoRoot),
+    options: { records: o.records, keys: o.keys, seed: o.seed, rounds: o.rounds, rate: o.rate, disorder: o.disorder, only: o.only, nexmark: o.nexmark, events: o.events },
+    elapsedSeconds: elapsed,
+    suites: Object.fromEntries(results),
+    nexmark,
+    failures,
+  };
+  const resultsDir = join(repoRoot, 'benchmarks', 'results');
+  const json = o.json ?? join(resultsDir, 'suite.json');
+  writeFileSync(json, JSON.stringify(doc, null, 2) + '\n');
+  const chart: ChartEntry[] = [
+    ...[...results].flatMap(([w, r]) => (r.time?.tidemark ? [{ label: w, tidemark: r.time.tidemark.median, handwritten: r.time.loop.median, rxjs: r.time.rxjs.median }] : [])),
+    ...nexmark.map((r) => ({
+      label: r.query,
+      tidemark: r.tidemark.recordsPerSec,
+      fused: r.tidemark.fused.recordsPerSec,
+      ...(r.baselines.handwritten ? { handwritten: r.baselines.handwritten.recordsPerSec } : {}),
+      ...(r.baselines.rxjs ? { rxjs: r.baselines.rxjs.recordsPerSec } : {}),
+    })),
+  ];
+  const svg = join(resultsDir, 'throughput.svg');
+  writeFileSync(svg, throughputChart(chart, `Throughput per workload — Node ${process.version}, ${cpus().length} cores, commit ${doc.machine.commit?.slice(0, 8) ?? '?'}`));
+  console.log(`wrote ${json} and ${svg}`);
+  const bad =
+    failures.length > 0 ||
+    [...results.values()].some((r) => r.time?.verification.equal === false || r.time?.checksumsEqual === false || r.time?.rxjsEqual === false || r.time?.error) ||
+    nexmark.some((r) => !nexmarkResultOk(r));
   if (bad) process.exitCode = 1;
 }
 
+/** `npm run bench -- nexmark --query q5 …`: one Nexmark query, all contenders in this process. */
+async function nexmarkCommand(argv: string[]): Promise<void> {
+  const o = parseNexmarkArgs(argv, repoRoot);
+  const bar = progressBar(`nexmark ${o.query}`);
+  const r = await runNexmarkBench({ ...o, progress: bar.update }, repoRoot);
+  bar.stop();
+  printNexmarkTable([r]);
+  if (!nexmarkResultOk(r)) process.exitCode = 1;
+}
+
 async function main(): Promise<void> {
+  if (process.argv[2] === 'nexmark') {
+    await nexmarkCommand(process.argv.slice(3));
+    return;
+  }
   const o = parseOptions(process.argv.slice(2));
   if (o.child === undefined) {
     await parent(o);
