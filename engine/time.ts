@@ -15,7 +15,8 @@ export type EventTime = number;
 export const MAX_TIMESTAMP = 8.64e15;
 
 /**
- * A duration: milliseconds, an ISO-8601 duration string (`"PT30M"`, `"P1D"`, `"PT0.5S"`), or a
+ * A duration: milliseconds, a short form (`"500ms"`, `"10s"`, `"5m"`, `"1h"`, `"2d"`), an ISO-8601
+ * duration string (`"PT30M"`, `"P1D"`, `"PT0.5S"`), or a
  * `Temporal.Duration` (or any object with its fields). Calendar units (years, months) are
  * rejected: their length depends on a date; use calendar windows for those.
  *
@@ -61,6 +62,9 @@ export function timestampProblem(t: unknown): string | undefined {
 
 const ISO = /^([+-])?P(?:(\d+(?:[.,]\d+)?)W)?(?:(\d+(?:[.,]\d+)?)D)?(?:T(?:(\d+(?:[.,]\d+)?)H)?(?:(\d+(?:[.,]\d+)?)M)?(?:(\d+(?:[.,]\d+)?)S)?)?$/i;
 
+/** Short forms: `500ms`, `10s`, `5m`, `1h`, `2d` (also with a decimal point: `1.5s`). */
+const SHORT = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)$/;
+
 const MS = { w: 604_800_000, d: 86_400_000, h: 3_600_000, m: 60_000, s: 1000 } as const;
 
 function num(s: string | undefined): number {
@@ -74,15 +78,19 @@ function num(s: string | undefined): number {
  * @example
  * toMillis(5_000, 'bounded'); // 5000
  * toMillis('PT5M', 'tumbling'); // 300000
+ * toMillis('1.5s', 'interval'); // 1500
  */
 export function toMillis(d: Duration, where: string): number {
   let ms: number;
   if (typeof d === 'number') {
     ms = d;
+  } else if (typeof d === 'string' && SHORT.test(d.trim())) {
+    const m = SHORT.exec(d.trim()) as RegExpExecArray;
+    ms = Number(m[1]) * (m[2] === 'ms' ? 1 : MS[m[2] as 's' | 'm' | 'h' | 'd']);
   } else if (typeof d === 'string') {
     const m = ISO.exec(d.trim());
     if (m === null || d.trim().endsWith('T') || /^[+-]?P$/i.test(d.trim())) {
-      throw new PlanError(`${where}: cannot read duration "${d}" (expected milliseconds or an ISO-8601 duration such as "PT5M"; years and months are not fixed lengths)`);
+      throw new PlanError(`${where}: cannot read duration "${d}" (expected milliseconds, a short form such as "10s", or an ISO-8601 duration such as "PT5M"; years and months are not fixed lengths)`);
     }
     ms = num(m[2]) * MS.w + num(m[3]) * MS.d + num(m[4]) * MS.h + num(m[5]) * MS.m + num(m[6]) * MS.s;
     // Decimal fractions in binary floating point: snap what is within rounding noise of a whole ms.

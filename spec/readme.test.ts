@@ -41,4 +41,24 @@ describe('README quick start', () => {
     expect(h.takeOutput()).toEqual([{ key: '/home', window: { start: 0, end: 60_000 }, value: 1, pane: { timing: 'on-time', index: 0, final: true } }]);
     await checkReorderInvariance(perPage, { records: clicks.map((c) => ({ value: c, timestamp: c.ts })), maxDisorder: 5_000 });
   });
+
+  it('the checkpoint example runs and reports exactly-once', async () => {
+    const { mkdtempSync, readFileSync, writeFileSync } = await import('node:fs');
+    const { join } = await import('node:path');
+    const { tmpdir } = await import('node:os');
+    const { fileCheckpoints, fromJsonLines, toJsonLines } = await import('tidemark');
+    const dir = mkdtempSync(join(tmpdir(), 'tidemark-readme-'));
+    writeFileSync(join(dir, 'clicks.jsonl'), clicks.map((c) => JSON.stringify(c)).join('\n') + '\n');
+    const p = new Pipeline({
+      clock: new ManualClock(),
+      checkpoints: { store: fileCheckpoints(join(dir, 'checkpoints')), interval: '1s' },
+      restart: { strategy: 'exponential', attempts: 5, delay: 500 },
+    });
+    p.source(fromJsonLines<Click>(join(dir, 'clicks.jsonl')), { timestamp: (c) => c.ts, watermark: boundedOutOfOrderness('PT5S') })
+      .keyBy((c) => c.page).window(tumbling('PT1M'), { name: 'perPage' }).aggregate(count())
+      .sink(toJsonLines(join(dir, 'counts.jsonl'), { delivery: 'exactly-once' }), { name: 'counts' });
+    const summary = await p.run();
+    expect(summary.guarantees).toEqual({ counts: 'exactly-once' });
+    expect(readFileSync(join(dir, 'counts.jsonl'), 'utf8').trim().split('\n')).toHaveLength(2);
+  });
 });

@@ -93,6 +93,12 @@ describe('toMillis', () => {
     expect(toMillis(d, 'test')).toBe(ms);
   });
 
+  it('reads short forms: 500ms, 10s, 1.5s, 5m, 1h, 2d', () => {
+    expect(['500ms', '10s', '1.5s', '5m', '1h', '2d'].map((d) => toMillis(d, 'x'))).toEqual([500, 10_000, 1_500, 300_000, 3_600_000, 172_800_000]);
+    expect(() => toMillis('10 s', 'x')).toThrow(/cannot read duration "10 s"/);
+    expect(() => toMillis('1.0001ms', 'x')).toThrow(/not a whole number/);
+  });
+
   it('never returns -0', () => {
     expect(Object.is(toMillis('-PT0S', 'test'), 0)).toBe(true);
     expect(Object.is(toMillis(-0, 'test'), 0)).toBe(true);
