@@ -7,8 +7,8 @@
 import { mkdirSync } from 'node:fs';
 import { open, readFile, readdir, rename, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
-import { type Checkpoint, type CheckpointInfo, type CheckpointMeta, type CheckpointState, type CheckpointStore, PlanError } from '../../index.js';
-import { decodeCheckpoint, encodeCheckpointParts, encodeCheckpointState } from './codec.js';
+import { type Checkpoint, type CheckpointInfo, type CheckpointMeta, type CheckpointStore, PlanError } from '../../index.js';
+import { decodeCheckpoint, encodeCheckpointParts, stateEncoder } from './codec.js';
 
 /** Options of `fileCheckpoints`. */
 export interface FileCheckpointOptions {
@@ -71,7 +71,7 @@ export function fileCheckpoints(dir: string, options: FileCheckpointOptions = {}
 
   return {
     kind: 'file',
-    encodeState: (state: CheckpointState) => encodeCheckpointState(state),
+    encodeState: stateEncoder(),
     async write(meta, state, sinks): Promise<CheckpointInfo> {
       const parts = encodeCheckpointParts(meta, state, sinks);
       const bytes = parts.reduce((n, p) => n + p.length, 0);

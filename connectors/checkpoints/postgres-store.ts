@@ -8,10 +8,10 @@
  * table; each sees only its own rows.
  */
 import pg from 'pg';
-import { type Checkpoint, type CheckpointInfo, CheckpointError, type CheckpointState, type CheckpointStore, PlanError } from '../../index.js';
+import { type Checkpoint, type CheckpointInfo, CheckpointError, type CheckpointStore, PlanError } from '../../index.js';
 import { scrub, secretsOf } from '../postgres/errors.js';
 import { quoteTable, type TableName } from '../postgres/sql.js';
-import { decodeCheckpoint, encodeCheckpoint, encodeCheckpointState } from './codec.js';
+import { decodeCheckpoint, encodeCheckpoint, stateEncoder } from './codec.js';
 
 /** Options of `postgresCheckpoints`. */
 export interface PostgresCheckpointOptions {
@@ -105,7 +105,7 @@ export function postgresCheckpoints(options: PostgresCheckpointOptions): Checkpo
 
   return {
     kind: 'postgres',
-    encodeState: (state: CheckpointState) => encodeCheckpointState(state),
+    encodeState: stateEncoder(),
     async write(meta, state, sinks): Promise<CheckpointInfo> {
       const bytes = encodeCheckpoint(meta, state, sinks);
       let client: pg.PoolClient;
