@@ -56,6 +56,11 @@ export class Runtime {
   /** Set by `stop()`: the pumps end after their current chunk, without flushing windows. */
   private stopping: string | undefined;
   private pending: Promise<void>[] = [];
+  /**
+   * Every tracked promise until it settles — including those a pump's drain has taken out of
+   * `pending` — so that a checkpoint never cuts while a write is still in flight.
+   */
+  private readonly inFlight = new Set<Promise<void>>();
   private failure: { error: unknown } | undefined;
   /** Wakes the pumps when the run fails (set by `run`). */
   private signalStop: () => void = () => undefined;
@@ -80,7 +85,11 @@ export class Runtime {
     const resume = restore === undefined ? options.resume : { ...options.resume, ...restoredOperators(plan, restore, options.migrations ?? {}, options.allowNonRestoredState === true) };
     // A tracked write or async call that rejects fails the run at once (not when a pump next drains).
     const track = (p: Promise<unknown>): void => {
-      this.pending.push(p.then(() => undefined, (error: unknown) => this.fail(error)));
+      const settled: Promise<void> = p.then(() => undefined, (error: unknown) => this.fail(error)).finally(() => {
+        this.inFlight.delete(settled);
+      });
+      this.inFlight.add(settled);
+      this.pending.push(settled);
     };
     // Dead-letter collectors take every node's dead port except their own downstream (no cycles).
     const downstreamOfCollector = new Set<PlanNode>();
@@ -279,8 +288,8 @@ export class Runtime {
 
   /** Waits until all tracked work (async operators, sink writes) has settled (the harness uses it). */
   async settle(): Promise<void> {
-    while (this.pending.length > 0) {
-      const all = this.pending;
+    while (this.pending.length > 0 || this.inFlight.size > 0) {
+      const all = [...this.pending, ...this.inFlight];
       this.pending = [];
       await Promise.all(all);
     }
