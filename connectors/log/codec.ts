@@ -1,53 +1,64 @@
 /**
- * The event log's record frame and value codec. A frame is
+ * The event log's on-disk format (version 2): a segment file starts with a 16-byte header
  *
- *     u32 length (bytes after this field) | u32 crc32 (of the bytes after it) |
+ *     u32 magic 'TMLS' | u32 format version (2) | u32 header bytes (16) | u32 reserved (0)
+ *
+ * followed by record frames, each
+ *
+ *     u32 length (bytes after this field) | u32 xxHash32 (of the bytes after it) |
  *     f64 offset | f64 timestamp | u32 key length | key (msgpack) | value (msgpack)
  *
- * little-endian. Keys and values are msgpack without custom extensions (no records or
- * structures, no `moreTypes`); decoding keeps `__proto__` and `constructor` keys as plain own
- * data properties and never touches prototypes.
+ * little-endian. The offset and timestamp sit in the fixed header, so scanning, indexing and
+ * seeking never decode msgpack. Keys and values are encoded by msgpackr without extensions (no
+ * records or structures, no `moreTypes`) and decoded by the strict decoder of `decode.ts`.
+ * Version 1 (no segment header, CRC-32 frames) is refused with an error saying so.
  */
-import { Packr, Unpackr } from 'msgpackr';
-import { crc32 } from './crc32.js';
+import { Packr } from 'msgpackr';
+import { decode } from './decode.js';
+import { xxhash32 } from './xxhash32.js';
 
-/** Bytes before the key: length, crc, offset, timestamp, key length. */
+/** Bytes before the key: length, checksum, offset, timestamp, key length. */
 export const HEADER_BYTES = 28;
 /** Bytes of a frame's length field (not counted in the length). */
 export const LENGTH_BYTES = 4;
+/** The format version this code writes and reads. */
+export const FORMAT_VERSION = 2;
+/** Bytes of the header at the start of every segment file. */
+export const SEGMENT_HEADER_BYTES = 16;
+/** 'TMLS' read as a little-endian u32; larger than any valid frame length, so a version-1 file never starts with it. */
+const SEGMENT_MAGIC = 0x534c4d54;
 
 const packr = new Packr({ useRecords: false, moreTypes: false, structuredClone: false, largeBigIntToFloat: false });
-const unpackr = new Unpackr({ useRecords: false, moreTypes: false, structuredClone: false, int64AsType: 'bigint', mapsAsObjects: true, copyBuffers: true });
-const mapUnpackr = new Unpackr({ useRecords: false, moreTypes: false, structuredClone: false, int64AsType: 'bigint', mapsAsObjects: false, copyBuffers: true });
+/** msgpackr's flags: return its own buffer with `start`/`end` (no subarray) and rewind after. */
+const REUSE_AND_RESET = 512 | 1024;
 
-/** The bytes of `__proto__`: where they occur, maps are decoded the careful way. */
-export const PROTO = Buffer.from('__proto__');
+/** The 16-byte header of a new segment file. */
+export function segmentHeader(): Buffer {
+  const b = Buffer.alloc(SEGMENT_HEADER_BYTES);
+  b.writeUInt32LE(SEGMENT_MAGIC, 0);
+  b.writeUInt32LE(FORMAT_VERSION, 4);
+  b.writeUInt32LE(SEGMENT_HEADER_BYTES, 8);
+  return b;
+}
 
 /**
- * Decodes the msgpack value in `buf[start, end)`. Fast path: plain objects. When the bytes may
- * contain `__proto__` (`careful`; see `PROTO`), maps are decoded as `Map`s first and turned
- * into objects with `__proto__` as an own data property (msgpackr would otherwise rename it).
+ * Why the first bytes of a segment file are not a version-2 header, or `undefined` when they
+ * are. A version-1 segment (it starts with a frame) is named as such.
  */
-export function unpack(buf: Buffer, start: number, end: number, careful: boolean): unknown {
-  const t = buf[start] as number;
-  if (t >= 0xa0 && t < 0xc0 && end - start === t - 0x9f) return buf.toString('utf8', start + 1, end); // fixstr (keys)
-  if (!careful) return unpackr.unpack(buf, { start, end });
-  return plain(mapUnpackr.unpack(buf, { start, end }));
+export function segmentHeaderProblem(b: Buffer): string | undefined {
+  if (b.length < SEGMENT_HEADER_BYTES) return `it is ${b.length} bytes, shorter than the ${SEGMENT_HEADER_BYTES}-byte segment header`;
+  if (b.readUInt32LE(0) !== SEGMENT_MAGIC) {
+    return b.readUInt32LE(0) <= 2 ** 30 + HEADER_BYTES
+      ? `it is in event log format 1 (no segment header, CRC-32 frames); this version reads format ${FORMAT_VERSION} only`
+      : 'it does not start with the segment magic (not an event log segment)';
+  }
+  const v = b.readUInt32LE(4);
+  if (v !== FORMAT_VERSION) return `it is in event log format ${v}; this version reads format ${FORMAT_VERSION} only`;
+  if (b.readUInt32LE(8) !== SEGMENT_HEADER_BYTES) return 'its segment header length is not 16';
+  return undefined;
 }
 
-function plain(v: unknown): unknown {
-  if (v instanceof Map) {
-    const o: Record<string, unknown> = {};
-    for (const [k, x] of v) Object.defineProperty(o, String(k), { value: plain(x), enumerable: true, writable: true, configurable: true });
-    return o;
-  }
-  if (Array.isArray(v)) {
-    for (let i = 0; i < v.length; i++) v[i] = plain(v[i]);
-  }
-  return v;
-}
-
-/** One decoded frame header (the key and value are decoded on demand). */
+/** One frame's header fields (the key and value are decoded by the caller). */
 export interface FrameView {
   /** Byte position of the frame in its buffer. */
   readonly at: number;
@@ -64,8 +75,13 @@ export interface FrameView {
 export type FrameProblem = 'short' | 'length' | 'checksum' | 'header';
 
 /**
- * Parses the frame at `buf[at]` (bytes up to `limit`). Returns the frame, `'short'` when the
- * buffer ends inside it (read more, or a torn tail), or another problem when it is corrupt.
+ * Parses the frame at `buf[at]` (bytes up to `limit`), checking its length against
+ * `maxFrameBytes` and its checksum. Returns the frame, `'short'` when the buffer ends inside it
+ * (read more, or a torn tail), or another problem when it is corrupt.
+ *
+ * @example
+ * const f = parseFrame(bytes, 16, bytes.length, 1 << 20);
+ * if (typeof f !== 'string') console.log(f.offset, f.timestamp);
  */
 export function parseFrame(buf: Buffer, at: number, limit: number, maxFrameBytes: number): FrameView | FrameProblem {
   if (limit - at < LENGTH_BYTES) return 'short';
@@ -73,8 +89,7 @@ export function parseFrame(buf: Buffer, at: number, limit: number, maxFrameBytes
   if (len < HEADER_BYTES - LENGTH_BYTES || len > maxFrameBytes) return 'length';
   const end = at + LENGTH_BYTES + len;
   if (end > limit) return 'short';
-  const crc = buf.readUInt32LE(at + 4);
-  if (crc32(buf, at + 8, end) !== crc) return 'checksum';
+  if (xxhash32(buf, at + 8, end) !== buf.readUInt32LE(at + 4)) return 'checksum';
   const offset = buf.readDoubleLE(at + 8);
   const timestamp = buf.readDoubleLE(at + 16);
   const keyLen = buf.readUInt32LE(at + 24);
@@ -83,13 +98,25 @@ export function parseFrame(buf: Buffer, at: number, limit: number, maxFrameBytes
   return { at, size: end - at, offset, timestamp, keyStart, valueStart: keyStart + keyLen, end };
 }
 
-/** A growable byte buffer that frames are encoded into. */
+/**
+ * Decodes the msgpack key or value in `buf[start, end)` (strict: see `decode.ts`).
+ *
+ * @example
+ * const value = unpack(bytes, f.valueStart, f.end);
+ */
+export function unpack(buf: Buffer, start: number, end: number): unknown {
+  return decode(buf, start, end);
+}
+
+/** A growable byte buffer that frames are encoded into, one append batch at a time. */
 export class FrameWriter {
   buf: Buffer;
+  private view: DataView;
   length = 0;
 
   constructor(initial = 1 << 16) {
     this.buf = Buffer.allocUnsafe(initial);
+    this.view = viewOf(this.buf);
   }
 
   reset(): void {
@@ -104,6 +131,7 @@ export class FrameWriter {
     const next = Buffer.allocUnsafe(size);
     this.buf.copy(next); // all of it: a frame being built lies past `length`
     this.buf = next;
+    this.view = viewOf(next);
   }
 
   /**
@@ -112,43 +140,80 @@ export class FrameWriter {
    */
   frame(offset: number, timestamp: number, key: unknown, value: unknown): number {
     const at = this.length;
-    let keyLen: number;
+    let keyLen = 0;
     if (typeof key === 'string' && key.length < 32) {
-      // fixstr written directly (most keys): one pack call per record instead of two
-      this.ensure(HEADER_BYTES + 1 + key.length * 3);
-      keyLen = 1 + this.buf.write(key, at + HEADER_BYTES + 1, 'utf8');
-      if (keyLen <= 32) this.buf[at + HEADER_BYTES] = 0xa0 + keyLen - 1;
-      else keyLen = this.packKey(key, at);
-    } else keyLen = this.packKey(key, at);
-    const v = packr.pack(value);
-    const size = HEADER_BYTES + keyLen + v.length;
-    this.ensure(size);
+      // A short ASCII key is written as a msgpack fixstr directly (most keys); others by msgpackr.
+      this.ensure(HEADER_BYTES + 1 + key.length);
+      const b = this.buf;
+      const k0 = at + HEADER_BYTES + 1;
+      const n = key.length;
+      let i = 0;
+      for (; i < n; i++) {
+        const c = key.charCodeAt(i);
+        if (c >= 0x80) break;
+        b[k0 + i] = c;
+      }
+      if (i === n) {
+        b[k0 - 1] = 0xa0 + n;
+        keyLen = n + 1;
+      }
+    }
+    if (keyLen === 0) keyLen = this.packInto(key, at + HEADER_BYTES);
+    const valueLen = this.packInto(value, at + HEADER_BYTES + keyLen);
+    const size = HEADER_BYTES + keyLen + valueLen;
     const b = this.buf;
-    v.copy(b, at + HEADER_BYTES + keyLen);
-    b.writeUInt32LE(size - LENGTH_BYTES, at);
-    b.writeDoubleLE(offset, at + 8);
-    b.writeDoubleLE(timestamp, at + 16);
-    b.writeUInt32LE(keyLen, at + 24);
-    b.writeUInt32LE(crc32(b, at + 8, at + size), at + 4);
+    const v = this.view;
+    v.setUint32(at, size - LENGTH_BYTES, true);
+    v.setFloat64(at + 8, offset, true);
+    v.setFloat64(at + 16, timestamp, true);
+    v.setUint32(at + 24, keyLen, true);
+    v.setUint32(at + 4, xxhash32(b, at + 8, at + size), true);
     this.length = at + size;
     return size;
   }
 
-  private packKey(key: unknown, at: number): number {
-    const k = packr.pack(key);
-    this.ensure(HEADER_BYTES + k.length);
-    k.copy(this.buf, at + HEADER_BYTES);
-    return k.length;
+  /** Packs `v` with msgpackr and copies it to `this.buf[to…]`; returns its length. */
+  private packInto(v: unknown, to: number): number {
+    const t = packr.pack(v, REUSE_AND_RESET) as Buffer & { start: number; end: number };
+    const n = t.end - t.start;
+    this.ensure(to - this.length + n);
+    const b = this.buf;
+    if (n < 64) {
+      for (let i = 0, s = t.start; i < n; i++) b[to + i] = t[s + i] as number; // cheaper than a native copy call
+    } else t.copy(b, to, t.start, t.end);
+    return n;
+  }
+
+  /** Appends the frame `src[at, end)` as it is (compaction copies kept frames). */
+  raw(src: Buffer, at: number, end: number): void {
+    this.ensure(end - at);
+    src.copy(this.buf, this.length, at, end);
+    this.length += end - at;
   }
 
   truncate(length: number): void {
     this.length = length;
   }
 
-  /** A copy of the bytes written so far. */
+  /**
+   * The bytes written so far, for the caller to keep: a large batch is handed over (not
+   * copied) and the writer continues in a new buffer of the same size; a small one is copied.
+   */
   take(): Buffer {
-    const out = Buffer.allocUnsafe(this.length);
-    this.buf.copy(out, 0, 0, this.length);
+    if (this.length * 4 < this.buf.length) {
+      const copy = Buffer.allocUnsafe(this.length); // small: copying is cheaper than a new buffer
+      this.buf.copy(copy, 0, 0, this.length);
+      this.length = 0;
+      return copy;
+    }
+    const out = this.buf.subarray(0, this.length);
+    this.buf = Buffer.allocUnsafeSlow(this.buf.length);
+    this.view = viewOf(this.buf);
+    this.length = 0;
     return out;
   }
+}
+
+function viewOf(b: Buffer): DataView {
+  return new DataView(b.buffer, b.byteOffset, b.byteLength);
 }

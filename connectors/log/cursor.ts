@@ -6,7 +6,9 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { open } from 'node:fs/promises';
-import { type FrameView, PROTO, parseFrame, unpack } from './codec.js';
+import { type FrameView, HEADER_BYTES, LENGTH_BYTES, parseFrame } from './codec.js';
+import { decodeAt, decodeKeyAt, useBuffer } from './decode.js';
+import { xxhash32 } from './xxhash32.js';
 import type { Partition } from './partition.js';
 import type { Segment } from './segment.js';
 import type { Key } from '../../engine/keys.js';
@@ -40,6 +42,8 @@ export interface CursorBatch {
 }
 
 const CHUNK = 1 << 20;
+/** The smallest valid frame length field. */
+const MIN_LEN = HEADER_BYTES - LENGTH_BYTES + 1;
 
 /** Reads one partition from an offset onwards. */
 export class PartitionCursor {
@@ -51,8 +55,7 @@ export class PartitionCursor {
   private buf = Buffer.allocUnsafe(CHUNK);
   private bufStart = 0;
   private bufLen = 0;
-  /** Position in `buf` of the next `__proto__` bytes at or after the last frame checked (-1: none left). */
-  private proto = -1;
+  private view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
 
   constructor(private readonly part: Partition, from: number) {
     this.position = from;
@@ -67,34 +70,91 @@ export class PartitionCursor {
   async read(max: number): Promise<CursorBatch> {
     const records: LogRecord[] = [];
     const problems: CursorProblem[] = [];
-    const partition = this.part.id;
     while (records.length < max) {
-      const f = this.bufferedFrame() ?? (await this.nextFrame());
+      if (this.decodeBuffered(records, problems, max)) continue;
+      const f = await this.nextFrame();
       if (f === null) break;
       if (typeof f === 'string') {
-        const seg = this.seg as Segment;
-        problems.push({ partition, offset: this.position, segment: seg.name, position: this.pos, reason: `corrupt frame (${f}); the rest of segment ${seg.name} is skipped`, raw: this.rawAt(this.pos) });
-        this.pos = this.part.limitOf(seg);
+        this.problem(problems, f);
         continue;
       }
-      this.pos += f.size;
-      if (f.offset < this.position) continue;
-      this.position = f.offset + 1;
-      const b = this.buf;
-      let careful = false;
-      if (this.proto >= 0 && this.proto < f.end) {
-        if (this.proto < f.at) this.proto = this.findProto(f.at);
-        careful = this.proto >= 0 && this.proto < f.end;
-      }
-      try {
-        const key = unpack(b, f.keyStart, f.valueStart, careful) as Key;
-        const value = unpack(b, f.valueStart, f.end, careful);
-        records.push({ partition, offset: f.offset, key, timestamp: f.timestamp, value });
-      } catch (e) {
-        problems.push({ partition, offset: f.offset, segment: (this.seg as Segment).name, position: f.at + this.bufStart, reason: `undecodable record: ${e instanceof Error ? e.message : String(e)}`, raw: Buffer.from(b.subarray(f.at, Math.min(f.end, f.at + 256))) });
-      }
+      // A whole, valid frame is in the buffer now: the hot loop decodes it. (It checks what
+      // parseFrame checked; should they ever disagree, report rather than spin.)
+      if (!this.decodeBuffered(records, problems, max)) this.problem(problems, 'header');
     }
     return { records, problems };
+  }
+
+  /**
+   * The hot loop: checks and decodes the frames already in the buffer into `records` (up to
+   * `max`), without a promise, closure or buffer slice per record. Returns false when the next
+   * frame is not (wholly) in the buffer, or when it has a problem the slow path reports.
+   */
+  private decodeBuffered(records: LogRecord[], problems: CursorProblem[], max: number): boolean {
+    const seg = this.seg;
+    if (seg === undefined) return false;
+    const buf = this.buf;
+    const dv = this.view;
+    const base = this.bufStart;
+    const stop = Math.min(this.bufLen, this.part.limitOf(seg) - base);
+    const maxLen = this.part.maxFrameBytes;
+    const partition = this.part.id;
+    let at = this.pos - base;
+    if (at < 0 || at >= stop) return false;
+    let progressed = false;
+    useBuffer(buf);
+    while (records.length < max && at + 8 <= stop) {
+      const len = dv.getUint32(at, true);
+      const end = at + LENGTH_BYTES + len;
+      if (len < MIN_LEN || len > maxLen || end > stop) break; // the slow path says what it is
+      if (xxhash32(buf, at + 8, end) !== dv.getUint32(at + 4, true)) break;
+      const offset = dv.getFloat64(at + 8, true);
+      const keyEnd = at + HEADER_BYTES + dv.getUint32(at + 24, true);
+      if (!Number.isSafeInteger(offset) || offset < 0 || keyEnd > end || keyEnd <= at + HEADER_BYTES) break;
+      this.pos = base + end;
+      progressed = true;
+      if (offset < this.position) {
+        at = end;
+        continue;
+      }
+      this.position = offset + 1;
+      try {
+        const key = decodeKeyAt(at + HEADER_BYTES, keyEnd) as Key;
+        const value = decodeAt(keyEnd, end);
+        records.push({ partition, offset, key, timestamp: dv.getFloat64(at + 16, true), value });
+      } catch (e) {
+        problems.push({ partition, offset, segment: seg.name, position: base + at, reason: `undecodable record: ${e instanceof Error ? e.message : String(e)}`, raw: Buffer.from(buf.subarray(at, Math.min(end, at + 256))) });
+        useBuffer(buf);
+      }
+      at = end;
+    }
+    return progressed;
+  }
+
+  /** Reports the problem `f` at the cursor and skips what it makes unreadable. */
+  private problem(problems: CursorProblem[], f: string): void {
+    const seg = this.seg as Segment;
+    const partition = this.part.id;
+    const limit = this.part.limitOf(seg);
+    if (f === 'length') {
+      const len = this.lengthAt(this.pos);
+      const frameEnd = this.pos + LENGTH_BYTES + len;
+      if (len > this.part.maxFrameBytes && len <= this.part.hardMaxFrameBytes && frameEnd <= limit) {
+        // Larger than maxRecordBytes allows (written under a larger limit, or a corrupt length):
+        // reported with its position, and skipped by its length (the next frame is checked as usual).
+        problems.push({ partition, offset: this.position, segment: seg.name, position: this.pos, reason: `record of ${len - (HEADER_BYTES - LENGTH_BYTES)} bytes is over maxRecordBytes (${this.part.maxFrameBytes - (HEADER_BYTES - LENGTH_BYTES)}); skipped`, raw: this.rawAt(this.pos) });
+        this.pos = frameEnd;
+        return;
+      }
+    }
+    problems.push({ partition, offset: this.position, segment: seg.name, position: this.pos, reason: `corrupt frame (${f}); the rest of segment ${seg.name} is skipped`, raw: this.rawAt(this.pos) });
+    this.pos = limit;
+  }
+
+  /** The length field of the frame at file position `p` (it is in the buffer). */
+  private lengthAt(p: number): number {
+    const i = p - this.bufStart;
+    return i >= 0 && i + 4 <= this.bufLen ? this.view.getUint32(i, true) : 0;
   }
 
   /**
@@ -133,9 +193,11 @@ export class PartitionCursor {
     await fh?.close();
   }
 
-  private findProto(from: number): number {
-    const i = this.buf.indexOf(PROTO, from);
-    return i >= 0 && i < this.bufLen ? i : -1;
+  /** Doubles the read buffer (a frame larger than it; bounded by the frame size limit). */
+  private grow(): void {
+    this.buf = Buffer.allocUnsafe(this.buf.length * 2);
+    this.view = new DataView(this.buf.buffer, this.buf.byteOffset, this.buf.byteLength);
+    this.bufLen = 0;
   }
 
   private rawAt(at: number): Buffer {
@@ -175,16 +237,6 @@ export class PartitionCursor {
     if (next !== undefined && this.position < next.base) this.position = next.base;
   }
 
-  /** The next frame when it is already in the buffer (the common case: no promise per record). */
-  private bufferedFrame(): FrameView | undefined {
-    const seg = this.seg;
-    if (seg === undefined || this.pos >= this.part.limitOf(seg)) return undefined;
-    const at = this.pos - this.bufStart;
-    if (at < 0 || at >= this.bufLen) return undefined;
-    const f = parseFrame(this.buf, at, this.bufLen, this.part.maxFrameBytes);
-    return typeof f === 'string' ? undefined : f;
-  }
-
   /** The next frame (or problem) at the cursor, `null` at the visible head. */
   private async nextFrame(): Promise<FrameView | string | null> {
     for (;;) {
@@ -201,13 +253,12 @@ export class PartitionCursor {
         const f = parseFrame(this.buf, at, this.bufLen, this.part.maxFrameBytes);
         if (f !== 'short') return f;
         if (at === 0 && this.bufStart + this.bufLen >= limit) return 'short';
-        if (at === 0) this.buf = Buffer.allocUnsafe(this.buf.length * 2);
+        if (at === 0) this.grow();
       }
       const want = Math.min(this.buf.length, limit - this.pos);
       const { bytesRead } = await (this.fh as FileHandle).read(this.buf, 0, want, this.pos);
       this.bufStart = this.pos;
       this.bufLen = bytesRead;
-      this.proto = this.findProto(0);
       if (bytesRead === 0) return 'short';
     }
   }

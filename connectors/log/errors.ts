@@ -1,8 +1,10 @@
 /**
  * Typed errors of the event log: a read below what retention kept (saying which offsets were
- * lost), a corrupt record in the middle of a segment, a misuse of an open log.
+ * lost), a record that cannot be read (corrupt, undecodable, over `maxRecordBytes`), a misuse of
+ * an open log.
  */
 import { SourceError, TidemarkError } from '../../engine/errors.js';
+import type { CursorProblem } from './cursor.js';
 
 /**
  * The event log failed or was misused (closed, locked by another process, a bad record given to
@@ -31,7 +33,11 @@ export class LogTruncatedError extends SourceError {
   }
 }
 
-/** A record in the middle of a segment failed its checksum or framing (disk corruption). */
+/**
+ * A record in a segment cannot be read: it failed its checksum or framing (disk corruption), its
+ * bytes are not a value the strict decoder accepts, or it is over `maxRecordBytes`. `position`
+ * is its byte position in the segment file; `problem` says which.
+ */
 export class LogCorruptionError extends SourceError {
   override name = 'LogCorruptionError';
   constructor(
@@ -40,6 +46,11 @@ export class LogCorruptionError extends SourceError {
     readonly position: number,
     readonly problem: string,
   ) {
-    super(`event log partition ${partition}: corrupt record in segment ${segment} at byte ${position} (${problem})`);
+    super(`event log partition ${partition}: unreadable record in segment ${segment} at byte ${position} (${problem})`);
   }
+}
+
+/** The error `log.read()` throws for a problem a cursor met. */
+export function corruption(p: CursorProblem): LogCorruptionError {
+  return new LogCorruptionError(p.partition, p.segment, p.position, p.reason);
 }

@@ -11,10 +11,11 @@ import { PlanError } from '../../engine/errors.js';
 import { hashKey, keyProblem, type Key } from '../../engine/keys.js';
 import type { Source } from '../../engine/source.js';
 import { isValidTimestamp, timestampProblem } from '../../engine/time.js';
-import { FrameWriter, HEADER_BYTES } from './codec.js';
+import { FORMAT_VERSION, FrameWriter, HEADER_BYTES, LENGTH_BYTES } from './codec.js';
 import { ConsumerStore, checkConsumer } from './consumers.js';
-import { type CursorProblem, type LogRecord, PartitionCursor } from './cursor.js';
-import { LogCorruptionError, LogError } from './errors.js';
+import { type LogRecord, PartitionCursor } from './cursor.js';
+import { LogError } from './errors.js';
+import { RecordIterator } from './record-iterator.js';
 import { type EventLogOptions, type ResolvedOptions, type StartFrom, checkFrom, resolveOptions } from './options.js';
 import { Partition, type RecoveryReport } from './partition.js';
 import { type LogSourceOptions, logSource } from './source.js';
@@ -132,7 +133,10 @@ export class EventLog<V = unknown> {
     await lock(abs, where);
     openLogs.add(abs);
     try {
-      const cfg = { segmentBytes: opts.segmentBytes, indexIntervalBytes: opts.indexIntervalBytes, maxFrameBytes: MAX_FRAME, fsync: opts.fsync, retention: opts.retention };
+      const cfg = {
+        segmentBytes: opts.segmentBytes, indexIntervalBytes: opts.indexIntervalBytes, fsync: opts.fsync, retention: opts.retention,
+        maxFrameBytes: opts.maxRecordBytes + HEADER_BYTES - LENGTH_BYTES, hardMaxFrameBytes: MAX_FRAME,
+      };
       const opened = await Promise.all(Array.from({ length: partitions }, (_, i) => Partition.open(abs, i, cfg)));
       const log = new EventLog<V>(abs, resolved, opened.map((o) => o.partition), opened.map((o) => o.report).filter((r) => Object.keys(r.truncated).length > 0));
       await log.applyRetention();
@@ -224,8 +228,10 @@ export class EventLog<V = unknown> {
    * Reads records from `from` (default `'earliest'`) in offset order within each partition
    * (partitions are interleaved chunk by chunk). Stops at the current head, or with
    * `follow: true` waits for new records until the loop is left or the log closed. Reading below
-   * what retention kept throws `LogTruncatedError` (naming the lost offsets); a corrupt record
-   * in a sealed segment throws `LogCorruptionError`.
+   * what retention kept throws `LogTruncatedError` (naming the lost offsets); a record that is
+   * corrupt, undecodable or over `maxRecordBytes` throws `LogCorruptionError` with its position
+   * (records before it were yielded). Partitions take turns of up to 256 records; within a turn
+   * each step is one already-resolved promise (no I/O).
    *
    * @example
    * for await (const r of log.read({ from: { timestamp: Date.parse('2025-01-01') } })) handle(r);
@@ -235,30 +241,10 @@ export class EventLog<V = unknown> {
     if (options === null || typeof options !== 'object') throw new PlanError(`${where}: options must be an object`);
     const from = checkFrom(options.from ?? 'earliest', this.parts.length, where);
     const follow = options.follow === true;
-    const self = this;
     return {
-      async *[Symbol.asyncIterator]() {
-        self.checkOpen(where);
-        const cursors = await self.cursors(from);
-        try {
-          for (;;) {
-            const seen = self.version;
-            let any = false;
-            for (const c of cursors) {
-              const { records, problems } = await c.read(1024);
-              const bad = problems[0];
-              if (bad !== undefined) throw corruption(bad);
-              if (records.length > 0) any = true;
-              yield* records as LogRecord<V>[];
-            }
-            if (any) continue;
-            if (!follow || self.closed) return;
-            if (self.version === seen) await self.nextAppend();
-            if (self.closed) return;
-          }
-        } finally {
-          await Promise.all(cursors.map((c) => c.close()));
-        }
+      [Symbol.asyncIterator]: () => {
+        this.checkOpen(where);
+        return new RecordIterator<V>(this, () => this.cursors(from), follow);
       },
     };
   }
@@ -463,11 +449,6 @@ function byPartition(partOf: Int32Array, P: number): { starts: Int32Array; index
   return { starts, index };
 }
 
-/** The error for a corrupt frame met by `read`. */
-export function corruption(p: CursorProblem): LogCorruptionError {
-  return new LogCorruptionError(p.partition, p.segment, p.position, p.reason);
-}
-
 /** Creates or checks `log.json`; returns the partition count. */
 async function checkMeta(dir: string, opts: ResolvedOptions, explicit: boolean, where: string): Promise<number> {
   const path = join(dir, META);
@@ -478,11 +459,14 @@ async function checkMeta(dir: string, opts: ResolvedOptions, explicit: boolean, 
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw new LogError(`${where}: cannot read ${path}: ${e instanceof Error ? e.message : String(e)}`);
   }
   if (meta === undefined) {
-    await writeDurably(path, JSON.stringify({ format: 1, partitions: opts.partitions }), opts.fsync !== 'never');
+    await writeDurably(path, JSON.stringify({ format: FORMAT_VERSION, partitions: opts.partitions }), opts.fsync !== 'never');
     if (opts.fsync !== 'never') await syncDir(dir);
     return opts.partitions;
   }
-  if (meta.format !== 1 || typeof meta.partitions !== 'number') throw new LogError(`${where}: ${path} is not an event log description`);
+  if (typeof meta.format === 'number' && meta.format !== FORMAT_VERSION) {
+    throw new LogError(`${where}: the log at ${dir} is in event log format ${meta.format}; this version reads format ${FORMAT_VERSION} only (format 1 had CRC-32 frames and no segment header). Replay it with the version that wrote it and append the records to a new log.`);
+  }
+  if (meta.format !== FORMAT_VERSION || typeof meta.partitions !== 'number') throw new LogError(`${where}: ${path} is not an event log description`);
   if (explicit && meta.partitions !== opts.partitions) {
     throw new PlanError(`${where}: the log at ${dir} has ${meta.partitions} partitions, not ${opts.partitions} (keys would move between partitions)`);
   }

@@ -32,8 +32,24 @@ export interface EventLogOptions {
   readonly segmentBytes?: number;
   /** Bytes between sparse index entries (default 4096). */
   readonly indexIntervalBytes?: number;
-  /** Largest encoded record `append` accepts (default 1 MiB). */
+  /**
+   * Largest encoded record (key + value) `append` accepts (default 1 MiB). Readers enforce it
+   * too: a larger record on disk (written under a larger limit, or a corrupt length) is an
+   * error from `read()` and a dead letter from `source()`, with its position.
+   */
   readonly maxRecordBytes?: number;
+  /**
+   * With `retention: 'compacted'`: how long a tombstone (a `null` value) is kept after it was
+   * written, in event time — it is dropped when compaction rewrites its segment and the
+   * partition's newest record is more than this later (default one day, `'P1D'`). Consumers
+   * that are less than this far behind see every delete.
+   */
+  readonly tombstoneRetention?: Duration;
+  /**
+   * With `retention: 'compacted'`: the least share of dead records (superseded by a later record
+   * of the same key), from 0 to 1, that makes a sealed segment worth rewriting (default 0.5).
+   */
+  readonly minDirtyRatio?: number;
 }
 
 /** Options after validation. */
@@ -68,16 +84,31 @@ export function resolveOptions(options: EventLogOptions): ResolvedOptions {
     partitions: positiveInt(options.partitions, 'partitions', 1, 4096),
     fsync,
     fsyncIntervalMs: positiveInt(options.fsyncIntervalMs, 'fsyncIntervalMs', 1000),
-    retention: resolveRetention(options.retention ?? 'forever'),
+    retention: resolveRetention(options.retention ?? 'forever', options),
     segmentBytes: positiveInt(options.segmentBytes, 'segmentBytes', 64 << 20, 2 ** 31),
     indexIntervalBytes: positiveInt(options.indexIntervalBytes, 'indexIntervalBytes', 4096),
     maxRecordBytes: positiveInt(options.maxRecordBytes, 'maxRecordBytes', 1 << 20, 2 ** 30),
   };
 }
 
-function resolveRetention(r: Retention): RetentionRule {
+const DAY_MS = 86_400_000;
+
+function resolveRetention(r: Retention, options: EventLogOptions): RetentionRule {
+  if (r !== 'compacted') {
+    for (const name of ['tombstoneRetention', 'minDirtyRatio'] as const) {
+      if (options[name] !== undefined) throw new PlanError(`${WHERE}: ${name} applies only to retention: 'compacted'`);
+    }
+  }
   if (r === 'forever') return { kind: 'forever', describe: 'forever' };
-  if (r === 'compacted') return { kind: 'compacted', describe: 'compacted' };
+  if (r === 'compacted') {
+    const tombstoneRetentionMs = options.tombstoneRetention === undefined ? DAY_MS : toMillis(options.tombstoneRetention, `${WHERE}: tombstoneRetention`);
+    if (!(tombstoneRetentionMs >= 0)) throw new PlanError(`${WHERE}: tombstoneRetention must not be negative`);
+    const minDirtyRatio = options.minDirtyRatio ?? 0.5;
+    if (typeof minDirtyRatio !== 'number' || !(minDirtyRatio >= 0 && minDirtyRatio <= 1)) {
+      throw new PlanError(`${WHERE}: minDirtyRatio must be a number from 0 to 1, got ${String(minDirtyRatio)}`);
+    }
+    return { kind: 'compacted', describe: 'compacted', compaction: { tombstoneRetentionMs, minDirtyRatio } };
+  }
   if (r === null || typeof r !== 'object') {
     throw new PlanError(`${WHERE}: retention must be 'forever', 'compacted' or { maxAge?, maxBytes? }, got ${String(r)}`);
   }

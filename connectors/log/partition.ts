@@ -4,13 +4,12 @@
  * offset order; under `fsync: 'always'` every batch that queued while a write was in flight is
  * written with one `pwrite` and made durable with one `fdatasync` before any of them resolves.
  */
-import { mkdir, readdir, rename } from 'node:fs/promises';
+import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KeyMap } from '../../engine/keys.js';
-import { FrameWriter } from './codec.js';
-import { PartitionCursor } from './cursor.js';
+import { SEGMENT_HEADER_BYTES } from './codec.js';
+import { type CompactionPass, type CompactionRule, Compactor } from './compaction.js';
 import { LogError, LogTruncatedError } from './errors.js';
-import { Segment, fileSize, syncDir, writeDurably } from './segment.js';
+import { Segment, fileSize, syncDir } from './segment.js';
 
 /** When appends are made durable. */
 export type FsyncPolicy = 'always' | 'interval' | 'never';
@@ -20,6 +19,8 @@ export interface RetentionRule {
   readonly kind: 'forever' | 'compacted' | 'limits';
   readonly maxAgeMs?: number;
   readonly maxBytes?: number;
+  /** With `'compacted'`: tombstone retention and dirty ratio. */
+  readonly compaction?: CompactionRule;
   /** How the rule reads in errors, e.g. `age > 86400000 ms`. */
   readonly describe: string;
 }
@@ -28,7 +29,10 @@ export interface RetentionRule {
 export interface PartitionConfig {
   readonly segmentBytes: number;
   readonly indexIntervalBytes: number;
+  /** Largest frame length field readers accept (from `maxRecordBytes`); larger frames are reported, not read. */
   readonly maxFrameBytes: number;
+  /** Largest frame length field recovery treats as a frame (whatever `maxRecordBytes` is now). */
+  readonly hardMaxFrameBytes: number;
   readonly fsync: FsyncPolicy;
   readonly retention: RetentionRule;
 }
@@ -69,13 +73,22 @@ export class Partition {
   /** Why offsets below the start are gone (for errors). */
   private lostWhy: string;
   private maintenance: Promise<void> = Promise.resolve();
+  private compactor: Compactor | undefined;
+  /** What the last compaction pass did (diagnostics). */
+  lastCompaction: CompactionPass | undefined;
 
   private constructor(readonly id: number, readonly dir: string, readonly cfg: PartitionConfig) {
     this.lostWhy = `retention ${cfg.retention.describe}`;
   }
 
+  /** Largest frame length field readers accept. */
   get maxFrameBytes(): number {
     return this.cfg.maxFrameBytes;
+  }
+
+  /** Largest frame length field that can be a frame at all. */
+  get hardMaxFrameBytes(): number {
+    return this.cfg.hardMaxFrameBytes;
   }
 
   /** The earliest retained offset. */
@@ -98,8 +111,10 @@ export class Partition {
     for (let i = 0; i < names.length; i++) {
       const seg = new Segment(dir, Number((names[i] as string).slice(0, 20)), cfg.indexIntervalBytes);
       const last = i === names.length - 1;
-      if (last || !(await seg.loadIndexes(await fileSize(seg.logPath)))) {
-        const cut = await seg.recover(cfg.maxFrameBytes, sync);
+      const size = await fileSize(seg.logPath);
+      if (!last || size >= SEGMENT_HEADER_BYTES) await seg.checkHeader(); // refuses other format versions
+      if (last || !(await seg.loadIndexes(size))) {
+        const cut = await seg.recover(cfg.hardMaxFrameBytes, sync);
         if (cut > 0) truncated[seg.name] = cut;
         if (!last) await seg.writeIndexes(sync);
         seg.sealed = !last;
@@ -179,7 +194,7 @@ export class Partition {
       while (this.queue.length > 0) {
         let active = this.active;
         const firstItem = this.queue[0] as Pending;
-        if (active.size > 0 && active.size + firstItem.buf.length > this.cfg.segmentBytes) {
+        if (active.count > 0 && active.size + firstItem.buf.length > this.cfg.segmentBytes) {
           await this.roll(firstItem.first);
           active = this.active;
         }
@@ -192,18 +207,24 @@ export class Partition {
           take++;
         }
         const batch = this.queue.splice(0, take);
-        const data = batch.length === 1 ? (batch[0] as Pending).buf : Buffer.concat(batch.map((b) => b.buf), bytes);
         try {
           const position = active.size;
           const fh = active.handle;
           if (fh === undefined) throw new LogError('segment is not open for writing');
-          for (let done = 0; done < data.length;) {
-            const { bytesWritten } = await fh.write(data, done, data.length - done, position + done);
-            done += bytesWritten;
+          // One pwritev for the whole group; a short write (rare on files) is finished with pwrite.
+          const bufs = batch.map((b) => b.buf);
+          let done = bufs.length === 1 ? (await fh.write(bufs[0] as Buffer, 0, bytes, position)).bytesWritten : (await fh.writev(bufs, position)).bytesWritten;
+          if (done < bytes) {
+            const data = Buffer.concat(bufs, bytes);
+            while (done < bytes) done += (await fh.write(data, done, bytes - done, position + done)).bytesWritten;
           }
           if (this.cfg.fsync === 'always') await fh.datasync();
           else this.dirty = true;
-          active.trackBatch(data, data.length, position);
+          let at = position;
+          for (const b of bufs) {
+            active.trackBatch(b, b.length, at);
+            at += b.length;
+          }
         } catch (e) {
           this.failed = e;
           const err = new LogError(`event log partition ${this.id}: append failed: ${e instanceof Error ? e.message : String(e)}`, { cause: e });
@@ -233,7 +254,7 @@ export class Partition {
     await seg.openForWrite();
     if (sync) await syncDir(this.dir);
     this.segments.push(seg);
-    this.visibleSize = 0;
+    this.visibleSize = seg.size;
     void this.applyRetention(Date.now()).catch(() => undefined); // runs after the roll, one at a time
   }
 
@@ -280,61 +301,24 @@ export class Partition {
     if (this.cfg.fsync !== 'never') await syncDir(this.dir);
   }
 
-  /**
-   * Compaction: rewrites every sealed segment keeping only the latest record of each key (a
-   * tombstone — value `null` — is itself kept as the latest record, so readers see the delete).
-   */
-  private async compact(): Promise<void> {
-    if (this.segments.length < 2) return;
-    const latest = new KeyMap<number>();
-    const cursor = new PartitionCursor(this, this.start);
-    try {
-      for (;;) {
-        const { records } = await cursor.read(4096);
-        if (records.length === 0) break;
-        for (const r of records) latest.set(r.key, r.offset);
-      }
-    } finally {
-      await cursor.close();
-    }
-    const sync = this.cfg.fsync !== 'never';
-    const sealed = this.segments.slice(0, -1);
-    for (const seg of sealed) {
-      const out = new FrameWriter();
-      const fresh = new Segment(this.dir, seg.base, this.cfg.indexIntervalBytes);
-      const c = new PartitionCursor(this, seg.base);
-      let dropped = 0;
-      let corrupt = false;
-      try {
-        for (;;) {
-          const { records, problems } = await c.read(4096);
-          if (problems.length > 0) corrupt = true; // leave a damaged segment as it is
-          const mine = records.filter((r) => r.offset < seg.nextOffset);
-          for (const r of mine) {
-            if (latest.get(r.key) !== r.offset) {
-              dropped++;
-              continue;
-            }
-            out.frame(r.offset, r.timestamp, r.key, r.value);
-          }
-          if (records.length === 0 || mine.length < records.length) break;
-        }
-      } finally {
-        await c.close();
-      }
-      if (dropped === 0 || corrupt) continue;
-      const data = out.take();
-      fresh.trackBatch(data, data.length, 0);
-      fresh.nextOffset = seg.nextOffset;
-      await writeDurably(`${fresh.logPath}.compact`, data, sync);
-      await fresh.writeIndexes(sync);
-      await rename(`${fresh.logPath}.compact`, fresh.logPath);
-      if (sync) await syncDir(this.dir);
-      fresh.sealed = true;
-      seg.replaced = true;
-      const i = this.segments.indexOf(seg);
-      if (i >= 0) this.segments[i] = fresh;
-    }
+  /** One incremental compaction pass (see `compaction.ts`). */
+  private async compact(): Promise<CompactionPass | undefined> {
+    const rule = this.cfg.retention.compaction;
+    if (rule === undefined) return undefined;
+    this.compactor ??= new Compactor(this, rule);
+    const pass = await this.compactor.run();
+    this.lastCompaction = pass;
+    return pass;
+  }
+
+  /** The indexing interval new segments use. */
+  get indexIntervalBytes(): number {
+    return this.cfg.indexIntervalBytes;
+  }
+
+  /** Whether files are fsynced (every policy but `'never'`). */
+  get syncFiles(): boolean {
+    return this.cfg.fsync !== 'never';
   }
 
   /** Waits for running maintenance, flushes, seals nothing (the active segment stays open). */

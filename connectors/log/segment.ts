@@ -7,9 +7,10 @@
  */
 import { type FileHandle, open, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { type FrameView, LENGTH_BYTES, parseFrame } from './codec.js';
+import { type FrameView, LENGTH_BYTES, SEGMENT_HEADER_BYTES, parseFrame, segmentHeader, segmentHeaderProblem } from './codec.js';
+import { LogError } from './errors.js';
 
-const MAGIC = 0x544d5449; // 'TMTI'
+const MAGIC = 0x32544d54; // 'TMT2': the time index of a format-2 segment
 const TIME_HEADER = 48;
 const OFFSET_ENTRY = 12;
 const TIME_ENTRY = 20;
@@ -21,8 +22,8 @@ export function segmentName(base: number): string {
 
 /** A segment's files, metadata and in-memory indexes. */
 export class Segment {
-  /** Bytes of whole frames in the file. */
-  size = 0;
+  /** Bytes of the segment header and the whole frames after it. */
+  size = SEGMENT_HEADER_BYTES;
   /** One past the largest offset in the segment (`base` when empty). */
   nextOffset: number;
   count = 0;
@@ -94,7 +95,7 @@ export class Segment {
     const o = this.idxOffsets;
     let lo = 0;
     let hi = o.length - 1;
-    let pos = 0;
+    let pos = SEGMENT_HEADER_BYTES;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       if ((o[mid] as number) <= offset) {
@@ -112,7 +113,7 @@ export class Segment {
     const m = this.timeMax;
     let lo = 0;
     let hi = m.length - 1;
-    let pos = 0;
+    let pos = SEGMENT_HEADER_BYTES;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       if ((m[mid] as number) < ts) {
@@ -123,9 +124,26 @@ export class Segment {
     return pos;
   }
 
-  /** Opens (creating) the file for appending at `size`. */
+  /** Opens (creating, with its header) the file for appending at `size`. */
   async openForWrite(): Promise<void> {
     this.handle = await open(this.logPath, 'a+');
+    if ((await this.handle.stat()).size === 0) {
+      await this.handle.write(segmentHeader(), 0, SEGMENT_HEADER_BYTES, 0);
+      this.size = SEGMENT_HEADER_BYTES;
+    }
+  }
+
+  /** Throws a `LogError` unless the file starts with a format-2 segment header. */
+  async checkHeader(): Promise<void> {
+    const fh = await open(this.logPath, 'r');
+    try {
+      const b = Buffer.alloc(SEGMENT_HEADER_BYTES);
+      const { bytesRead } = await fh.read(b, 0, SEGMENT_HEADER_BYTES, 0);
+      const problem = segmentHeaderProblem(b.subarray(0, bytesRead));
+      if (problem !== undefined) throw new LogError(`event log segment ${this.logPath} cannot be read: ${problem}`);
+    } finally {
+      await fh.close();
+    }
   }
 
   /** Writes the index files of a sealed segment (the `.timeindex` header last marks it complete). */
@@ -196,9 +214,17 @@ export class Segment {
     const fh = await open(this.logPath, 'r+');
     try {
       const fileSize = (await fh.stat()).size;
+      if (fileSize < SEGMENT_HEADER_BYTES) {
+        // A crash while the segment was being created: start it again, empty.
+        await fh.truncate(0);
+        await fh.write(segmentHeader(), 0, SEGMENT_HEADER_BYTES, 0);
+        if (sync) await fh.datasync();
+        this.size = SEGMENT_HEADER_BYTES;
+        return fileSize;
+      }
       let buf = Buffer.allocUnsafe(Math.min(Math.max(fileSize, 1), 4 << 20));
-      let filePos = 0;
-      let good = 0;
+      let filePos = SEGMENT_HEADER_BYTES;
+      let good = SEGMENT_HEADER_BYTES;
       let last = this.base - 1; // offsets increase from the base
       scan: while (filePos < fileSize) {
         const want = Math.min(buf.length, fileSize - filePos);

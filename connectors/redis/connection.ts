@@ -3,8 +3,21 @@
  * `REDIS_URL` environment variable), eager validation, and error messages that name the server
  * by host and port only — passwords and URLs never reach errors, logs or dead letters.
  */
-import { Redis, type RedisOptions } from 'ioredis';
+import { createRequire } from 'node:module';
+import type { Redis, RedisOptions } from 'ioredis';
 import { PlanError, SourceError, TidemarkError } from '../../engine/errors.js';
+
+/**
+ * ioredis is loaded on first use, not when 'tidemark' is imported: merely loading it makes
+ * msgpackr's encoder (checkpoints, the event log, files) 1.5–3× slower in the whole process, and
+ * most pipelines never talk to Redis.
+ */
+const requireCjs = createRequire(import.meta.url);
+let RedisClass: (typeof import('ioredis'))['Redis'] | undefined;
+function redisClass(): (typeof import('ioredis'))['Redis'] {
+  RedisClass ??= (requireCjs('ioredis') as typeof import('ioredis')).Redis;
+  return RedisClass;
+}
 
 /** ioredis options that may be passed through (the reply mapping is fixed: RESP2 shapes). */
 export type RedisClientOptions = Omit<RedisOptions, 'replyMapping' | 'protocol' | 'lazyConnect'>;
@@ -77,13 +90,13 @@ export function redisTarget(options: RedisConnectionOptions, where: string): Red
     secrets.push(url);
     if (parsed.password !== '') secrets.push(parsed.password, decodeURIComponent(parsed.password));
     const label = `${parsed.hostname}:${parsed.port === '' ? '6379' : parsed.port}`;
-    return { label, secrets, create: () => new Redis(url, base) };
+    return { label, secrets, create: () => new (redisClass())(url, base) };
   }
   const host = options.host ?? '127.0.0.1';
   const port = options.port ?? 6379;
   if (typeof host !== 'string' || host === '') throw new PlanError(`${where}: host must be a non-empty string`);
   if (!Number.isInteger(port) || port < 1 || port > 65535) throw new PlanError(`${where}: port must be an integer in 1..65535, got ${String(port)}`);
-  return { label: `${host}:${port}`, secrets, create: () => new Redis({ ...base, host, port }) };
+  return { label: `${host}:${port}`, secrets, create: () => new (redisClass())({ ...base, host, port }) };
 }
 
 /** `message` with every secret replaced by `***`. */
