@@ -14,7 +14,7 @@ import {
   sliding,
   tumbling,
 } from 'tidemark';
-import type { WindowResult } from 'tidemark';
+import type { Stream, WindowResult } from 'tidemark';
 import type { Click } from './generator.js';
 import type { JobParams, Workload } from './jobs.js';
 import type { WindowCount } from './results.js';
@@ -34,23 +34,29 @@ const byTs = (r: Click): number => r.ts;
 
 type Output = { readonly kind: 'forEach'; readonly fn: (r: CountResult) => void } | { readonly kind: 'collect'; readonly out: CountResult[] };
 
+/**
+ * The job's windowed count over a stream of clicks: `keyBy(user)`, the workload's window,
+ * `count()` (shared by the timed pipeline and the latency run).
+ */
+export function windowCounts(workload: Workload, clicks: Stream<Click>, params: JobParams): Stream<CountResult> {
+  const keyed = clicks.keyBy((r) => r.user);
+  return workload === 'tumbling'
+    ? keyed.window(tumbling(params.size), { name: WINDOW_NAME }).aggregate(count())
+    : workload === 'sliding'
+      ? keyed.window(sliding(params.size, params.slide), { name: WINDOW_NAME }).aggregate(count())
+      : keyed.window(session(params.gap), { name: WINDOW_NAME }).aggregate(count());
+}
+
 /** Builds the job's pipeline, ending in the given sink. */
 function build(workload: Workload, records: readonly Click[], params: JobParams, output: Output, options: BuildOptions): Pipeline {
   const p = new Pipeline();
-  const keyed = p
-    .source(fromArray(records as Click[]), {
-      timestamp: options.timestamp ?? byTs,
-      watermark: boundedOutOfOrderness(params.bound),
-      name: SOURCE_NAME,
-      ordering: 'none',
-    })
-    .keyBy((r) => r.user);
-  const results =
-    workload === 'tumbling'
-      ? keyed.window(tumbling(params.size), { name: WINDOW_NAME }).aggregate(count())
-      : workload === 'sliding'
-        ? keyed.window(sliding(params.size, params.slide), { name: WINDOW_NAME }).aggregate(count())
-        : keyed.window(session(params.gap), { name: WINDOW_NAME }).aggregate(count());
+  const clicks = p.source(fromArray(records as Click[]), {
+    timestamp: options.timestamp ?? byTs,
+    watermark: boundedOutOfOrderness(params.bound),
+    name: SOURCE_NAME,
+    ordering: 'none',
+  });
+  const results = windowCounts(workload, clicks, params);
   if (output.kind === 'forEach') results.sink(forEach(output.fn));
   else results.sink(collect(output.out));
   return p;

@@ -1,14 +1,15 @@
 /**
  * `npm run bench` — Tidemark vs a hand-written plain-JS loop vs idiomatic RxJS 7, on keyed window
- * counts and on Nexmark q5, q7 and q11; `npm run bench -- nexmark --query qN …` runs one Nexmark
- * query (see `nexmark/bench.ts`).
+ * counts and on Nexmark q5, q7 and q11 (and q4, Tidemark only); `npm run bench -- nexmark --query qN …`
+ * runs one Nexmark query (see `nexmark/bench.ts`).
  *
  * For each window-count workload (tumbling, sliding, session) this script spawns fresh Node
  * processes (`node --expose-gc --import tsx benchmarks/run.ts --child …`):
  *   1. a *time* process: generates the seeded input, checks that Tidemark, the hand loop and RxJS
  *      produce the same results, then times all three with tinybench — warm-up first, then the
  *      contenders alternate (Tidemark, loop, RxJS, Tidemark, …), one full job per sample, with
- *      the CPU time (user + system) of every sample;
+ *      the CPU time (user + system) of every sample; then Tidemark's latency (watermark passing a
+ *      window's end → sink) with the input paced at `--latency-rate` records/s (`latency.ts`);
  *   2. a *heap* process: measures the heap retained while windows are open (forced GC at a few
  *      points of the input) and the bytes allocated by a whole run (from V8's GC statistics).
  * Then each Nexmark query runs in its own fresh process (`run.ts nexmark --query …`), checked
@@ -18,8 +19,8 @@
  * `benchmarks/results/last-run.log`.
  *
  *   npm run bench -- [--records N] [--events N] [--keys K] [--seed S]
- *                    [--only tumbling,sliding,session,q5,q7,q11] [--rounds R] [--rate EVENTS_PER_S]
- *                    [--disorder MS] [--json FILE] [--in-process] [--no-heap]
+ *                    [--only tumbling,sliding,session,q5,q7,q11,q4] [--rounds R] [--rate EVENTS_PER_S]
+ *                    [--disorder MS] [--json FILE] [--in-process] [--no-heap] [--latency-rate R (0: skip)]
  *   npm run bench -- nexmark --query q5 --events 1000000 [--json out.json] [--no-oracle] …
  *
  * See benchmarks/README.md for the methodology.
@@ -39,6 +40,7 @@ import { nexmarkResultOk, parseNexmarkArgs, runNexmarkBench, type NexmarkBenchRe
 import { type Allocation, gc, machine, measureAllocation, median } from './nexmark/measure.js';
 import { rxSessionCount, rxSlidingCount, rxTumblingCount } from './baselines/rxjs.js';
 import { type ChartEntry, printNexmarkTable, progressBar, throughputChart } from './nexmark/report.js';
+import { type LatencyFigures, pacedLatency } from './latency.js';
 
 type Pipelines = typeof import('./pipelines.js');
 
@@ -54,7 +56,7 @@ interface Options {
   readonly keys: number;
   readonly seed: number;
   readonly only: readonly Workload[];
-  /** Nexmark queries measured after the window counts (from `--only`; default q5, q7, q11). */
+  /** Nexmark queries measured after the window counts (from `--only`; default q5, q7, q11, q4). */
   readonly nexmark: readonly string[];
   /** Events per Nexmark query (default: `--records`). */
   readonly events: number;
@@ -67,6 +69,8 @@ interface Options {
   readonly child: Workload | undefined;
   readonly phase: 'time' | 'heap';
   readonly out: string | undefined;
+  /** Records per second of real time for the latency run of the window counts; 0 skips it. */
+  readonly latencyRate: number;
 }
 
 function parseOptions(argv: string[]): Options {
@@ -87,6 +91,7 @@ function parseOptions(argv: string[]): Options {
       child: { type: 'string' },
       phase: { type: 'string', default: 'time' },
       out: { type: 'string' },
+      'latency-rate': { type: 'string', default: '200000' },
     },
     strict: true,
   });
@@ -123,6 +128,7 @@ function parseOptions(argv: string[]): Options {
     child: values.child === undefined ? undefined : asWorkload(values.child),
     phase,
     out: values.out,
+    latencyRate: int('latency-rate', values['latency-rate']),
   };
   if (options.keys < 1 || options.rate < 1) throw new Error('--keys and --rate must be ≥ 1');
   return options;
@@ -236,6 +242,8 @@ interface TimeResult {
   /** CPU seconds per million records (median of the rounds): a per-core figure. */
   readonly cpuSecPerMillion: { readonly loop: number; readonly tidemark: number | null; readonly rxjs: number };
   readonly checksumsEqual: boolean;
+  /** Tidemark's watermark-passes-end → sink latency at `rate` records/s of real time (null: skipped). */
+  readonly latency: (LatencyFigures & { readonly rate: number; readonly records: number }) | null;
   readonly error: string | null;
 }
 
@@ -438,6 +446,22 @@ async function timePhase(workload: Workload, o: Options): Promise<TimeResult> {
   }
   const checksumsEqual = [...sums.loop, ...sums.tidemark, ...sums.rxjs].every((s) => s === reference.value());
   if (!checksumsEqual) log(`CHECKSUM MISMATCH: reference ${reference.value()}, loop ${sums.loop.join(' ')}, tidemark ${sums.tidemark.join(' ')}, rxjs ${sums.rxjs.join(' ')}`);
+
+  // --- 3. latency at a fixed input rate (Tidemark only) ---
+  let latency: TimeResult['latency'] = null;
+  if (pipelines && o.latencyRate > 0) {
+    const n = Math.min(records.length, o.latencyRate * 5);
+    const input = {
+      total: n,
+      chunk: (at: number, k: number) => {
+        const values = records.slice(at, at + k);
+        return { values, timestamps: values.map((r) => r.ts) };
+      },
+    };
+    const l = await pacedLatency(input, { rate: o.latencyRate, bound: params.bound }, (s) => pipelines.windowCounts(workload, s, params), (r) => r.window.end);
+    latency = { rate: o.latencyRate, records: n, ...l };
+    log(`latency at ${o.latencyRate.toLocaleString('en')} records/s over ${n.toLocaleString('en')} records: ${l.windows} windows, p50 ${l.p50Ms.toFixed(1)} ms, p99 ${l.p99Ms.toFixed(1)} ms, max ${l.maxMs.toFixed(1)} ms`);
+  }
   const tmTimes = rounds.flatMap((r) => (r.tidemarkMs === null ? [] : [r.tidemarkMs]));
   const ratios = rounds.flatMap((r) => (r.ratio === null ? [] : [r.ratio]));
   const ratiosRxjs = rounds.flatMap((r) => (r.ratioRxjs === null ? [] : [r.ratioRxjs]));
@@ -465,6 +489,7 @@ async function timePhase(workload: Workload, o: Options): Promise<TimeResult> {
     rxjsEqual: rxDiff.equal,
     cpuSecPerMillion: { loop: perMillion(rounds.map((r) => r.loopCpuMs)), tidemark: tmCpu.length === 0 ? null : perMillion(tmCpu), rxjs: perMillion(rounds.map((r) => r.rxjsCpuMs)) },
     checksumsEqual,
+    latency,
     error,
   };
 }
@@ -698,6 +723,7 @@ function childArgs(o: Options, workload: Workload, phase: 'time' | 'heap', out: 
     '--child', workload,
     '--phase', phase,
     '--out', out,
+    '--latency-rate', String(o.latencyRate),
   ];
 }
 
@@ -735,7 +761,7 @@ const fmtMB = (n: number | undefined | null): string => (n === undefined || n ==
 const TARGETS: Partial<Record<string, number>> = { tumbling: 0.5, sliding: 1.0, session: 0.5, q5: 1.0, q7: 0.5, q11: 0.5 };
 
 /** The Nexmark queries the suite measures side by side with the baselines. */
-const SUITE_QUERIES = ['q5', 'q7', 'q11'] as const;
+const SUITE_QUERIES = ['q5', 'q7', 'q11', 'q4'] as const;
 
 function printTable(results: Map<Workload, SuiteResult>): void {
   const speed: Record<string, string>[] = [];
@@ -755,6 +781,7 @@ function printTable(results: Map<Workload, SuiteResult>): void {
       'ratio tidemark/rxjs (min–max)': fmtRatio(t?.ratioRxjs ?? null),
       'target (hand; 3× rxjs)': `≥ ${(TARGETS[workload] ?? 0.5).toFixed(2)}: ${verdict} / ${t?.ratioRxjs ? (t.ratioRxjs.median >= 3 ? 'met' : 'MISSED') : '—'}`,
       'CPU-s/M tm · loop · rxjs': t?.cpuSecPerMillion ? [t.cpuSecPerMillion.tidemark, t.cpuSecPerMillion.loop, t.cpuSecPerMillion.rxjs].map((x) => (x === null ? '—' : x.toFixed(2))).join(' · ') : '—',
+      'latency p50 / p99': t?.latency ? `${t.latency.p50Ms.toFixed(1)} / ${t.latency.p99Ms.toFixed(1)} ms` : '—',
       'same results': t === null ? '—' : t.verification.equal === null ? 'loop only' : t.verification.equal && t.checksumsEqual && t.rxjsEqual ? 'yes' : 'NO',
     });
     memory.push({

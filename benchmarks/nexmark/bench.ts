@@ -20,8 +20,7 @@
  */
 import { writeFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { Pipeline, boundedOutOfOrderness, forEach } from 'tidemark';
-import type { Source, SourceChunk } from 'tidemark';
+import { type LatencyFigures, type PacedInput, pacedLatency } from '../latency.js';
 import { handQ11, handQ5, handQ7 } from '../baselines/nexmark-handwritten.js';
 import { rxQ11, rxQ5, rxQ7 } from '../baselines/rxjs-nexmark.js';
 import type { NexmarkEvent } from './events.js';
@@ -119,15 +118,10 @@ export function parseNexmarkArgs(argv: readonly string[], repoRoot: string): Nex
   };
 }
 
-/** Percentile (nearest rank) of sorted values. */
-function percentile(sorted: readonly number[], p: number): number {
-  if (sorted.length === 0) return NaN;
-  return sorted[Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1))] as number;
-}
-
 /** The window end of a result, for latency (undefined for queries without windows). */
 function windowEndOf(query: QueryName, r: unknown): number | undefined {
   switch (query) {
+    case 'q4':
     case 'q5':
     case 'q7':
     case 'q11':
@@ -140,62 +134,13 @@ function windowEndOf(query: QueryName, r: unknown): number | undefined {
 }
 
 /**
- * Latency at a fixed input rate: a fused source hands over chunks on a real-time schedule
- * (`rate` events/s); each chunk's hand-over time and the watermark after it are recorded; a
- * result for a window ending at `e` is measured from the first chunk whose watermark reached
- * `e − 1` to its arrival at the sink.
+ * Latency at a fixed input rate (`pacedLatency`): the generator hands over chunks of 1 000
+ * events on a real-time schedule (`rate` events/s); watermark passing a window's end → sink.
  */
-export async function measureLatency(query: QueryName, gen: NexmarkOptions, rate: number, bound: number): Promise<{ windows: number; p50Ms: number; p99Ms: number; maxMs: number }> {
+export async function measureLatency(query: QueryName, gen: NexmarkOptions, rate: number, bound: number): Promise<LatencyFigures> {
   const generator = new NexmarkGenerator(gen);
-  const chunk = 1_000;
-  const handedAt: number[] = [];
-  const watermarkAfter: number[] = [];
-  const latencies: number[] = [];
-  const source: Source<NexmarkEvent> = {
-    kind: 'nexmark-paced',
-    providesTimestamps: true,
-    providesWatermarks: false,
-    open() {
-      let at = 0;
-      let maxTs = -Infinity;
-      const start = performance.now();
-      return {
-        async next(): Promise<SourceChunk<NexmarkEvent> | null> {
-          if (at >= generator.config.events) return null;
-          const due = start + (at / rate) * 1000;
-          const wait = due - performance.now();
-          if (wait > 1) await new Promise((r) => setTimeout(r, wait));
-          const values: NexmarkEvent[] = [];
-          const timestamps: number[] = [];
-          const n = Math.min(chunk, generator.config.events - at);
-          generator.fill(at, n, values, timestamps);
-          at += n;
-          for (const t of timestamps) if (t > maxTs) maxTs = t;
-          handedAt.push(performance.now());
-          watermarkAfter.push(maxTs - bound - 1);
-          return { kind: 'records', values, timestamps };
-        },
-      };
-    },
-  };
-  const p = new Pipeline();
-  const events = p.source(source, { name: 'nexmark', watermark: boundedOutOfOrderness(bound) });
-  QUERIES[query](events).sink(forEach((r) => {
-    const end = windowEndOf(query, r);
-    if (end === undefined) return;
-    // the first chunk after which the watermark reached end − 1 (watermarks only grow)
-    let lo = 0;
-    let hi = watermarkAfter.length;
-    while (lo < hi) {
-      const mid = (lo + hi) >> 1;
-      if ((watermarkAfter[mid] as number) >= end - 1) hi = mid;
-      else lo = mid + 1;
-    }
-    if (lo < handedAt.length) latencies.push(performance.now() - (handedAt[lo] as number));
-  }));
-  await p.run();
-  latencies.sort((a, b) => a - b);
-  return { windows: latencies.length, p50Ms: percentile(latencies, 50), p99Ms: percentile(latencies, 99), maxMs: latencies[latencies.length - 1] ?? NaN };
+  const input: PacedInput<NexmarkEvent> = { total: generator.config.events, chunk: (at, n) => generator.chunk(at, n) };
+  return pacedLatency(input, { rate, bound }, (events) => QUERIES[query](events), (r) => windowEndOf(query, r));
 }
 
 /** Runs the measurement and writes the JSON document. */

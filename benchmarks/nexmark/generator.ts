@@ -21,8 +21,13 @@
  *   the same event whatever the emission order, so an out-of-order run holds exactly the events
  *   of the in-order run.
  *
- * Strings are cut from a pool of random text built once per generator (`substring` of a long
- * string is a cheap slice in V8), so generating a bid costs a handful of PRNG draws.
+ * Cost. Every string field is *picked* from a pool of 8 192 strings built once per generator
+ * (from the seed, so runs stay deterministic) instead of being cut per event: lengths are drawn
+ * uniformly over the same ranges when the pool is built, so the sizes above hold on average, and
+ * generating an event costs a handful of PRNG draws plus one object (each event type is a class,
+ * so all events of a type share one hidden class). No closure or string is allocated per event.
+ * `extra` is sized from the pools' mean field sizes rather than per event, so an event's
+ * `extra` does not shrink when its other strings happen to be long (the average is the same).
  */
 
 import type { Auction, Bid, NexmarkEvent, Person } from './events.js';
@@ -80,6 +85,9 @@ const US_CITIES = ['Phoenix', 'Los Angeles', 'San Francisco', 'Boise', 'Portland
 const FIRST_NAMES = ['Peter', 'Paul', 'Luke', 'John', 'Saul', 'Vicky', 'Kate', 'Julie', 'Sarah', 'Deiter', 'Walter'] as const;
 const LAST_NAMES = ['Shultz', 'Abrams', 'Spencer', 'White', 'Bartels', 'Walton', 'Smith', 'Jones', 'Noris'] as const;
 const POOL_SIZE = 1 << 16;
+/** Strings per field pool (a power of two: a pick is one PRNG draw and a mask). */
+const PICK_POOL = 1 << 13;
+const PICK_MASK = PICK_POOL - 1;
 /** ln(10⁶): prices are e^(u·ln 10⁶) = 10^(6u) dollars. */
 const LN_1E6 = Math.log(1e6);
 const OUT_OF_ORDER_STRIDE = 953;
@@ -154,18 +162,28 @@ class EventRandom {
     this.state = h >>> 0;
   }
 
-  /** A float in [0, 1). */
-  next(): number {
+  /** A uniform unsigned 32-bit integer. */
+  uint32(): number {
     this.state = (this.state + 0x6d2b79f5) >>> 0;
     let t = this.state;
     t = Math.imul(t ^ (t >>> 15), t | 1);
     t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
+    return (t ^ (t >>> 14)) >>> 0;
+  }
+
+  /** A float in [0, 1). */
+  next(): number {
+    return this.uint32() / 4294967296;
   }
 
   /** An integer in [0, n). */
   int(n: number): number {
     return Math.floor(this.next() * n);
+  }
+
+  /** An index into a pick pool. */
+  pick(): number {
+    return this.uint32() & PICK_MASK;
   }
 }
 
@@ -180,6 +198,141 @@ function reverseBits(n: number): number {
   return r | 0;
 }
 
+/** A person event: a class so that every person shares one hidden class (fields in `Person`'s order). */
+class PersonEvent implements Person {
+  readonly type = 'person' as const;
+  constructor(
+    readonly id: number,
+    readonly name: string,
+    readonly emailAddress: string,
+    readonly creditCard: string,
+    readonly city: string,
+    readonly state: string,
+    readonly dateTime: number,
+    readonly extra: string,
+  ) {}
+}
+
+/** An auction event (one hidden class). */
+class AuctionEvent implements Auction {
+  readonly type = 'auction' as const;
+  constructor(
+    readonly id: number,
+    readonly itemName: string,
+    readonly description: string,
+    readonly initialBid: number,
+    readonly reserve: number,
+    readonly dateTime: number,
+    readonly expires: number,
+    readonly seller: number,
+    readonly category: number,
+    readonly extra: string,
+  ) {}
+}
+
+/** A bid event (one hidden class). */
+class BidEvent implements Bid {
+  readonly type = 'bid' as const;
+  constructor(
+    readonly auction: number,
+    readonly bidder: number,
+    readonly price: number,
+    readonly channel: string,
+    readonly url: string,
+    readonly dateTime: number,
+    readonly extra: string,
+  ) {}
+}
+
+/** Mean length of a pool's strings. */
+function meanLength(pool: readonly string[]): number {
+  let sum = 0;
+  for (const s of pool) sum += s.length;
+  return pool.length === 0 ? 0 : sum / pool.length;
+}
+
+/**
+ * The string pools of one generator, built once from the seed. Each pool holds `PICK_POOL`
+ * strings whose lengths are drawn as the per-event draw would draw them.
+ */
+class StringPools {
+  /** Random text (lower-case letters, a space about one character in 13). */
+  readonly text: string;
+  readonly names: readonly string[];
+  readonly emails: readonly string[];
+  readonly creditCards: readonly string[];
+  readonly itemNames: readonly string[];
+  readonly descriptions: readonly string[];
+  readonly personExtras: readonly string[];
+  readonly auctionExtras: readonly string[];
+  readonly bidExtras: readonly string[];
+  private readonly r: EventRandom;
+
+  constructor(seedMix: number, c: NexmarkConfig) {
+    const r = new EventRandom(seedMix ^ 0x7f4a7c15);
+    this.r = r;
+    r.reset(-1);
+    const chars: string[] = [];
+    for (let i = 0; i < POOL_SIZE; i++) chars.push(r.int(13) === 0 ? ' ' : String.fromCharCode(97 + r.int(26)));
+    this.text = chars.join('');
+    const names: string[] = [];
+    for (const first of FIRST_NAMES) for (const last of LAST_NAMES) names.push(`${first} ${last}`);
+    this.names = names;
+    this.emails = this.pool(() => `${this.nextString(7)}@${this.nextString(5)}.com`);
+    this.creditCards = this.pool(() => `${this.digits()} ${this.digits()} ${this.digits()} ${this.digits()}`);
+    this.itemNames = this.pool(() => this.nextString(20));
+    this.descriptions = this.pool(() => this.nextString(100));
+    const meanCity = meanLength(US_CITIES);
+    const meanState = meanLength(US_STATES);
+    const personSize = 8 + meanLength(names) + meanLength(this.emails) + 19 + meanCity + meanState;
+    const auctionSize = 8 + meanLength(this.itemNames) + meanLength(this.descriptions) + 40;
+    this.personExtras = this.pool(() => this.nextExtra(personSize, c.avgPersonByteSize));
+    this.auctionExtras = this.pool(() => this.nextExtra(auctionSize, c.avgAuctionByteSize));
+    this.bidExtras = this.pool(() => this.nextExtra(32, c.avgBidByteSize));
+  }
+
+  /** `PICK_POOL` strings made by `make` (called at construction only). */
+  private pool(make: () => string): string[] {
+    const out: string[] = [];
+    for (let i = 0; i < PICK_POOL; i++) out.push(make());
+    return out;
+  }
+
+  private digits(): string {
+    return String(this.r.int(10_000)).padStart(4, '0');
+  }
+
+  /** Exactly `length` characters of random text (a slice of `text`). */
+  exactString(r: EventRandom, length: number): string {
+    if (length <= 0) return '';
+    const at = r.int(POOL_SIZE - length);
+    return this.text.substring(at, at + length);
+  }
+
+  /** Random text of 3 … maxLength − 1 characters. */
+  private nextString(maxLength: number): string {
+    return this.exactString(this.r, 3 + this.r.int(maxLength - 3));
+  }
+
+  /** Padding that brings an event of `currentSize` bytes to `desiredAverageSize` on average (± 20 %). */
+  private nextExtra(currentSize: number, desiredAverageSize: number): string {
+    if (currentSize > desiredAverageSize) return '';
+    const desired = Math.round(desiredAverageSize - currentSize);
+    const delta = Math.round(desired * 0.2);
+    return this.exactString(this.r, desired - delta + this.r.int(2 * delta + 1));
+  }
+
+  /** `https://www.nexmark.com/<5>/<5>/<5>/item.htm?query=1` with random parts drawn from `r`. */
+  baseUrl(r: EventRandom): string {
+    return `https://www.nexmark.com/${this.urlPart(r)}/${this.urlPart(r)}/${this.urlPart(r)}/item.htm?query=1`;
+  }
+
+  private urlPart(r: EventRandom): string {
+    const at = Math.floor(r.next() * (POOL_SIZE - 5));
+    return this.text.substring(at, at + 5).replaceAll(' ', '_');
+  }
+}
+
 /**
  * The generator: `event(n)` is event number `n`; `eventNumberAt(i)` is the number of the `i`-th
  * event emitted (the out-of-order permutation); iterate it for the events in emission order.
@@ -191,13 +344,16 @@ function reverseBits(n: number): number {
 export class NexmarkGenerator implements Iterable<NexmarkEvent> {
   readonly config: NexmarkConfig;
   private readonly random: EventRandom;
-  private readonly pool: string;
-  private readonly channelNames: (string | undefined)[] = [];
-  private readonly channelUrls: (string | undefined)[] = [];
+  private readonly pools: StringPools;
+  private readonly channelNames: string[];
+  private readonly channelUrls: string[];
+  private readonly channelSeed: number;
   private readonly hotUrls: readonly string[];
   private readonly usPerEvent: number;
   /** Event numbers below this form full out-of-order groups. */
   private readonly permutedUpTo: number;
+  /** Event-time span (ms) after an auction opens within which it expires: `horizon × 2`. */
+  private readonly expiryEvents: number;
 
   constructor(options: NexmarkOptions) {
     this.config = nexmarkConfig(options);
@@ -206,13 +362,14 @@ export class NexmarkGenerator implements Iterable<NexmarkEvent> {
     this.permutedUpTo = Math.floor(events / g) * g;
     const seedMix = Math.imul(seed ^ 0x5bd1e995, 0x9e3779b1) >>> 0;
     this.random = new EventRandom(seedMix);
-    // the pool of random text: lower-case letters with a space about one character in 13
-    const r = new EventRandom(seedMix ^ 0x7f4a7c15);
-    r.reset(-1);
-    const chars: string[] = [];
-    for (let i = 0; i < POOL_SIZE; i++) chars.push(r.int(13) === 0 ? ' ' : String.fromCharCode(97 + r.int(26)));
-    this.pool = chars.join('');
-    this.hotUrls = HOT_CHANNELS.map((_, i) => this.baseUrl(r) + `&channel_id=${reverseBits(i)}`);
+    this.pools = new StringPools(seedMix, this.config);
+    const r = new EventRandom(seedMix ^ 0x3c6ef372);
+    r.reset(-2);
+    this.hotUrls = HOT_CHANNELS.map((_, i) => this.pools.baseUrl(r) + `&channel_id=${reverseBits(i)}`);
+    this.channelNames = new Array<string>(CHANNELS_NUMBER).fill('');
+    this.channelUrls = new Array<string>(CHANNELS_NUMBER).fill('');
+    this.channelSeed = Math.imul(seed ^ 0x27d4eb2f, 0x165667b1) >>> 0;
+    this.expiryEvents = Math.floor((this.config.numInFlightAuctions * PROPORTION_DENOMINATOR) / AUCTION_PROPORTION);
   }
 
   /** Number of the `i`-th event emitted: `i` itself, or its place in the out-of-order permutation. */
@@ -233,65 +390,50 @@ export class NexmarkGenerator implements Iterable<NexmarkEvent> {
     const rem = n % PROPORTION_DENOMINATOR;
     const ts = this.timestampOf(n);
     this.random.reset(n);
+    if (rem >= PERSON_PROPORTION + AUCTION_PROPORTION) return this.bid(n, ts);
     if (rem < PERSON_PROPORTION) return this.person(n, ts);
-    if (rem < PERSON_PROPORTION + AUCTION_PROPORTION) return this.auction(n, ts);
-    return this.bid(n, ts);
+    return this.auction(n, ts);
   }
 
   /** Appends the `count` events emitted from position `from` (and their timestamps). */
   fill(from: number, count: number, values: NexmarkEvent[], timestamps: number[]): void {
-    for (let i = from; i < from + count; i++) {
+    const end = from + count;
+    for (let i = from; i < end; i++) {
       const e = this.event(this.eventNumberAt(i));
       values.push(e);
       timestamps.push(e.dateTime);
     }
   }
 
+  /**
+   * The `count` events emitted from position `from` and their timestamps, in arrays allocated
+   * at their final size (what the fused source hands to the pipeline).
+   */
+  chunk(from: number, count: number): { values: NexmarkEvent[]; timestamps: number[] } {
+    const values = new Array<NexmarkEvent>(count);
+    const timestamps = new Array<number>(count);
+    for (let k = 0; k < count; k++) {
+      const e = this.event(this.eventNumberAt(from + k));
+      values[k] = e;
+      timestamps[k] = e.dateTime;
+    }
+    return { values, timestamps };
+  }
+
   *[Symbol.iterator](): Iterator<NexmarkEvent> {
     for (let i = 0; i < this.config.events; i++) yield this.event(this.eventNumberAt(i));
   }
 
-  // --- strings ---
-
-  /** Exactly `length` characters of random text. */
-  private exactString(length: number): string {
-    if (length <= 0) return '';
-    const at = this.random.int(POOL_SIZE - length);
-    return this.pool.substring(at, at + length);
-  }
-
-  /** Random text of 3 … maxLength − 1 characters. */
-  private nextString(maxLength: number): string {
-    return this.exactString(3 + this.random.int(maxLength - 3));
-  }
-
-  /** Padding that brings an event of `currentSize` bytes to `desiredAverageSize` on average (± 20 %). */
-  private nextExtra(currentSize: number, desiredAverageSize: number): string {
-    if (currentSize > desiredAverageSize) return '';
-    const desired = desiredAverageSize - currentSize;
-    const delta = Math.round(desired * 0.2);
-    return this.exactString(desired - delta + this.random.int(2 * delta + 1));
-  }
-
-  private baseUrl(r: EventRandom): string {
-    const part = (): string => {
-      const at = Math.floor(r.next() * (POOL_SIZE - 5));
-      return this.pool.substring(at, at + 5).replaceAll(' ', '_');
-    };
-    return `https://www.nexmark.com/${part()}/${part()}/${part()}/item.htm?query=1`;
-  }
-
   /** The url of a (non-hot) channel: made once per channel number, from its own PRNG. */
   private channelUrl(channel: number): string {
-    let url = this.channelUrls[channel];
-    if (url === undefined) {
-      const r = new EventRandom(Math.imul(this.config.seed ^ 0x27d4eb2f, 0x165667b1) >>> 0);
-      r.reset(channel);
-      url = this.baseUrl(r) + `&channel_id=${reverseBits(channel)}`;
-      this.channelUrls[channel] = url;
-      this.channelNames[channel] = `channel-${channel}`;
-    }
-    return url;
+    const url = this.channelUrls[channel] as string;
+    if (url !== '') return url;
+    const r = new EventRandom(this.channelSeed);
+    r.reset(channel);
+    const made = this.pools.baseUrl(r) + `&channel_id=${reverseBits(channel)}`;
+    this.channelUrls[channel] = made;
+    this.channelNames[channel] = `channel-${channel}`;
+    return made;
   }
 
   // --- people, auctions, bids ---
@@ -314,70 +456,69 @@ export class NexmarkGenerator implements Iterable<NexmarkEvent> {
 
   private person(n: number, ts: number): Person {
     const r = this.random;
-    const name = `${FIRST_NAMES[r.int(FIRST_NAMES.length)] as string} ${LAST_NAMES[r.int(LAST_NAMES.length)] as string}`;
-    const emailAddress = `${this.nextString(7)}@${this.nextString(5)}.com`;
-    const digits = (): string => String(r.int(10_000)).padStart(4, '0');
-    const creditCard = `${digits()} ${digits()} ${digits()} ${digits()}`;
-    const city = US_CITIES[r.int(US_CITIES.length)] as string;
-    const state = US_STATES[r.int(US_STATES.length)] as string;
-    const size = 8 + name.length + emailAddress.length + creditCard.length + city.length + state.length;
-    return {
-      type: 'person',
-      id: lastBase0PersonId(n) + FIRST_PERSON_ID,
-      name,
-      emailAddress,
-      creditCard,
-      city,
-      state,
-      dateTime: ts,
-      extra: this.nextExtra(size, this.config.avgPersonByteSize),
-    };
+    const p = this.pools;
+    return new PersonEvent(
+      lastBase0PersonId(n) + FIRST_PERSON_ID,
+      p.names[r.int(p.names.length)] as string,
+      p.emails[r.pick()] as string,
+      p.creditCards[r.pick()] as string,
+      US_CITIES[r.int(US_CITIES.length)] as string,
+      US_STATES[r.int(US_STATES.length)] as string,
+      ts,
+      p.personExtras[r.pick()] as string,
+    );
   }
 
   private auction(n: number, ts: number): Auction {
     const r = this.random;
     const c = this.config;
+    const p = this.pools;
     const seller = (r.int(c.hotSellersRatio) > 0
       ? Math.floor(lastBase0PersonId(n) / HOT_BLOCK) * HOT_BLOCK
       : this.nextBase0PersonId(n)) + FIRST_PERSON_ID;
     const category = FIRST_CATEGORY_ID + r.int(NUM_CATEGORIES);
     const initialBid = this.price();
     // an auction runs until about when `numInFlightAuctions` more auctions have been opened (× 2, uniform)
-    const horizon = this.timestampOf(n + Math.floor((c.numInFlightAuctions * PROPORTION_DENOMINATOR) / AUCTION_PROPORTION)) - ts;
+    const horizon = this.timestampOf(n + this.expiryEvents) - ts;
     const expires = ts + 1 + r.int(Math.max(horizon * 2, 1));
-    const itemName = this.nextString(20);
-    const description = this.nextString(100);
     const reserve = initialBid + this.price();
-    const size = 8 + itemName.length + description.length + 8 + 8 + 8 + 8 + 8;
-    return {
-      type: 'auction',
-      id: lastBase0AuctionId(n) + FIRST_AUCTION_ID,
-      itemName,
-      description,
+    return new AuctionEvent(
+      lastBase0AuctionId(n) + FIRST_AUCTION_ID,
+      p.itemNames[r.pick()] as string,
+      p.descriptions[r.pick()] as string,
       initialBid,
       reserve,
-      dateTime: ts,
+      ts,
       expires,
       seller,
       category,
-      extra: this.nextExtra(size, c.avgAuctionByteSize),
-    };
+      p.auctionExtras[r.pick()] as string,
+    );
   }
 
   private bid(n: number, ts: number): Bid {
     const r = this.random;
     const c = this.config;
-    const auction = (r.int(c.hotAuctionRatio) > 0
+    // one draw decides hot auction, hot bidder, hot channel and which hot channel: each decision
+    // takes the next "digit" of the uniform u in base `ratio` (u·k − ⌊u·k⌋ is uniform again)
+    let u = r.next() * c.hotAuctionRatio;
+    const hotAuction = u >= 1;
+    u = (u - Math.floor(u)) * c.hotBiddersRatio;
+    const hotBidder = u >= 1;
+    u = (u - Math.floor(u)) * HOT_CHANNELS_RATIO;
+    const hotChannel = u >= 1;
+    u = (u - Math.floor(u)) * HOT_CHANNELS.length;
+    const auction = (hotAuction
       ? Math.floor(lastBase0AuctionId(n) / HOT_BLOCK) * HOT_BLOCK
       : this.nextBase0AuctionId(n)) + FIRST_AUCTION_ID;
-    const bidder = (r.int(c.hotBiddersRatio) > 0
+    const bidder = (hotBidder
       ? Math.floor(lastBase0PersonId(n) / HOT_BLOCK) * HOT_BLOCK + 1
       : this.nextBase0PersonId(n)) + FIRST_PERSON_ID;
     const price = this.price();
     let channel: string;
     let url: string;
-    if (r.int(HOT_CHANNELS_RATIO) > 0) {
-      const i = r.int(HOT_CHANNELS.length);
+    if (hotChannel) {
+      const i = Math.floor(u);
       channel = HOT_CHANNELS[i] as string;
       url = this.hotUrls[i] as string;
     } else {
@@ -385,16 +526,7 @@ export class NexmarkGenerator implements Iterable<NexmarkEvent> {
       url = this.channelUrl(ch);
       channel = this.channelNames[ch] as string;
     }
-    return {
-      type: 'bid',
-      auction,
-      bidder,
-      price,
-      channel,
-      url,
-      dateTime: ts,
-      extra: this.nextExtra(32, c.avgBidByteSize),
-    };
+    return new BidEvent(auction, bidder, price, channel, url, ts, this.pools.bidExtras[r.pick()] as string);
   }
 }
 

@@ -9,13 +9,13 @@
  */
 import { DuckDBInstance, type DuckDBConnection } from '@duckdb/node-api';
 import type { NexmarkEvent } from './events.js';
-import { AUCTION_SKIP, Q5_SIZE, Q5_SLIDE, WINDOW, type BidderCount, type Q1Row, type Q2Row, type Q5Row, type Q7Row, type Q8Row, type QueryName } from './queries.js';
+import { AUCTION_SKIP, Q4_SIZE, Q4_SLIDE, Q5_SIZE, Q5_SLIDE, WINDOW, type BidderCount, type Q1Row, type Q2Row, type Q4Row, type Q5Row, type Q7Row, type Q8Row, type QueryName } from './queries.js';
 
 /** One result row, normalised: numbers and strings in a fixed column order. */
 export type Row = readonly (number | string)[];
 
 /** The queries the oracle can check (q12 runs on processing time, which SQL cannot see). */
-export const ORACLE_QUERIES = ['q0', 'q1', 'q2', 'q5', 'q7', 'q8', 'q11'] as const;
+export const ORACLE_QUERIES = ['q0', 'q1', 'q2', 'q4', 'q5', 'q7', 'q8', 'q11'] as const;
 export type OracleQuery = (typeof ORACLE_QUERIES)[number];
 
 /** True when the oracle has SQL for the query. */
@@ -39,6 +39,10 @@ export function rowOf(query: QueryName, r: unknown): Row {
     case 'q2': {
       const b = r as Q2Row;
       return [b.auction, b.price];
+    }
+    case 'q4': {
+      const x = r as Q4Row;
+      return [x.category, x.average, x.start, x.end];
     }
     case 'q5': {
       const x = r as Q5Row;
@@ -69,6 +73,19 @@ export const SQL: Readonly<Record<OracleQuery, readonly string[]>> = {
   ],
   q1: [`SELECT auction, bidder, (price * 89) // 100, channel, url, date_time, extra FROM bid`],
   q2: [`SELECT auction, price FROM bid WHERE auction % ${AUCTION_SKIP} = 0`],
+  // winning bid per auction: open-interval bids meeting the reserve; closes at expires − 1; hop 10 s / 5 s
+  q4: [`
+    WITH winners AS (
+      SELECT a.id, a.category, a.expires - 1 AS closed, max(b.price) AS price
+      FROM auction a JOIN bid b ON b.auction = a.id
+      WHERE b.date_time >= a.date_time AND b.date_time < a.expires AND b.price >= a.reserve
+      GROUP BY a.id, a.category, a.expires
+    ),
+    hop AS (
+      SELECT category, price, (closed // ${Q4_SLIDE}) * ${Q4_SLIDE} - k * ${Q4_SLIDE} AS ws
+      FROM winners, range(0, ${Q4_SIZE / Q4_SLIDE}) AS t(k)
+    )
+    SELECT category, sum(price)::DOUBLE / count(*), ws, ws + ${Q4_SIZE} FROM hop GROUP BY category, ws`],
   q5: [`
     WITH hop AS (
       SELECT auction, (date_time // ${Q5_SLIDE}) * ${Q5_SLIDE} - k * ${Q5_SLIDE} AS ws

@@ -8,6 +8,7 @@
  * | q0 | pass-through | `map` of every event |
  * | q1 | currency conversion | bids, `price × 89 / 100` (integer, as Beam) |
  * | q2 | selection | bids with `auction mod 123 = 0` |
+ * | q4 | average winning price per category | winning bid of each closed auction (keyed process function), then the mean per category in hop windows 10 s / 5 s (Beam's definition) |
  * | q5 | hot items | bids per auction in hop windows 10 s / 2 s; per window, the auctions with the maximum count (ties all kept) |
  * | q7 | highest bid | per tumbling 10 s window, the bids with the highest price (ties all kept) |
  * | q8 | new users | people who opened an auction in the 10 s tumbling window they registered in (window join) |
@@ -17,15 +18,18 @@
  * Window semantics are Tidemark's (docs/semantics.md): half-open `[start, end)`, sessions merge
  * on strict overlap (records exactly a gap apart are separate sessions, as in Beam).
  */
-import { count, session, sliding, tumbling, valueState } from 'tidemark';
+import { count, listState, mean, session, sliding, tumbling, valueState } from 'tidemark';
 import type { Aggregate, Stream } from 'tidemark';
-import { type Bid, type NexmarkEvent, isAuction, isBid, isPerson } from './events.js';
+import { type Auction, type Bid, type NexmarkEvent, isAuction, isBid, isPerson } from './events.js';
 
 /** Hop window of q5. */
 export const Q5_SIZE = 10_000;
 export const Q5_SLIDE = 2_000;
 /** Tumbling window of q7, q8 and q12; session gap of q11. */
 export const WINDOW = 10_000;
+/** Hop window of q4 (Beam's defaults `windowSizeSec` 10, `windowPeriodSec` 5). */
+export const Q4_SIZE = 10_000;
+export const Q4_SLIDE = 5_000;
 /** q2 keeps the bids on auctions whose id is a multiple of this. */
 export const AUCTION_SKIP = 123;
 
@@ -35,6 +39,22 @@ export type Q1Row = Omit<Bid, 'type'>;
 export interface Q2Row {
   readonly auction: number;
   readonly price: number;
+}
+/** The winning bid of a closed auction (q4's first stage), stamped `expires − 1`. */
+export interface WinningBid {
+  readonly auction: number;
+  readonly category: number;
+  readonly price: number;
+  readonly bidder: number;
+  readonly dateTime: number;
+  readonly expires: number;
+}
+/** q4's result: the mean winning price of a category's auctions that closed in the hop window `[start, end)`. */
+export interface Q4Row {
+  readonly category: number;
+  readonly average: number;
+  readonly start: number;
+  readonly end: number;
 }
 /** q5's result: an auction with the most bids in the hop window `[start, end)`. */
 export interface Q5Row {
@@ -85,6 +105,93 @@ export function q2(events: Stream<NexmarkEvent>): Stream<Q2Row> {
     .filter(isBid)
     .filter((b) => b.auction % AUCTION_SKIP === 0)
     .map((b): Q2Row => ({ auction: b.auction, price: b.price }), { name: 'q2' });
+}
+
+const isAuctionOrBid = (e: NexmarkEvent): e is Auction | Bid => e.type !== 'person';
+
+const winningState = { auction: valueState<Auction>(), best: valueState<Bid>(), early: listState<Bid>() };
+
+/** Beam's `PRICE_THEN_DESCENDING_TIME`: the higher price wins, then the earlier bid. */
+function beats(b: Bid, best: Bid | undefined): boolean {
+  return best === undefined || b.price > best.price || (b.price === best.price && b.dateTime < best.dateTime);
+}
+
+/** A bid counts for an auction when it is placed while the auction is open and meets the reserve. */
+function qualifies(b: Bid, a: Auction): boolean {
+  return b.dateTime >= a.dateTime && b.dateTime < a.expires && b.price >= a.reserve;
+}
+
+/**
+ * Winning bids (Beam's `WinningBids`): per auction, the highest bid placed in
+ * `[auction.dateTime, auction.expires)` with `price ≥ reserve` (ties: the earliest), emitted when
+ * the auction closes — when the watermark reaches `expires − 1`, so every bid that could count
+ * has arrived — with timestamp `expires − 1`. Auctions without such a bid emit nothing.
+ *
+ * A keyed process function over auctions and bids keyed by auction id: the auction's event-time
+ * timer closes it; a bid that arrives before its auction (disordered input, or an id not
+ * created yet) waits in list state until the watermark passes it — no on-time auction that it
+ * could belong to can arrive after that.
+ */
+export function winningBids(events: Stream<NexmarkEvent>): Stream<WinningBid> {
+  return events
+    .filter(isAuctionOrBid)
+    .keyBy((e) => (e.type === 'auction' ? e.id : e.auction))
+    .process<WinningBid, typeof winningState>({
+      state: winningState,
+      onRecord(e, ctx) {
+        const s = ctx.state;
+        if (e.type === 'auction') {
+          s.auction.set(e);
+          ctx.timers.registerEventTime(e.expires - 1);
+          if (s.early.size === 0) return;
+          let best = s.best.get();
+          for (const b of s.early.get()) {
+            if (b.dateTime !== e.expires - 1) ctx.timers.deleteEventTime(b.dateTime);
+            if (qualifies(b, e) && beats(b, best)) best = b;
+          }
+          s.early.clear();
+          if (best !== undefined) s.best.set(best);
+          return;
+        }
+        const a = s.auction.get();
+        if (a !== undefined) {
+          if (qualifies(e, a) && beats(e, s.best.get())) s.best.set(e);
+        } else if (e.dateTime > ctx.watermark) {
+          s.early.add(e);
+          ctx.timers.registerEventTime(e.dateTime);
+        }
+      },
+      onTimer(timer, ctx) {
+        const s = ctx.state;
+        const a = s.auction.get();
+        if (a !== undefined) {
+          if (timer.timestamp < a.expires - 1) return;
+          const b = s.best.get();
+          if (b !== undefined) ctx.emit({ auction: a.id, category: a.category, price: b.price, bidder: b.bidder, dateTime: b.dateTime, expires: a.expires }, a.expires - 1);
+          s.auction.clear();
+          s.best.clear();
+          return;
+        }
+        // bids that waited for an auction that never came (in time): drop the ones now passed
+        const keep = s.early.get().filter((b) => b.dateTime > timer.timestamp);
+        s.early.clear();
+        for (const b of keep) s.early.add(b);
+      },
+    }, { name: 'q4.winning' });
+}
+
+/**
+ * q4: average winning price per category — Beam's definition: the winning bids of closed
+ * auctions (`winningBids`), keyed by the auction's category, averaged in hop windows of 10 s
+ * every 5 s over the auctions' closing times. (nexmark/nexmark's SQL instead keeps one running
+ * average per category over all auctions, without the reserve; see benchmarks/README.md.)
+ */
+export function q4(events: Stream<NexmarkEvent>): Stream<Q4Row> {
+  return winningBids(events)
+    .keyBy((w) => w.category)
+    .window(sliding(Q4_SIZE, Q4_SLIDE), { name: 'q4.average' })
+    .aggregate(mean((w: WinningBid) => w.price))
+    .map((r): Q4Row => ({ category: r.key, average: r.value, start: r.window.start, end: r.window.end }), { name: 'q4' });
 }
 
 /** The keys holding the largest count, and that count (an algebraic aggregate: ties are kept). */
@@ -232,11 +339,11 @@ export function q12(events: Stream<NexmarkEvent>): Stream<BidderCount> {
 }
 
 /** The query names, in the suite's order. */
-export const QUERY_NAMES = ['q0', 'q1', 'q2', 'q5', 'q7', 'q8', 'q11', 'q12'] as const;
+export const QUERY_NAMES = ['q0', 'q1', 'q2', 'q4', 'q5', 'q7', 'q8', 'q11', 'q12'] as const;
 export type QueryName = (typeof QUERY_NAMES)[number];
 
 /** Every query by name (results typed loosely: the caller normalises them with `rowOf`). */
-export const QUERIES: Readonly<Record<QueryName, (events: Stream<NexmarkEvent>) => Stream<unknown>>> = { q0, q1, q2, q5, q7, q8, q11, q12 };
+export const QUERIES: Readonly<Record<QueryName, (events: Stream<NexmarkEvent>) => Stream<unknown>>> = { q0, q1, q2, q4, q5, q7, q8, q11, q12 };
 
 /** Checks a query name, naming the function that asked. */
 export function queryName(name: string, where: string): QueryName {

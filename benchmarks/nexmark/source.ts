@@ -62,9 +62,7 @@ export function nexmarkSource(options: NexmarkSourceOptions): Source<NexmarkEven
             return { kind: 'processing-time', advanceBy: pt.trailingMs };
           }
           const n = Math.min(chunk, total - at);
-          const values: NexmarkEvent[] = [];
-          const timestamps: number[] = [];
-          gen.fill(at, n, values, timestamps);
+          const { values, timestamps } = gen.chunk(at, n);
           at += n;
           const records: SourceChunk<NexmarkEvent> = { kind: 'records', values, timestamps };
           if (pt === undefined) return records;

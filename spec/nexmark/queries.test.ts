@@ -4,12 +4,12 @@
  * order groups within the watermark bound) must give identical results; q12 (processing time)
  * is checked against a direct computation over the simulated arrival times.
  */
-import { ManualClock } from 'tidemark';
+import { ManualClock, Pipeline, boundedOutOfOrderness, forEach } from 'tidemark';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NexmarkEvent } from '../../benchmarks/nexmark/events.js';
 import { generateEvents, maxDisorderMs, measuredDisorder } from '../../benchmarks/nexmark/generator.js';
 import { DuckDbOracle, ORACLE_QUERIES, type OracleQuery, type Row, canonicalRows, compareRows, rowOf } from '../../benchmarks/nexmark/oracle.js';
-import type { QueryName } from '../../benchmarks/nexmark/queries.js';
+import { type QueryName, type WinningBid, winningBids } from '../../benchmarks/nexmark/queries.js';
 import { eventsSource, runQuery } from '../../benchmarks/nexmark/run-query.js';
 import { nexmarkSource } from '../../benchmarks/nexmark/source.js';
 
@@ -25,7 +25,7 @@ async function tidemarkRows(query: QueryName, events: readonly NexmarkEvent[], b
 }
 
 /** The least rows each query must produce here, so an empty result cannot pass. */
-const AT_LEAST: Record<OracleQuery, number> = { q0: EVENTS, q1: 90_000, q2: 100, q5: 54, q7: 10, q8: 100, q11: 1_000 };
+const AT_LEAST: Record<OracleQuery, number> = { q0: EVENTS, q1: 90_000, q2: 100, q4: 80, q5: 54, q7: 10, q8: 100, q11: 1_000 };
 
 describe('Nexmark queries vs DuckDB', () => {
   const ordered = generateEvents(BASE);
@@ -59,6 +59,33 @@ describe('Nexmark queries vs DuckDB', () => {
       expect(canonicalRows(shuffled.rows)).toEqual(canonicalRows(inOrder.rows));
     });
   }
+
+  it('q4 winning bids: one per auction with a qualifying bid, as DuckDB finds them, in order and disordered', async () => {
+    const expected = await oracle.sql(`
+      SELECT a.id, a.category, max(b.price), a.expires
+      FROM auction a JOIN bid b ON b.auction = a.id
+      WHERE b.date_time >= a.date_time AND b.date_time < a.expires AND b.price >= a.reserve
+      GROUP BY a.id, a.category, a.expires`);
+    expect(expected.length).toBeGreaterThan(1_000);
+    const run = async (events: readonly NexmarkEvent[], b: number): Promise<{ rows: Row[]; stamps: boolean }> => {
+      const rows: Row[] = [];
+      let stamps = true;
+      const p = new Pipeline();
+      const s = p.source(eventsSource(events), { timestamp: (e) => e.dateTime, watermark: boundedOutOfOrderness(b) });
+      winningBids(s).sink(forEach((w: WinningBid, timestamp) => {
+        rows.push([w.auction, w.category, w.price, w.expires]);
+        if (timestamp !== w.expires - 1 || w.dateTime >= w.expires) stamps = false;
+      }));
+      const summary = await p.run();
+      expect(summary.operators['q4.winning']?.lateOutputs ?? 0).toBe(0);
+      return { rows, stamps };
+    };
+    const inOrder = await run(ordered, 0);
+    expect(inOrder.stamps).toBe(true);
+    expect(compareRows(inOrder.rows, expected).equal).toBe(true);
+    const shuffled = await run(disordered, bound);
+    expect(canonicalRows(shuffled.rows)).toEqual(canonicalRows(inOrder.rows));
+  });
 
   it('a deliberately wrong result differs (the comparison can fail)', async () => {
     const { rows } = await tidemarkRows('q5', ordered, 0);
