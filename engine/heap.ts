@@ -65,17 +65,18 @@ export class MinHeap<T> {
 }
 
 /**
- * A min-heap of items by a numeric priority kept in a parallel array (comparisons read numbers,
- * not objects — cache-friendly), with `tie` breaking equal priorities.
+ * A min-heap of items by a numeric priority with two numeric tie-breakers, kept in parallel
+ * arrays: comparisons read numbers only, never the items (cache-friendly, no callbacks).
  *
  * @example
- * const h = new NumericHeap<{ id: number }>((a, b) => a.id < b.id);
- * h.push({ id: 1 }, 30); h.push({ id: 2 }, 10); h.pop(); // { id: 2 }
+ * const h = new NumericHeap<string>();
+ * h.push('b', 30, 0, 1); h.push('a', 10, 5, 2); h.pop(); // 'a'
  */
 export class NumericHeap<T> {
-  private readonly keys: number[] = [];
+  private readonly k1: number[] = [];
+  private readonly k2: number[] = [];
+  private readonly k3: number[] = [];
   private readonly items: T[] = [];
-  constructor(private readonly tie: (a: T, b: T) => boolean) {}
 
   get size(): number {
     return this.items.length;
@@ -83,34 +84,56 @@ export class NumericHeap<T> {
 
   /** The smallest priority (+∞ when empty). */
   firstKey(): number {
-    return this.keys.length === 0 ? Infinity : (this.keys[0] as number);
+    return this.k1.length === 0 ? Infinity : (this.k1[0] as number);
   }
 
-  private less(i: number, j: number): boolean {
-    const a = this.keys[i] as number;
-    const b = this.keys[j] as number;
-    return a < b || (a === b && this.tie(this.items[i] as T, this.items[j] as T));
+  /** Whether the entry at `i` sorts before `(a, b, c)`. */
+  private before(i: number, a: number, b: number, c: number): boolean {
+    const x = this.k1[i] as number;
+    if (x !== a) return x < a;
+    const y = this.k2[i] as number;
+    if (y !== b) return y < b;
+    return (this.k3[i] as number) < c;
   }
 
-  private swap(i: number, j: number): void {
-    const k = this.keys[i] as number;
-    this.keys[i] = this.keys[j] as number;
-    this.keys[j] = k;
-    const v = this.items[i] as T;
-    this.items[i] = this.items[j] as T;
-    this.items[j] = v;
+  /** Moves the entry at `from` into slot `to` (sifting moves a hole instead of swapping). */
+  private move(from: number, to: number): void {
+    this.k1[to] = this.k1[from] as number;
+    this.k2[to] = this.k2[from] as number;
+    this.k3[to] = this.k3[from] as number;
+    this.items[to] = this.items[from] as T;
   }
 
-  push(item: T, key: number): void {
-    this.keys.push(key);
+  private place(i: number, item: T, a: number, b: number, c: number): void {
+    this.k1[i] = a;
+    this.k2[i] = b;
+    this.k3[i] = c;
+    this.items[i] = item;
+  }
+
+  /** Adds `item` with priority `(key, tie, tie2)` (compared in that order). */
+  push(item: T, key: number, tie = 0, tie2 = 0): void {
+    let i = this.items.length;
+    this.k1.push(key);
+    this.k2.push(tie);
+    this.k3.push(tie2);
     this.items.push(item);
-    let i = this.items.length - 1;
     while (i > 0) {
       const parent = (i - 1) >> 1;
-      if (!this.less(i, parent)) break;
-      this.swap(i, parent);
+      if (!this.after(parent, key, tie, tie2)) break;
+      this.move(parent, i);
       i = parent;
     }
+    this.place(i, item, key, tie, tie2);
+  }
+
+  /** Whether the entry at `i` sorts after `(a, b, c)`. */
+  private after(i: number, a: number, b: number, c: number): boolean {
+    const x = this.k1[i] as number;
+    if (x !== a) return x > a;
+    const y = this.k2[i] as number;
+    if (y !== b) return y > b;
+    return (this.k3[i] as number) > c;
   }
 
   /** Removes and returns the item with the smallest priority. */
@@ -118,22 +141,23 @@ export class NumericHeap<T> {
     const n = this.items.length;
     if (n === 0) return undefined;
     const top = this.items[0];
-    const lastKey = this.keys.pop() as number;
-    const lastItem = this.items.pop() as T;
+    const a = this.k1.pop() as number;
+    const b = this.k2.pop() as number;
+    const c = this.k3.pop() as number;
+    const item = this.items.pop() as T;
     if (n === 1) return top;
-    this.keys[0] = lastKey;
-    this.items[0] = lastItem;
-    let i = 0;
     const m = n - 1;
+    let i = 0;
     for (;;) {
-      const l = 2 * i + 1;
-      if (l >= m) break;
-      const r = l + 1;
-      const c = r < m && this.less(r, l) ? r : l;
-      if (!this.less(c, i)) break;
-      this.swap(i, c);
-      i = c;
+      let child = 2 * i + 1;
+      if (child >= m) break;
+      const r = child + 1;
+      if (r < m && this.before(r, this.k1[child] as number, this.k2[child] as number, this.k3[child] as number)) child = r;
+      if (!this.before(child, a, b, c)) break;
+      this.move(child, i);
+      i = child;
     }
+    this.place(i, item, a, b, c);
     return top;
   }
 }

@@ -15,8 +15,6 @@ import { WindowEmitter, type WindowSettings } from './emitter.js';
 import { StateReader } from '../snapshot.js';
 import { PaneFiring, type PaneState, newPaneState, paneStateIn, paneStateOut } from './pane-state.js';
 
-const sameEndEarlier = (a: PaneState, b: PaneState): boolean => a.start < b.start || (a.start === b.start && a.firstSeq < b.firstSeq);
-
 const earlier = (a: PaneState, b: PaneState): boolean =>
   a.end < b.end || (a.end === b.end && (a.start < b.start || (a.start === b.start && a.firstSeq < b.firstSeq)));
 
@@ -27,8 +25,8 @@ export class SessionWindowLogic implements OperatorLogic {
   /** Each key's live sessions, sorted by start, pairwise non-overlapping. */
   private readonly sessionsOf = new KeyMap<PaneState[]>();
   /** Live sessions by end (ties: start, then first arrival). */
-  private readonly toFire = new NumericHeap<PaneState>(sameEndEarlier);
-  private readonly toPurge = new NumericHeap<PaneState>(sameEndEarlier);
+  private readonly toFire = new NumericHeap<PaneState>();
+  private readonly toPurge = new NumericHeap<PaneState>();
   private readonly earlyHeap = new MinHeap<PaneState>(byEarlyDue);
   private readonly emit: WindowEmitter;
   private readonly firing: PaneFiring;
@@ -128,9 +126,9 @@ export class SessionWindowLogic implements OperatorLogic {
     this.emit.accepted++;
     if (end - 1 <= W) {
       merged.passedEnd = true; // born behind the watermark: late panes only
-      this.toPurge.push(merged, merged.end);
+      this.toPurge.push(merged, merged.end, merged.start, merged.firstSeq);
     } else {
-      this.toFire.push(merged, merged.end);
+      this.toFire.push(merged, merged.end, merged.start, merged.firstSeq);
     }
     this.firing.afterRecord(merged, W);
   }
@@ -165,7 +163,7 @@ export class SessionWindowLogic implements OperatorLogic {
       const final = W >= s.end - 1 + L;
       this.firing.onTime(s, final);
       if (final) this.remove(s);
-      else this.toPurge.push(s, s.end);
+      else this.toPurge.push(s, s.end, s.start, s.firstSeq);
     }
     while (this.toPurge.size > 0 && W >= this.toPurge.firstKey() - 1 + L) {
       const s = this.toPurge.pop() as PaneState;
@@ -210,9 +208,9 @@ export class SessionWindowLogic implements OperatorLogic {
     this.seq = seq;
     this.live = all.length;
     for (const st of all) {
-      if (st.passedEnd) this.toPurge.push(st, st.end);
+      if (st.passedEnd) this.toPurge.push(st, st.end, st.start, st.firstSeq);
       else {
-        this.toFire.push(st, st.end);
+        this.toFire.push(st, st.end, st.start, st.firstSeq);
         if (st.earlyDue !== Infinity) this.earlyHeap.push(st);
       }
     }
