@@ -90,7 +90,7 @@ export function checkWindowJoinOptions(assigner: WindowAssigner, options: Window
   } else if (kind === 'session') {
     gap = (assigner as { gap: number | undefined }).gap;
     if (gap === undefined) throw new PlanError(`${where}: session windows with a per-record gap are not supported by window joins (the two sides have different record types); use session(gap)`);
-    if ((assigner as { maxLength?: number }).maxLength !== undefined) throw new PlanError(`${where}: session windows with maxLength are not supported by window joins`);
+    if ((assigner as { maxLength?: number }).maxLength !== undefined) throw new PlanError(`${where}: session windows with maxSessionLength are not supported by window joins`);
     size = NaN;
     slide = NaN;
   } else if (kind === 'calendar') {

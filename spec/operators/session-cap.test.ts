@@ -1,5 +1,5 @@
 /**
- * Capped sessions (`session(gap, { maxLength })`): no session crosses a multiple of maxLength, so
+ * Capped sessions (`session(gap, { maxSessionLength })`): no session crosses a multiple of it, so
  * a key that is never quiet still has its sessions fired and its state freed. (The property tests
  * in spec/properties cover capped sessions against the reference model under reordering.)
  */
@@ -8,9 +8,9 @@ import { PlanError, count, session } from 'tidemark';
 import { harness } from 'tidemark/testing';
 import { Stream } from 'tidemark';
 
-describe('session maxLength', () => {
+describe('session maxSessionLength', () => {
   it('cuts continuous activity into sessions at multiples of maxLength, firing each as the watermark passes', () => {
-    const h = harness((s: Stream<{ k: string }>) => s.keyBy((r) => r.k).window(session(10, { maxLength: 100 }), { name: 'w' }).aggregate(count()));
+    const h = harness((s: Stream<{ k: string }>) => s.keyBy((r) => r.k).window(session(10, { maxSessionLength: 100 }), { name: 'w' }).aggregate(count()));
     // one record every 5 ms from 0 to 245: never quiet for 10 ms
     for (let t = 0; t < 250; t += 5) h.addElement({ k: 'a' }, t);
     h.advanceWatermarkTo(199);
@@ -22,8 +22,8 @@ describe('session maxLength', () => {
   });
 
   it('is validated when the pipeline is built', () => {
-    expect(() => session(10, { maxLength: 10 })).toThrow(PlanError);
-    expect(() => session(10, { maxLength: 10 })).toThrow(/tidemark.session: maxLength \(10 ms\) must be larger than the gap \(10 ms\)/);
-    expect(() => session(10, { maxLength: -1 })).toThrow(/maxLength must be positive/);
+    expect(() => session(10, { maxSessionLength: 10 })).toThrow(PlanError);
+    expect(() => session(10, { maxSessionLength: 10 })).toThrow(/tidemark.session: maxSessionLength \(10 ms\) must be larger than the gap \(10 ms\)/);
+    expect(() => session(10, { maxSessionLength: -1 })).toThrow(/maxSessionLength must be positive/);
   });
 });

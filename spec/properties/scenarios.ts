@@ -48,7 +48,7 @@ export function assignerOf(w: RefWindowing<Rec>) {
     case 'sliding':
       return sliding(w.size, w.slide, { offset: w.offset ?? 0 });
     case 'session':
-      return session<Rec>(w.gap, w.maxLength === undefined ? {} : { maxLength: w.maxLength });
+      return session<Rec>(w.gap, w.maxLength === undefined ? {} : { maxSessionLength: w.maxLength });
     case 'global':
       return globalWindow();
   }
