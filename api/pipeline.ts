@@ -267,8 +267,13 @@ export class Pipeline implements PipelineCore {
     if (this.plan.nodes.every((n) => n.source === undefined)) throw new PlanError('tidemark.run: the pipeline has no source');
     const cp = this.checkpointOptions;
     try {
+      // A restart continues this run's own lineage: from the latest checkpoint if one of its
+      // attempts completed one, else from where the run started (not another run's checkpoint).
+      let startedFrom: 'latest' | 'none' | number = cp?.restore ?? 'latest';
+      let completedAny = false;
       for (let attempt = 0; ; attempt++) {
-        const restore = await this.restorePoint(attempt === 0 ? cp?.restore ?? 'latest' : 'latest');
+        const restore = await this.restorePoint(completedAny ? 'latest' : startedFrom);
+        if (attempt === 0 && startedFrom === 'latest') startedFrom = restore?.id ?? 'none';
         const ids = cp === undefined ? [] : (await cp.store.list()).map((c) => c.id);
         const firstId = Math.max(0, restore?.id ?? 0, ...ids) + 1;
         this.runtime = new Runtime(this.plan, {
@@ -294,6 +299,7 @@ export class Pipeline implements PipelineCore {
           if (attempt > 0) summary.restarts = attempt;
           return summary;
         } catch (error) {
+          if ((this.runtime.checkpointer.summary.completed) > 0) completedAny = true;
           const policy = this.restartPolicy;
           if (policy === undefined || attempt >= policy.attempts || this.stopReason !== undefined || error instanceof PlanError || error instanceof CheckpointError) throw error;
           const delayMs = policy.delayFor(attempt + 1);

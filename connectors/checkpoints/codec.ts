@@ -102,5 +102,11 @@ export function decodeCheckpoint(bytes: Uint8Array, where: string): Checkpoint {
     return refuse(`its body does not decode (${e instanceof Error ? e.message : String(e)})`);
   }
   if (state === null || typeof state !== 'object' || typeof state.sources !== 'object' || typeof state.operators !== 'object') refuse('its state lacks sources or operators');
-  return { ...head.meta, sinks: head.sinks ?? {}, sources: state.sources, operators: state.operators };
+  return {
+    ...head.meta,
+    sinks: head.sinks ?? {},
+    sources: state.sources,
+    operators: state.operators,
+    ...(state.watermarks === undefined ? {} : { watermarks: state.watermarks }),
+  };
 }

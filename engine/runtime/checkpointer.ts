@@ -9,7 +9,7 @@ import {
   CHECKPOINT_FORMAT, type CheckpointInfo, type CheckpointState, type CheckpointStore, type NodeWatermarks, type OperatorCheckpoint, type SourceCheckpoint,
 } from '../checkpoint.js';
 import type { Clock } from '../clock.js';
-import { CheckpointError, describeError } from '../errors.js';
+import { CheckpointError, PlanError, describeError } from '../errors.js';
 import type { PipelineEventListener } from '../events.js';
 import type { OperatorFactory } from '../operator.js';
 import type { Sink } from '../sink.js';
@@ -46,6 +46,8 @@ export interface CheckpointHost {
   readonly sinks: readonly { readonly name: string; readonly sink: Sink<unknown> }[];
   /** Settles tracked work; resolves when nothing is pending (rejects with the run's failure). */
   settle(): Promise<void>;
+  /** Fails the run (a checkpoint that failed after the sinks sealed an epoch cannot be skipped). */
+  fail(error: unknown): void;
   readonly onEvent: PipelineEventListener;
 }
 
@@ -63,7 +65,17 @@ export class Checkpointer {
     readonly schedule: CheckpointSchedule | undefined,
     /** The id the next checkpoint takes. */
     private nextId: number,
-  ) {}
+  ) {
+    this.recordsAtLast = this.records(); // restored sources continue their counts
+  }
+
+  /** Set when the run has ended: no more checkpoints or savepoints. */
+  private closed: string | undefined;
+
+  /** Refuses further checkpoints (the run ended); one already queued still completes. */
+  close(why: string): void {
+    this.closed ??= why;
+  }
 
   /** Records read over all sources so far. */
   private records(): number {
@@ -85,6 +97,7 @@ export class Checkpointer {
    * it only commits the sinks' epochs (what a run without checkpoints does at its end).
    */
   take(type: 'checkpoint' | 'savepoint'): Promise<CheckpointInfo | undefined> {
+    if (this.closed !== undefined) return Promise.reject(new PlanError(`tidemark.savepoint: the pipeline is not running (${this.closed})`));
     const prior = this.running ?? Promise.resolve(undefined);
     const next = prior.then(() => this.takeNow(type), () => this.takeNow(type));
     const mine = next.finally(() => {
@@ -102,6 +115,7 @@ export class Checkpointer {
     });
     const id = this.nextId++;
     const started = host.clock.now();
+    let sealed = false;
     try {
       await host.settle();
       // From here to the sinks' preCommit calls nothing may yield: this is the cut.
@@ -129,15 +143,18 @@ export class Checkpointer {
           throw new CheckpointError(`checkpoint ${id}: the state could not be encoded (${describeError(e)}); operator state must be plain data`, { cause: e });
         }
       }
-      const sealed = host.sinks.filter((s) => s.sink.preCommit !== undefined).map(({ name, sink }) => ({ name, sink, handle: sink.preCommit?.(id) }));
+      // From here on the sinks have sealed an epoch: if this checkpoint fails, the run must fail
+      // too (and restart from the last complete checkpoint) — going on would lose that epoch.
+      sealed = true;
+      const epochs = host.sinks.filter((s) => s.sink.preCommit !== undefined).map(({ name, sink }) => ({ name, sink, handle: sink.preCommit?.(id) }));
       this.recordsAtLast = this.records();
       const handles: Record<string, unknown> = {};
-      for (const s of sealed) handles[s.name] = await s.handle;
+      for (const s of epochs) handles[s.name] = await s.handle;
       let info: CheckpointInfo | undefined;
       if (store !== undefined && bytes !== undefined) {
         info = await store.write({ format: CHECKPOINT_FORMAT, id, type, takenAt: started }, bytes, handles);
       }
-      for (const s of sealed) await s.sink.commit?.(id, handles[s.name]);
+      for (const s of epochs) await s.sink.commit?.(id, handles[s.name]);
       if (info !== undefined) {
         const durationMs = host.clock.now() - started;
         Object.assign(this.summary, { completed: this.summary.completed + 1, lastId: id, lastDurationMs: durationMs, lastBytes: info.bytes });
@@ -146,6 +163,7 @@ export class Checkpointer {
       return info;
     } catch (error) {
       host.onEvent({ type: 'checkpoint-failed', id, error });
+      if (sealed) host.fail(error);
       throw error;
     } finally {
       const open = this.gateOpen;

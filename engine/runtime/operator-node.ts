@@ -167,7 +167,7 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
 
   callback<A extends unknown[]>(fn: (...args: A) => void): (...args: A) => void {
     return (...args: A) => {
-      if (this.ended) return;
+      if (this.ended || this.disposed) return;
       try {
         fn(...args);
         this.flushAll();
@@ -250,8 +250,17 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
   onAsyncError: ((error: unknown) => void) | undefined;
 
   schedule(at: number, callback: () => void): Cancel {
-    return this.clock.schedule(at, () => {
-      if (this.ended) return;
+    if (this.disposed) return () => undefined;
+    let cancelled = false;
+    const cancel: Cancel = () => {
+      if (cancelled) return;
+      cancelled = true;
+      this.timers.delete(cancel);
+      clockCancel();
+    };
+    const clockCancel = this.clock.schedule(at, () => {
+      this.timers.delete(cancel);
+      if (this.ended || this.disposed || cancelled) return;
       try {
         callback();
         this.flushAll();
@@ -261,5 +270,21 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
         this.onAsyncError(e);
       }
     });
+    this.timers.add(cancel);
+    return cancel;
+  }
+
+  /** Processing-time timers armed and not yet fired or cancelled. */
+  private readonly timers = new Set<Cancel>();
+  private disposed = false;
+
+  /**
+   * The run is over (ended, stopped or failed): cancels pending timers, and timers or async
+   * continuations that still come do nothing — a restarted run's sinks never see a stale write.
+   */
+  dispose(): void {
+    this.disposed = true;
+    for (const cancel of [...this.timers]) cancel();
+    this.timers.clear();
   }
 }

@@ -53,6 +53,8 @@ export class Runtime {
   private readonly stateful: { node: OperatorNode; factory: OperatorFactory }[] = [];
   readonly checkpointer: Checkpointer;
   private readonly onEvent: PipelineEventListener;
+  /** The run has ended (completed, stopped or failed): nothing may reach the sinks any more. */
+  private over = false;
   /** Set by `stop()`: the pumps end after their current chunk, without flushing windows. */
   private stopping: string | undefined;
   private pending: Promise<void>[] = [];
@@ -112,6 +114,7 @@ export class Runtime {
       const collector = node.collectsAllDeadLetters === true;
       const retry = {
         policy: options.sinkRetry,
+        over: () => this.over,
         clock: options.clock,
         onRetry: (attempt: number, delayMs: number, error: unknown) => this.onEvent({ type: 'sink-retry', sink: node.name, attempt, delayMs, error }),
       };
@@ -148,6 +151,7 @@ export class Runtime {
       nodes: this.operators,
       sinks: this.sinkNodes.map(({ plan: n }) => ({ name: n.name, sink: n.sink as NonNullable<PlanNode['sink']> })),
       settle: () => this.settle(),
+      fail: (error) => this.fail(error),
       onEvent: this.onEvent,
     }, options.checkpoints, options.firstCheckpointId ?? (restore === undefined ? 1 : restore.id + 1));
     if (restore !== undefined) this.checkpointer.summary.restoredFrom = restore.id;
@@ -235,6 +239,11 @@ export class Runtime {
     } catch (error) {
       if (this.failure === undefined) this.failure = { error };
     }
+    // No more checkpoints (a savepoint already queued completes first); no stale timers.
+    this.checkpointer.close(this.failure === undefined ? 'it has ended' : 'it failed');
+    await this.checkpointer.stop();
+    this.over = true;
+    for (const op of this.operators) op.dispose();
     if (this.failure !== undefined) {
       for (const { plan } of this.sinkNodes) {
         try {

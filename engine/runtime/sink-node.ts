@@ -14,6 +14,8 @@ import type { Sink } from '../sink.js';
 /** How a sink node retries failed writes and reports retries. */
 export interface SinkRetry {
   readonly policy: Backoff | undefined;
+  /** True once the run is over: a write waiting to be retried is given up. */
+  readonly over: () => boolean;
   readonly clock: Clock;
   readonly onRetry: (attempt: number, delayMs: number, error: unknown) => void;
 }
@@ -24,10 +26,10 @@ export function sinkFactory(name: string, sink: Sink<unknown>, track: (p: Promis
     new SinkError(`sink '${name}' (${sink.kind}) failed${attempt > 1 ? ` after ${attempt - 1} retries` : ''}: ${describeError(e)}`, name, { cause: e });
   const again = (values: readonly unknown[], times: readonly number[], e: unknown, attempt: number): Promise<void> => {
     const policy = retry.policy;
-    if (policy === undefined || attempt > policy.attempts) return Promise.reject(fail(e, attempt));
+    if (policy === undefined || attempt > policy.attempts || retry.over()) return Promise.reject(fail(e, attempt));
     const delay = policy.delayFor(attempt);
     retry.onRetry(attempt, delay, e);
-    return sleepOn(retry.clock, delay).then(() => write(values, times, attempt + 1) ?? undefined);
+    return sleepOn(retry.clock, delay).then(() => (retry.over() ? Promise.reject(fail(e, attempt)) : write(values, times, attempt + 1) ?? undefined));
   };
   const write = (values: readonly unknown[], times: readonly number[], attempt: number): Promise<void> | undefined => {
     let r: void | Promise<void>;
@@ -47,6 +49,7 @@ export function sinkFactory(name: string, sink: Sink<unknown>, track: (p: Promis
       let tail: Promise<void> | undefined;
       return {
         onBatch(batch) {
+          if (retry.over()) return; // a stale timer of a finished run: the sink has moved on
           const { values, times } = batch;
           if (tail !== undefined) {
             const next: Promise<void> = tail.then(() => write(values, times, 1)).finally(() => {
