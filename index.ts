@@ -108,7 +108,7 @@ export type { JoinType, JoinSide, JoinPair, JoinLateRecord } from './operators/j
 export {
   EventLog, LogError, LogTruncatedError, LogCorruptionError, type LogInput, type LogPosition, type LogRecord, type ReadOptions,
   type PartitionLag, type ConsumerLag, type EventLogOptions, type Retention, type StartFrom, type FsyncPolicy as LogFsyncPolicy,
-  type RecoveryReport, type LagEvent, type LagObjective, type LogSourceOptions,
+  type RecoveryReport, type LagEvent, type LagObjective, type LogSourceOptions, type LogSinkOptions, type LogEpochHandle,
   parseFrame as parseLogFrame, unpackField as unpackLogField,
 } from './connectors/log/index.js';
 export { fileCheckpoints, type FileCheckpointOptions } from './connectors/checkpoints/index.js';

@@ -142,6 +142,13 @@ export class PartitionCursor {
       if (len > this.part.maxFrameBytes && len <= this.part.hardMaxFrameBytes && frameEnd <= limit) {
         // Larger than maxRecordBytes allows (written under a larger limit, or a corrupt length):
         // reported with its position, and skipped by its length (the next frame is checked as usual).
+        // One before where this cursor started (a resumed read scanning from an index entry) was
+        // reported by the read that passed it: skipped silently.
+        const offset = this.offsetAt(this.pos);
+        if (offset !== undefined && offset >= seg.base && offset < this.position) {
+          this.pos = frameEnd;
+          return;
+        }
         problems.push({ partition, offset: this.position, segment: seg.name, position: this.pos, reason: `record of ${len - (HEADER_BYTES - LENGTH_BYTES)} bytes is over maxRecordBytes (${this.part.maxFrameBytes - (HEADER_BYTES - LENGTH_BYTES)}); skipped`, raw: this.rawAt(this.pos) });
         this.pos = frameEnd;
         return;
@@ -149,6 +156,18 @@ export class PartitionCursor {
     }
     problems.push({ partition, offset: this.position, segment: seg.name, position: this.pos, reason: `corrupt frame (${f}); the rest of segment ${seg.name} is skipped`, raw: this.rawAt(this.pos) });
     this.pos = limit;
+    // The next record this cursor can return is in the next segment: say so now, so that a
+    // position taken after this problem resumes past it (not at the corrupt frame again).
+    const next = this.part.segmentAfter(seg.base);
+    if (next !== undefined && this.position < next.base) this.position = next.base;
+  }
+
+  /** The offset field of the frame at file position `p`, when its header is in the buffer and sane. */
+  private offsetAt(p: number): number | undefined {
+    const i = p - this.bufStart;
+    if (i < 0 || i + 16 > this.bufLen) return undefined;
+    const offset = this.view.getFloat64(i + 8, true);
+    return Number.isSafeInteger(offset) && offset >= 0 ? offset : undefined;
   }
 
   /** The length field of the frame at file position `p` (it is in the buffer). */

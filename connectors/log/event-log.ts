@@ -9,6 +9,7 @@ import { mkdir, open as openFile, readFile, rm } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { PlanError } from '../../engine/errors.js';
 import { hashKey, keyProblem, type Key } from '../../engine/keys.js';
+import type { Sink } from '../../engine/sink.js';
 import type { Source } from '../../engine/source.js';
 import { isValidTimestamp, timestampProblem } from '../../engine/time.js';
 import { FORMAT_VERSION, FrameWriter, HEADER_BYTES, LENGTH_BYTES } from './codec.js';
@@ -17,7 +18,8 @@ import { type LogRecord, PartitionCursor } from './cursor.js';
 import { LogError } from './errors.js';
 import { RecordIterator } from './record-iterator.js';
 import { type EventLogOptions, type ResolvedOptions, type StartFrom, checkFrom, resolveOptions } from './options.js';
-import { Partition, type RecoveryReport } from './partition.js';
+import { type FsyncPolicy, Partition, type RecoveryReport } from './partition.js';
+import { type LogSinkOptions, logSink } from './sink.js';
 import { type LogSourceOptions, logSource } from './source.js';
 import { syncDir, writeDurably } from './segment.js';
 
@@ -89,6 +91,8 @@ export class EventLog<V = unknown> {
   private timer: NodeJS.Timeout | undefined;
   private readonly writer = new FrameWriter();
   private readonly consumers: ConsumerStore;
+  /** The exclusive writer (an exactly-once sink while its pipeline runs), if any. */
+  private exclusive: { readonly owner: object; readonly description: string } | undefined;
 
   private constructor(
     /** The log's directory (absolute). */
@@ -169,6 +173,13 @@ export class EventLog<V = unknown> {
    */
   append(records: readonly LogInput<V>[]): Promise<LogPosition[]> {
     const where = 'tidemark.EventLog.append';
+    if (this.exclusive !== undefined) {
+      return Promise.reject(new LogError(`${where}: the log is being written by ${this.exclusive.description} while its pipeline runs; other appends would break that sink's idempotent commit (append after the pipeline has ended, or write through the pipeline)`));
+    }
+    return this.appendRecords(records, where);
+  }
+
+  private appendRecords(records: readonly LogInput<V>[], where: string): Promise<LogPosition[]> {
     try {
       this.checkOpen(where);
       if (!Array.isArray(records)) throw new LogError(`${where}: expected an array of { key, timestamp, value }`);
@@ -260,6 +271,20 @@ export class EventLog<V = unknown> {
    */
   source(options: LogSourceOptions = {}): Source<LogRecord<V>> {
     return logSource<V>(this, options);
+  }
+
+  /**
+   * A pipeline sink appending to this log (see `LogSinkOptions`): at-least-once (each write is
+   * appended at once) or, with `delivery: 'exactly-once'`, in step with the pipeline's
+   * checkpoints — staged per checkpoint and appended once the checkpoint is durable, so that after
+   * any crash and restore the log holds exactly an uninterrupted run's output. While an
+   * exactly-once sink's pipeline runs it is the log's only writer: `append` is refused.
+   *
+   * @example
+   * counts.sink(out.sink({ key: (w) => w.key, delivery: 'exactly-once' }), { name: 'counts' });
+   */
+  sink<T = V>(options: LogSinkOptions<T, V>): Sink<T> {
+    return logSink<T, V>(this, options);
   }
 
   /** One past the last visible offset, per partition. */
@@ -379,6 +404,42 @@ export class EventLog<V = unknown> {
     const part = this.parts[p];
     if (part === undefined) throw new LogError(`no partition ${p}`);
     return part;
+  }
+
+  /** @internal The fsync policy the log was opened with. */
+  get fsyncPolicy(): FsyncPolicy {
+    return this.opts.fsync;
+  }
+
+  /** @internal The largest encoded key + value `append` accepts. */
+  get maxRecordBytes(): number {
+    return this.opts.maxRecordBytes;
+  }
+
+  /**
+   * @internal Makes `owner` the log's only writer (an exactly-once sink while its pipeline runs):
+   * `append` is refused until `releaseWriter(owner)`; the owner appends with `appendAs`.
+   * Claiming again with the same owner is allowed; with another owner it throws.
+   */
+  claimWriter(owner: object, description: string): void {
+    const held = this.exclusive;
+    if (held !== undefined && held.owner !== owner) {
+      throw new LogError(`${description}: the log at ${this.dir} is already being written by ${held.description}; an exactly-once sink must be the log's only writer`);
+    }
+    this.checkOpen(description);
+    this.exclusive = { owner, description };
+  }
+
+  /** @internal Ends `owner`'s exclusive writing (no effect for another owner). */
+  releaseWriter(owner: object): void {
+    if (this.exclusive?.owner === owner) this.exclusive = undefined;
+  }
+
+  /** @internal `append` for the exclusive writer. */
+  appendAs(owner: object, records: readonly LogInput<V>[]): Promise<LogPosition[]> {
+    const held = this.exclusive;
+    if (held?.owner !== owner) return Promise.reject(new LogError('tidemark.EventLog.sink: appending without holding the log\'s writer role'));
+    return this.appendRecords(records, held.description);
   }
 
   /** @internal The consumer offset store. */

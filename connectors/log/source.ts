@@ -5,11 +5,20 @@
  * committed after chunks have been processed downstream (`reader.ack`). Consumer lag is
  * measured as the pipeline reads, and a lag objective reports breaches and recoveries.
  *
+ * The source is replayable: every records and dead-letters chunk carries the position after it,
+ * `{ [partition]: next offset }` for every partition the source reads, and a restored run
+ * (`ctx.resume`) continues each partition right after its saved offset. Where a run starts, per
+ * partition: the checkpoint's position, else the consumer's committed offset, else `from`. The
+ * reader keeps one batch read ahead per partition and hands out the one that starts with the
+ * smallest timestamp, so a resumed read hands out records in the same order as an uninterrupted
+ * one (and a restored pipeline's output is the same, not merely the same set).
+ *
  * A committed offset covers what left the pipeline, not records held in window state: after a
  * restart from committed offsets, windows that were open are rebuilt only from records after the
- * commit. Resuming windows exactly needs checkpoints (issue 5), which will store these offsets.
+ * commit. Checkpoints make a restart exact; consumer commits stay at-least-once bookkeeping
+ * (progress and lag for operators), and a restore never reads them.
  */
-import { PlanError } from '../../engine/errors.js';
+import { PlanError, SourceError } from '../../engine/errors.js';
 import type { Source, SourceChunk, SourceDeadLetter, SourceReader } from '../../engine/source.js';
 import { type Duration, toMillis } from '../../engine/time.js';
 import { checkConsumer } from './consumers.js';
@@ -41,7 +50,9 @@ export interface LagEvent {
 export interface LogSourceOptions {
   /**
    * Where to start (default `'earliest'`). With `consumer`, partitions the consumer has
-   * committed start at its offsets and `from` applies to the others.
+   * committed start at its offsets and `from` applies to the others. A run restored from a
+   * checkpoint ignores both for the partitions the checkpoint saved: it continues right after
+   * the saved offsets.
    */
   readonly from?: StartFrom;
   /** A named consumer: resume from its committed offsets and commit as the pipeline goes. */
@@ -50,7 +61,8 @@ export interface LogSourceOptions {
   readonly follow?: boolean;
   /**
    * Commit the consumer's offsets after processed chunks (default true with `consumer`). Window
-   * state is not covered: only checkpoints (issue 5) make a restart exact.
+   * state is not covered: only checkpoints make a restart exact (a restored run starts from the
+   * checkpoint's offsets, not the consumer's).
    */
   readonly autoCommit?: boolean;
   /** Least milliseconds between auto-commits (default 1000; 0 commits after every chunk). The last position is always committed when the run ends. */
@@ -86,13 +98,22 @@ export function logSource<V>(log: EventLog<V>, options: LogSourceOptions): Sourc
     kind: 'event-log',
     providesTimestamps: true,
     providesWatermarks: false,
+    replayable: true,
     open(ctx): SourceReader<LogRecord<V>> {
+      const resume = ctx.resume === undefined ? undefined : resumeOffsets(ctx.resume, log, partitions, where);
       let cursors: PartitionCursor[] | undefined;
-      let rr = 0;
+      /** The position after the last chunk handed out: next offset per partition read. */
+      let position: Record<number, number> = {};
+      /** Per cursor: its next batch, read ahead and not handed out yet. */
+      let ahead: (Batch<V> | undefined)[] = [];
+      /** Per cursor: the log's append version when it was last found at the head (not read again until it changes). */
+      let atHead: number[] = [];
       let closed = false;
       let wakeClosed: () => void = () => undefined;
       const closing = new Promise<void>((r) => (wakeClosed = r));
-      let stash: SourceChunk<LogRecord<V>> | undefined;
+      /** Chunks of the batch being handed out (records and dead letters, in offset order). */
+      let queued: Pending<V>[] = [];
+      let queuedPartition = 0;
       const lag = new Map<number, { records: number; eventTime: number }>();
       const acked = new Map<number, number>();
       let ackedDirty = false;
@@ -134,47 +155,83 @@ export function logSource<V>(log: EventLog<V>, options: LogSourceOptions): Sourc
       };
 
       const init = async (): Promise<PartitionCursor[]> => {
+        // Precedence per partition: the checkpoint's position, the consumer's offsets, `from`.
         const committed = consumer === undefined ? undefined : await log.consumerStore.load(consumer);
-        return log.cursors(from, committed);
+        const starts = committed === undefined && resume === undefined ? undefined : { ...committed, ...resume };
+        const cs = await log.cursors(from, starts);
+        for (const c of cs) position[c.partition] = c.position;
+        return cs;
+      };
+
+      /** Reads a batch into `ahead` for every cursor without one (unless it is still at the head). */
+      const fill = async (cs: readonly PartitionCursor[]): Promise<void> => {
+        for (let i = 0; i < cs.length; i++) {
+          if (ahead[i] !== undefined || atHead[i] === log.appendVersion) continue;
+          const c = cs[i] as PartitionCursor;
+          const part = log.partitionAt(c.partition);
+          const version = log.appendVersion;
+          const { records, problems } = await c.read(ctx.batchSize);
+          if (records.length === 0 && problems.length === 0) {
+            atHead[i] = version;
+            lag.set(part.id, { records: 0, eventTime: 0 });
+            continue;
+          }
+          const first = records[0];
+          if (first !== undefined) lag.set(part.id, { records: Math.max(0, part.head - first.offset), eventTime: Math.max(0, part.headTs - first.timestamp) });
+          ahead[i] = { chunks: chunksOf(records as LogRecord<V>[], problems, c.position), time: first?.timestamp ?? -Infinity };
+        }
+      };
+
+      /**
+       * The cursor whose read-ahead batch starts with the smallest timestamp (ties: the lower
+       * partition) — those paused by watermark alignment only when no other has records. The
+       * choice depends only on the log's contents and the positions, so a resumed read hands out
+       * records in the same order as an uninterrupted one (and partitions advance together in
+       * event time, as Kafka Streams picks the partition with the smallest head timestamp).
+       */
+      const pick = (cs: readonly PartitionCursor[]): number => {
+        let best = -1;
+        let bestPaused = true;
+        for (let i = 0; i < cs.length; i++) {
+          const b = ahead[i];
+          if (b === undefined) continue;
+          const isPaused = paused.has((cs[i] as PartitionCursor).partition);
+          const better = best < 0 || (bestPaused && !isPaused)
+            || (bestPaused === isPaused && b.time < (ahead[best] as Batch<V>).time);
+          if (better) {
+            best = i;
+            bestPaused = isPaused;
+          }
+        }
+        return best;
+      };
+
+      /** Hands out the next queued chunk with the position after it. */
+      const handOut = (): SourceChunk<LogRecord<V>> | undefined => {
+        const q = queued.shift();
+        if (q === undefined) return undefined;
+        position = { ...position, [queuedPartition]: q.next };
+        return { ...q.chunk, position };
       };
 
       const read = async (): Promise<SourceChunk<LogRecord<V>> | null> => {
-        cursors ??= await init();
+        if (cursors === undefined) {
+          cursors = await init();
+          ahead = cursors.map(() => undefined);
+          atHead = cursors.map(() => -1);
+        }
         const cs = cursors;
         for (;;) {
           const seen = log.appendVersion;
-          // Round robin over the partitions; those paused by watermark alignment come last, read
-          // only when no other partition has records.
-          const order: number[] = [];
-          for (let k = 0; k < cs.length; k++) {
-            const i = (rr + k) % cs.length;
-            if (!paused.has((cs[i] as PartitionCursor).partition)) order.push(i);
-          }
-          for (let k = 0; k < cs.length; k++) {
-            const i = (rr + k) % cs.length;
-            if (paused.has((cs[i] as PartitionCursor).partition)) order.push(i);
-          }
-          for (const i of order) {
-            const c = cs[i] as PartitionCursor;
-            const part = log.partitionAt(c.partition);
-            const { records, problems } = await c.read(ctx.batchSize);
-            const p = part.id;
-            if (records.length === 0 && problems.length === 0) {
-              lag.set(p, { records: 0, eventTime: 0 });
-              continue;
-            }
-            rr = i + 1;
-            const first = records[0];
-            if (first !== undefined) lag.set(p, { records: Math.max(0, part.head - first.offset), eventTime: Math.max(0, part.headTs - first.timestamp) });
-            evaluate();
-            const chunk: SourceChunk<LogRecord<V>> | undefined = records.length === 0 ? undefined : {
-              kind: 'records', values: records as LogRecord<V>[], timestamps: records.map((r) => r.timestamp), partition: p,
-            };
-            if (problems.length === 0) return chunk as SourceChunk<LogRecord<V>>;
-            stash = chunk;
-            return { kind: 'dead-letters', letters: problems.map(letter) };
-          }
+          await fill(cs);
           evaluate();
+          const i = pick(cs);
+          if (i >= 0) {
+            queued = (ahead[i] as Batch<V>).chunks;
+            queuedPartition = (cs[i] as PartitionCursor).partition;
+            ahead[i] = undefined;
+            return handOut() as SourceChunk<LogRecord<V>>;
+          }
           if (!follow || closed || log.isClosed) return null;
           if (log.appendVersion === seen) await Promise.race([log.nextAppend(), closing]);
           if (closed || log.isClosed) return null;
@@ -184,12 +241,7 @@ export function logSource<V>(log: EventLog<V>, options: LogSourceOptions): Sourc
       return {
         partitions,
         next() {
-          if (stash !== undefined) {
-            const s = stash;
-            stash = undefined;
-            return s;
-          }
-          return read();
+          return handOut() ?? read();
         },
         async ack(chunk) {
           if (chunk.kind === 'records' && chunk.partition !== undefined) {
@@ -224,6 +276,84 @@ export function logSource<V>(log: EventLog<V>, options: LogSourceOptions): Sourc
       };
     },
   };
+}
+
+/** A chunk of a read-ahead batch and the partition's next offset once it is handed out. */
+interface Pending<V> {
+  readonly chunk: Extract<SourceChunk<LogRecord<V>>, { kind: 'records' | 'dead-letters' }>;
+  readonly next: number;
+}
+
+/** One partition's read-ahead batch, split into chunks, and the timestamp it starts with. */
+interface Batch<V> {
+  readonly chunks: Pending<V>[];
+  readonly time: number;
+}
+
+/**
+ * Splits one cursor batch into chunks in offset order — a problem at offset `o` comes before the
+ * records from `o` on — each with the partition's next offset after it: the first offset of the
+ * next chunk, or `end` (the cursor's next offset) after the last. A checkpoint between two of
+ * them then resumes exactly at the second (a dead letter is re-read and reported once).
+ */
+function chunksOf<V>(records: LogRecord<V>[], problems: readonly CursorProblem[], end: number): Pending<V>[] {
+  const partition = records[0]?.partition ?? problems[0]?.partition;
+  const recordsChunk = (values: LogRecord<V>[]): Pending<V>['chunk'] => ({ kind: 'records', values, timestamps: values.map((v) => v.timestamp), partition: partition as number });
+  if (problems.length === 0) return [{ chunk: recordsChunk(records), next: end }];
+  const out: Pending<V>[] = [];
+  let r = 0;
+  let q = 0;
+  const problemNext = (): boolean => q < problems.length && (r >= records.length || (problems[q] as CursorProblem).offset <= (records[r] as LogRecord<V>).offset);
+  while (r < records.length || q < problems.length) {
+    if (problemNext()) {
+      const from = q;
+      while (problemNext()) q++;
+      const next = r < records.length ? (records[r] as LogRecord<V>).offset : end;
+      out.push({ chunk: { kind: 'dead-letters', letters: problems.slice(from, q).map(letter) }, next });
+    } else {
+      const from = r;
+      while (r < records.length && !problemNext()) r++;
+      const next = q < problems.length ? (problems[q] as CursorProblem).offset : end;
+      out.push({ chunk: recordsChunk(records.slice(from, r)), next });
+    }
+  }
+  return out;
+}
+
+/**
+ * Checks a checkpoint's position (`{ [partition]: next offset }`) against the log: offsets for
+ * partitions the source does not read are ignored; an offset past the head is an error (the log
+ * lost records the checkpointed run had read); one below the retained start fails later with
+ * `LogTruncatedError`.
+ */
+function resumeOffsets(saved: unknown, log: EventLog<unknown>, read: readonly number[], where: string): Record<number, number> {
+  const bad = (why: string): never => {
+    throw new SourceError(`${where}: cannot resume from the checkpoint's position ${describePosition(saved)}: ${why}`);
+  };
+  if (saved === null || typeof saved !== 'object' || Array.isArray(saved)) return bad('it is not an event log position ({ [partition]: offset })');
+  const out: Record<number, number> = {};
+  const heads = log.heads();
+  for (const [k, v] of Object.entries(saved as Record<string, unknown>)) {
+    const p = Number(k);
+    const offset = typeof v === 'bigint' ? Number(v) : v;
+    if (!Number.isInteger(p) || p < 0) bad(`'${k}' is not a partition`);
+    if (typeof offset !== 'number' || !Number.isSafeInteger(offset) || offset < 0) bad(`the offset for partition ${k} is not a non-negative integer`);
+    if (!read.includes(p)) continue; // a partition this source (as configured now) does not read
+    const head = heads[p] as number;
+    if ((offset as number) > head) {
+      bad(`partition ${p} was read up to offset ${String(offset)}, but the log now ends at ${head} — it lost records the checkpointed run had read (replaced, or unsynced appends lost in a machine crash)`);
+    }
+    out[p] = offset as number;
+  }
+  return out;
+}
+
+function describePosition(v: unknown): string {
+  try {
+    return JSON.stringify(v, (_k, x: unknown) => (typeof x === 'bigint' ? String(x) : x)) ?? String(v);
+  } catch {
+    return String(v);
+  }
 }
 
 function letter(p: CursorProblem): SourceDeadLetter {
