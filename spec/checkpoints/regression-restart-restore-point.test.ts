@@ -7,45 +7,13 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ManualClock, Pipeline, type Sink, fileCheckpoints, fromArray } from 'tidemark';
+import { ManualClock, Pipeline, fileCheckpoints, fromArray } from 'tidemark';
+import { type MemoryDb, memoryDb, twoPhaseSink } from './support.js';
 
 type Rec = { n: number; ts: number };
 const records: Rec[] = Array.from({ length: 50 }, (_, i) => ({ n: i + 1, ts: 1_000 + i }));
 
-/** An exactly-once sink over `db` (committed rows survive runs, like a database). */
-function twoPhase(db: { committed: number[]; staged: Map<number, number[]>; fence: number }): Sink<Rec> {
-  let buffer: number[] = [];
-  const commit = (id: number): void => {
-    if (db.fence >= id) return;
-    for (const [e, rows] of [...db.staged].sort((a, b) => a[0] - b[0])) if (e <= id) {
-      db.committed.push(...rows);
-      db.staged.delete(e);
-    }
-    db.fence = id;
-  };
-  return {
-    kind: 'memory-2pc',
-    guarantee: 'exactly-once',
-    open(ctx) {
-      buffer = [];
-      if (ctx.restored !== undefined) {
-        commit(ctx.restored.checkpointId);
-        for (const e of [...db.staged.keys()]) if (e > ctx.restored.checkpointId) db.staged.delete(e);
-      }
-    },
-    write(values) {
-      buffer.push(...values.map((v) => v.n));
-    },
-    preCommit(id) {
-      db.staged.set(id, buffer);
-      buffer = [];
-      return null;
-    },
-    commit,
-  };
-}
-
-function build(dir: string, db: Parameters<typeof twoPhase>[0], opts: { restore?: 'none'; failAt?: number; restart?: boolean }): Pipeline {
+function build(dir: string, db: MemoryDb<number>, opts: { restore?: 'none'; failAt?: number; restart?: boolean }): Pipeline {
   let seen = 0;
   const p = new Pipeline({
     clock: new ManualClock(0),
@@ -55,9 +23,9 @@ function build(dir: string, db: Parameters<typeof twoPhase>[0], opts: { restore?
   p.source(fromArray(records, { batchSize: 5 }), { timestamp: (r) => r.ts, name: 'numbers' })
     .map((r) => {
       if (++seen === opts.failAt) throw new Error('injected');
-      return r;
+      return r.n;
     }, { name: 'maybeFail' })
-    .sink(twoPhase(db), { name: 'db' });
+    .sink(twoPhaseSink(db), { name: 'db' });
   return p;
 }
 
@@ -65,9 +33,9 @@ describe('a restart of a run that started elsewhere than the latest checkpoint',
   it("restore: 'none' (start fresh), fail before the first checkpoint, restart: the output is still complete", async () => {
     const dir = mkdtempSync(join(tmpdir(), 'tm-review-restart-'));
     // An earlier run of the same pipeline left its final checkpoint in the store.
-    await build(dir, { committed: [], staged: new Map(), fence: 0 }, {}).run();
+    await build(dir, memoryDb<number>(), {}).run();
     // Rebuild the output from scratch into a fresh database.
-    const db = { committed: [] as number[], staged: new Map<number, number[]>(), fence: 0 };
+    const db = memoryDb<number>();
     const summary = await build(dir, db, { restore: 'none', failAt: 12, restart: true }).run();
     expect(summary.restarts).toBe(1);
     expect(db.committed).toEqual(records.map((r) => r.n));
