@@ -22,4 +22,21 @@ describe('examples', () => {
     expect(src).not.toBeNull();
     expect(Number(src?.[1])).toBe(Number(src?.[2]) + Number(src?.[3]));
   }, 60_000);
+
+  it('the CLI example module runs with checkpoints and writes its counts exactly once', async () => {
+    const { mkdtempSync, readFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const dir = mkdtempSync(join(tmpdir(), 'tidemark-example-'));
+    const run = () => execFileSync(process.execPath, [join(root, 'cli/bin.mjs'), 'run', join(root, 'examples/page-counts.ts'),
+      '--checkpoints', join(dir, 'checkpoints'), '--no-progress', '--log-level', 'warn', '--', '--users', '20'],
+    { cwd: dir, encoding: 'utf8', env: { ...process.env } });
+    run();
+    const first = readFileSync(join(dir, 'out/page-counts.jsonl'), 'utf8').trim().split('\n');
+    expect(first.length).toBeGreaterThan(10);
+    const total = first.map((l) => (JSON.parse(l) as { views: number }).views).reduce((a, b) => a + b, 0);
+    expect(total).toBeGreaterThan(0);
+    // A second run resumes from the final checkpoint: nothing is added or repeated.
+    run();
+    expect(readFileSync(join(dir, 'out/page-counts.jsonl'), 'utf8').trim().split('\n')).toEqual(first);
+  }, 60_000);
 });
