@@ -21,8 +21,20 @@ interface Pane {
   readonly slots: KeyMap<number>;
   readonly keys: Key[];
   readonly accs: unknown[];
+  /** Sliding windows: each slot's key's merge slot (shared by all panes holding the key). */
+  readonly merge: MergeSlot[];
 }
 
+
+/**
+ * A key's merge slot for sliding windows, shared by every pane holding the key: its place in the
+ * firing stamped `stamp` (older stamps: not yet in this firing), and how many panes hold the key.
+ */
+interface MergeSlot {
+  stamp: number;
+  at: number;
+  refs: number;
+}
 
 /** Running state of one tumbling or sliding window operator. */
 export class AlignedWindowLogic implements OperatorLogic {
@@ -38,6 +50,14 @@ export class AlignedWindowLogic implements OperatorLogic {
   /** No firing or purging is due before the watermark reaches this (a conservative bound). */
   private nextAt = Infinity;
   private readonly emit: WindowEmitter;
+  /**
+   * Sliding windows: key → its merge slot, while some pane holds the key. Panes point at the
+   * slots, so a firing merges its panes per key without a single map operation.
+   */
+  private readonly mergeIndex = new KeyMap<MergeSlot>();
+  private fireStamp = 0;
+  /** True when a window spans several panes (sliding): panes then keep merge slots. */
+  private readonly merging: boolean;
 
   constructor(
     private readonly ctx: OperatorContext,
@@ -47,6 +67,7 @@ export class AlignedWindowLogic implements OperatorLogic {
     private readonly settings: WindowSettings,
   ) {
     this.pane = gcd(size, slide);
+    this.merging = size > this.pane;
     this.emit = new WindowEmitter(ctx, settings);
   }
 
@@ -90,7 +111,7 @@ export class AlignedWindowLogic implements OperatorLogic {
   private paneAt(ps: number): Pane {
     let pane = this.panes.get(ps);
     if (pane === undefined) {
-      pane = { start: ps, slots: new KeyMap(), keys: [], accs: [] };
+      pane = { start: ps, slots: new KeyMap(), keys: [], accs: [], merge: [] };
       this.panes.set(ps, pane);
       const due = this.alignUp(ps - this.size + 1) + this.size - 1;
       if (due < this.nextAt) this.nextAt = due;
@@ -105,10 +126,31 @@ export class AlignedWindowLogic implements OperatorLogic {
 
   private newSlot(pane: Pane, key: Key): number {
     const slot = pane.keys.length;
-    pane.keys.push(ownKey(key));
+    const own = ownKey(key);
+    pane.keys.push(own);
     pane.accs.push(this.settings.aggregate.create());
     pane.slots.set(key, slot);
+    if (this.merging) this.holdMergeSlot(pane, own);
     return slot;
+  }
+
+  /** Gives the pane's newest slot its key's merge slot (sliding windows). */
+  private holdMergeSlot(pane: Pane, key: Key): void {
+    let m = this.mergeIndex.get(key);
+    if (m === undefined) {
+      m = { stamp: 0, at: 0, refs: 0 };
+      this.mergeIndex.set(key, m);
+    }
+    m.refs++;
+    pane.merge.push(m);
+  }
+
+  /** A pane is dropped: its keys' merge slots lose a holder (and go when none is left). */
+  private releaseMergeSlots(pane: Pane): void {
+    for (let j = 0; j < pane.merge.length; j++) {
+      const m = pane.merge[j] as MergeSlot;
+      if (--m.refs === 0) this.mergeIndex.delete(pane.keys[j] as Key);
+    }
   }
 
   /** First window start (on the slide grid) at or after `x`. */
@@ -243,22 +285,23 @@ export class AlignedWindowLogic implements OperatorLogic {
       }
       return;
     }
-    // Merge the window's panes per key; keys in the order of the first pane holding them.
-    const index = new KeyMap<number>();
+    // Merge the window's panes per key; keys in the order of the first pane holding them. Each
+    // pane slot points at its key's merge slot, stamped when the key first shows in this firing.
+    const stamp = ++this.fireStamp;
     const keys: Key[] = [];
     const accs: unknown[] = [];
     for (let p = lo; p < hi; p++) {
       const pane = this.panes.get(starts[p] as number) as Pane;
       for (let j = 0; j < pane.keys.length; j++) {
-        const key = pane.keys[j] as Key;
-        const at = index.get(key);
-        if (at === undefined) {
-          index.set(key, keys.length);
-          keys.push(key);
-          accs.push(agg.merge(agg.create(), pane.accs[j]));
-        } else {
-          accs[at] = agg.merge(accs[at], pane.accs[j]);
+        const slot = pane.merge[j] as MergeSlot;
+        if (slot.stamp === stamp) {
+          accs[slot.at] = agg.merge(accs[slot.at], pane.accs[j]);
+          continue;
         }
+        slot.stamp = stamp;
+        slot.at = keys.length;
+        keys.push(pane.keys[j] as Key);
+        accs.push(agg.merge(agg.create(), pane.accs[j]));
       }
     }
     for (let j = 0; j < keys.length; j++) {
@@ -279,6 +322,7 @@ export class AlignedWindowLogic implements OperatorLogic {
       if (!(W >= lastEnd - 1 + L)) break;
       const pane = this.panes.get(ps);
       this.panes.delete(ps);
+      if (this.merging && pane !== undefined) this.releaseMergeSlots(pane);
       if (this.curPane === pane) {
         this.curPane = undefined;
         this.curStart = NaN;
@@ -319,7 +363,7 @@ export class AlignedWindowLogic implements OperatorLogic {
     const agg = this.settings.aggregate;
     const panes = r.array(o['panes'], 'panes').map((pv, i): Pane => {
       const row = r.array(pv, `panes[${i}]`, 2);
-      const pane: Pane = { start: r.number(row[0], `panes[${i}] start`), slots: new KeyMap(), keys: [], accs: [] };
+      const pane: Pane = { start: r.number(row[0], `panes[${i}] start`), slots: new KeyMap(), keys: [], accs: [], merge: [] };
       for (const { key, row: kr } of r.keyed(row[1], `panes[${i}] keys`, 2)) {
         if (pane.slots.get(key) !== undefined) r.fail(`panes[${i}] holds key ${String(key)} twice`);
         pane.slots.set(key, pane.keys.length);
@@ -340,6 +384,7 @@ export class AlignedWindowLogic implements OperatorLogic {
       this.panes.set(pane.start, pane);
       this.starts.push(pane.start);
     }
+    if (this.merging) for (const pane of panes) for (const key of pane.keys) this.holdMergeSlot(pane, key);
     for (const [s, perKey] of emitted) this.emitted.set(s, perKey);
     this.prevW = prevW;
     this.nextAt = this.nextDue();
