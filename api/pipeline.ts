@@ -268,7 +268,8 @@ export class Pipeline implements PipelineCore {
     const cp = this.checkpointOptions;
     try {
       // A restart continues this run's own lineage: from the latest checkpoint if one of its
-      // attempts completed one, else from where the run started (not another run's checkpoint).
+      // attempts wrote one (sinks may have committed it), else from where the run started (not
+      // another run's checkpoint).
       let startedFrom: 'latest' | 'none' | number = cp?.restore ?? 'latest';
       let completedAny = false;
       for (let attempt = 0; ; attempt++) {
@@ -299,7 +300,7 @@ export class Pipeline implements PipelineCore {
           if (attempt > 0) summary.restarts = attempt;
           return summary;
         } catch (error) {
-          if ((this.runtime.checkpointer.summary.completed) > 0) completedAny = true;
+          if (this.runtime.checkpointer.written > 0) completedAny = true;
           const policy = this.restartPolicy;
           if (policy === undefined || attempt >= policy.attempts || this.stopReason !== undefined || error instanceof PlanError || error instanceof CheckpointError) throw error;
           const delayMs = policy.delayFor(attempt + 1);

@@ -362,8 +362,17 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
   const stage = (op: Op): Promise<void> => {
     const n = ++seq;
     const payload = packr.pack(op);
+    // A write that reached the server although the client saw an error is harmless when retried.
     return transaction('staging a write', async (client) => {
-      await client.query(`INSERT INTO ${staging} ("sink", "run", "seq", "payload") VALUES ($1, $2, $3, $4)`, [sinkKey, run, n, payload]);
+      await client.query(
+        `INSERT INTO ${staging} ("sink", "run", "seq", "payload") VALUES ($1, $2, $3, $4) ON CONFLICT ("sink", "run", "seq") DO NOTHING`,
+        [sinkKey, run, n, payload],
+      );
+    }).catch((e: unknown) => {
+      // Writes reach the sink one at a time and are retried in place: the retry reuses `n`, so
+      // an epoch's sequence numbers never have a hole.
+      if (seq === n) seq = n - 1;
+      throw e;
     });
   };
 
@@ -425,6 +434,15 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
       if (restored !== undefined && isEpochHandle(restored.handle)) {
         // Commit the checkpoint's epoch again (a no-op if it was), then drop what came after it.
         const h = restored.handle;
+        // Epochs committed after this checkpoint cannot be taken back: refuse rather than duplicate.
+        let fence: string | undefined;
+        await transaction('reading the epoch fence', async (client) => {
+          fence = (await client.query<{ epoch: string }>(`SELECT "epoch" FROM ${fences} WHERE "sink" = $1 AND "run" = $2`, [sinkKey, h.run])).rows[0]?.epoch;
+        });
+        if (fence !== undefined && Number(fence) > restored.checkpointId) {
+          throw new PostgresError(`${WHERE}: sink '${ctx.name}' has already committed epoch ${fence}, after checkpoint ${restored.checkpointId}; `
+            + 'its output cannot be taken back — restore from the latest checkpoint');
+        }
         await commitEpoch(restored.checkpointId, h);
         run = h.run;
         seq = h.to;
@@ -437,6 +455,10 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
         seq = 0;
         sealed = 0;
       }
+      // Staged writes of other runs of this sink (crashed before a checkpoint) are never committed.
+      await transaction('discarding staged writes of earlier runs', async (client) => {
+        await client.query(`DELETE FROM ${staging} WHERE "sink" = $1 AND "run" <> $2`, [sinkKey, run]);
+      });
     },
     write(values, timestamps) {
       if (values.length === 0) return undefined;

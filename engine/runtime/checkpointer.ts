@@ -59,6 +59,8 @@ export class Checkpointer {
   private running: Promise<CheckpointInfo | undefined> | undefined;
   private recordsAtLast = 0;
   readonly summary: CheckpointSummary = { completed: 0, lastId: 0, lastDurationMs: 0, lastBytes: 0 };
+  /** Id of the last checkpoint written durably in this run (0: none), committed or not. */
+  written = 0;
 
   constructor(
     private readonly host: CheckpointHost,
@@ -148,11 +150,19 @@ export class Checkpointer {
       sealed = true;
       const epochs = host.sinks.filter((s) => s.sink.preCommit !== undefined).map(({ name, sink }) => ({ name, sink, handle: sink.preCommit?.(id) }));
       this.recordsAtLast = this.records();
+      // Wait for every sink (a second failure must not go unhandled), then report the first.
+      const settled = await Promise.allSettled(epochs.map((s) => Promise.resolve(s.handle)));
       const handles: Record<string, unknown> = {};
-      for (const s of epochs) handles[s.name] = await s.handle;
+      for (let i = 0; i < epochs.length; i++) {
+        const r = settled[i] as PromiseSettledResult<unknown>;
+        if (r.status === 'rejected') throw r.reason;
+        handles[(epochs[i] as { name: string }).name] = r.value;
+      }
       let info: CheckpointInfo | undefined;
       if (store !== undefined && bytes !== undefined) {
         info = await store.write({ format: CHECKPOINT_FORMAT, id, type, takenAt: started }, bytes, handles);
+        // Durable now: a restart must restore this one (or a later one), even if a commit fails.
+        this.written = id;
       }
       for (const s of epochs) await s.sink.commit?.(id, handles[s.name]);
       if (info !== undefined) {

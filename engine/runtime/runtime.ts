@@ -196,8 +196,23 @@ export class Runtime {
   async run(): Promise<RunSummary> {
     this.startedAt = this.options.clock.now();
     const restore = this.options.restore;
-    for (const { plan } of this.sinkNodes) {
-      await plan.sink?.open?.(restore === undefined ? { name: plan.name } : { name: plan.name, restored: { checkpointId: restore.id, handle: restore.sinks[plan.name] } });
+    const opened: PlanNode[] = [];
+    try {
+      for (const { plan } of this.sinkNodes) {
+        await plan.sink?.open?.(restore === undefined ? { name: plan.name } : { name: plan.name, restored: { checkpointId: restore.id, handle: restore.sinks[plan.name] } });
+        opened.push(plan);
+      }
+    } catch (error) {
+      // Sinks already open are aborted (they may hold locks or connections), then the run fails.
+      this.over = true;
+      for (const plan of opened) {
+        try {
+          await plan.sink?.abort?.(error);
+        } catch {
+          // the open failure is the error reported
+        }
+      }
+      throw error;
     }
     if (restore !== undefined) this.onEvent({ type: 'restored', id: restore.id, checkpointType: restore.type, takenAt: restore.takenAt });
     const stop = (): boolean => this.failure !== undefined || this.stopping !== undefined;
