@@ -8,6 +8,7 @@
  * table; each sees only its own rows.
  */
 import pg from 'pg';
+import { inTransaction } from '../postgres/transaction.js';
 import { type Checkpoint, type CheckpointInfo, CheckpointError, type CheckpointStore, PlanError } from '../../index.js';
 import { scrub, secretsOf } from '../postgres/errors.js';
 import { quoteTable, type TableName } from '../postgres/sql.js';
@@ -115,27 +116,21 @@ export function postgresCheckpoints(options: PostgresCheckpointOptions): Checkpo
       } catch (e) {
         return fail('connecting', e);
       }
-      let broken: Error | undefined;
       try {
-        await client.query('BEGIN');
-        await client.query(
-          `INSERT INTO ${table} (application, id, type, taken_at, bytes) VALUES ($1, $2, $3, $4, $5) `
-          + 'ON CONFLICT (application, id) DO UPDATE SET type = EXCLUDED.type, taken_at = EXCLUDED.taken_at, bytes = EXCLUDED.bytes, created_at = now()',
-          [application, meta.id, meta.type, meta.takenAt, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)],
-        );
-        await client.query(
-          `DELETE FROM ${table} WHERE application = $1 AND type = 'checkpoint' AND id NOT IN `
-          + `(SELECT id FROM ${table} WHERE application = $1 AND type = 'checkpoint' ORDER BY id DESC LIMIT $2)`,
-          [application, keep],
-        );
-        await client.query('COMMIT');
-      } catch (e) {
-        await client.query('ROLLBACK').catch((r: unknown) => {
-          broken = r instanceof Error ? r : new Error(String(r));
+        await inTransaction(client, async (c) => {
+          await c.query(
+            `INSERT INTO ${table} (application, id, type, taken_at, bytes) VALUES ($1, $2, $3, $4, $5) `
+            + 'ON CONFLICT (application, id) DO UPDATE SET type = EXCLUDED.type, taken_at = EXCLUDED.taken_at, bytes = EXCLUDED.bytes, created_at = now()',
+            [application, meta.id, meta.type, meta.takenAt, Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)],
+          );
+          await c.query(
+            `DELETE FROM ${table} WHERE application = $1 AND type = 'checkpoint' AND id NOT IN `
+            + `(SELECT id FROM ${table} WHERE application = $1 AND type = 'checkpoint' ORDER BY id DESC LIMIT $2)`,
+            [application, keep],
+          );
         });
+      } catch (e) {
         fail(`writing checkpoint ${meta.id}`, e);
-      } finally {
-        client.release(broken);
       }
       return { id: meta.id, type: meta.type, takenAt: meta.takenAt, bytes: bytes.length, location: location(meta.id) };
     },

@@ -7,6 +7,7 @@
 import { randomBytes } from 'node:crypto';
 import { Packr } from 'msgpackr';
 import pg from 'pg';
+import { inTransaction } from './transaction.js';
 import { PlanError } from '../../engine/errors.js';
 import type { Sink } from '../../engine/sink.js';
 import type { WindowResult } from '../../index.js';
@@ -228,22 +229,13 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
     } catch (e) {
       return fail('connecting', e);
     }
-    let broken: Error | undefined;
     try {
-      await client.query('BEGIN');
-      await body(client);
-      if (aborted) {
-        await client.query('ROLLBACK');
-        fail(what, new Error('the run was aborted; the batch was rolled back'));
-      }
-      await client.query('COMMIT');
-    } catch (e) {
-      await client.query('ROLLBACK').catch((r: unknown) => {
-        broken = r instanceof Error ? r : new Error(String(r));
+      await inTransaction(client, async (c) => {
+        await body(c);
+        if (aborted) throw new Error('the run was aborted; the batch was rolled back');
       });
+    } catch (e) {
       fail(what, e);
-    } finally {
-      client.release(broken);
     }
   };
 
