@@ -21,11 +21,6 @@ const MAGIC = 0x544d434b; // "TMCK"
 /** magic, format, CRC-32 of everything after the header, length of the meta part. */
 const HEADER = 16;
 
-/** Encodes a checkpoint's state (sources and operators). */
-export function encodeCheckpointState(state: CheckpointState): Uint8Array {
-  return packr.pack(state);
-}
-
 /**
  * A state encoder for one store: it sizes its buffer from the previous checkpoint, so a large
  * state is encoded into one allocation instead of a buffer that doubles (and copies) as it grows.
@@ -45,7 +40,7 @@ export function stateEncoder(): (state: CheckpointState) => Uint8Array {
 /**
  * A whole checkpoint as the pieces to write in order (header, meta, state): the state bytes are
  * not copied. Layout: header (magic, format, CRC-32, meta length), msgpack of `{ meta, sinks }`,
- * then the state as encoded by `encodeCheckpointState`.
+ * then the state as encoded by a `stateEncoder()`.
  */
 export function encodeCheckpointParts(meta: CheckpointMeta, state: Uint8Array, sinks: Readonly<Record<string, unknown>>): Uint8Array[] {
   const head = packr.pack({ meta, sinks });

@@ -2,4 +2,4 @@
  * Checkpoint stores: a local directory (`fileCheckpoints`) and the shared byte format.
  */
 export { fileCheckpoints, type FileCheckpointOptions } from './file-store.js';
-export { decodeCheckpoint, encodeCheckpoint, encodeCheckpointParts, encodeCheckpointState, stateEncoder } from './codec.js';
+export { decodeCheckpoint, encodeCheckpoint, encodeCheckpointParts, stateEncoder } from './codec.js';
