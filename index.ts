@@ -20,6 +20,7 @@ export type { PipelineEvent, PipelineEventListener } from './engine/events.js';
 export type { BackoffOptions } from './engine/backoff.js';
 export type { CheckpointSummary } from './engine/runtime/checkpointer.js';
 export { hashKey, keyProblem, KeyMap, type Key, type KeyPrimitive } from './engine/keys.js';
+export { DEFAULT_KEY_GROUPS, MAX_KEY_GROUPS, checkKeyGroups, keyGroupOf, partitionOfKeyGroup } from './engine/key-groups.js';
 export type { OnError, OperatorContext, OperatorFactory, OperatorLogic, Output } from './engine/operator.js';
 export type { Ordering } from './engine/plan.js';
 export type { DeadLetter } from './engine/runtime/emitter.js';
