@@ -7,6 +7,8 @@ export { Pipeline, type PipelineOptions, type SourceOptions, type CheckpointOpti
 export { Stream, KeyedStream, SortedStream, WindowedStream, WindowStream, LateAwareStream } from './api/stream.js';
 export type { OperatorOptions } from './api/options.js';
 export { outputTag, type OutputTag } from './api/output-tag.js';
+/** @internal The in-thread parallel runner behind `simulateParallel` (tidemark/testing). */
+export { runWorkersInThread, type InThreadParallelOptions } from './api/parallel-in-thread.js';
 
 export type { Aggregate } from './engine/aggregate.js';
 export type { Batch } from './engine/batch.js';

@@ -58,6 +58,7 @@ export class WindowJoinedStreams<K extends Key, L, R, P> {
     const merged: OperatorOptions = { ...(this.options ?? {}), ...(options ?? {}) };
     return addNode(this.left.core, {
       kind: 'join:window',
+      distribution: 'keyed',
       factory: windowJoinOperator({ ...this.settings, apply }),
       inputs: [{ node: this.left.node, port: this.left.port }, { node: this.right.node, port: this.right.port }],
       ordering: 'none',
@@ -160,6 +161,7 @@ KeyedStream.prototype.intervalJoin = function intervalJoin<K extends Key, T, U>(
   const settings = checkIntervalJoinOptions(options);
   const node = addNode(this.core, {
     kind: 'join:interval',
+    distribution: 'keyed',
     factory: intervalJoinOperator(settings),
     inputs: [{ node: this.node, port: this.port }, { node: other.node, port: other.port }],
     ordering: 'none',
@@ -193,6 +195,7 @@ KeyedStream.prototype.temporalJoin = function temporalJoin<K extends Key, T, U>(
   const name = options?.name;
   const tableNode = addNode(this.core, {
     kind: 'temporal-join:table',
+    distribution: 'keyed',
     factory: tableFactory,
     inputs: [{ node: table.node, port: table.port }],
     ordering: table.ordering,
@@ -201,6 +204,7 @@ KeyedStream.prototype.temporalJoin = function temporalJoin<K extends Key, T, U>(
   }, where);
   const node = addNode(this.core, {
     kind: 'join:temporal',
+    distribution: 'keyed',
     factory: join,
     inputs: [{ node: this.node, port: this.port }, { node: tableNode, port: 'main' }],
     ordering: 'none',

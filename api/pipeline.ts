@@ -10,7 +10,7 @@ import type { PipelineEventListener } from '../engine/events.js';
 import type { Key } from '../engine/keys.js';
 import { type Ordering, Plan } from '../engine/plan.js';
 import type { DeadLetter } from '../engine/runtime/emitter.js';
-import { Runtime } from '../engine/runtime/runtime.js';
+import { type ParallelPart, Runtime } from '../engine/runtime/runtime.js';
 import type { RunSummary } from '../engine/runtime/summary.js';
 import type { Source } from '../engine/source.js';
 import { type Duration, toMillis } from '../engine/time.js';
@@ -315,6 +315,29 @@ export class Pipeline implements PipelineCore {
     } finally {
       await cp?.store.close?.();
     }
+  }
+
+  /**
+   * @internal Runs this pipeline as one worker of a parallel run (`runParallel`, the simulation):
+   * the nodes placed on `part.worker`, exchanging records with the other workers. Resolves with
+   * this worker's summary. Checkpoints and restarts are the coordinator's, not the worker's.
+   */
+  async runPart(part: ParallelPart): Promise<RunSummary> {
+    if (this.ran) throw new PlanError('tidemark.run: this pipeline has already run; build a new one');
+    this.ran = true;
+    if (this.plan.nodes.every((n) => n.source === undefined)) throw new PlanError('tidemark.run: the pipeline has no source');
+    if (this.checkpointOptions !== undefined) {
+      throw new PlanError('tidemark.runParallel: pass checkpoints to runParallel, not to the pipeline the module builds');
+    }
+    this.runtime = new Runtime(this.plan, {
+      clock: this.clock,
+      batchSize: this.batchSize,
+      parallel: part,
+      ...(this.sinkRetry === undefined ? {} : { sinkRetry: this.sinkRetry }),
+      ...(this.onEvent === undefined ? {} : { onEvent: this.onEvent }),
+    });
+    if (this.stopReason !== undefined) this.runtime.stop(this.stopReason);
+    return this.runtime.run();
   }
 
   /** The checkpoint a run starts from. */

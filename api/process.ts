@@ -92,6 +92,8 @@ export class BroadcastConnectedStream<K extends Key, T, B> {
     const node = addNode(this.keyed.core, {
       kind: 'broadcastProcess',
       factory,
+      // onBroadcast may emit: one instance, or every worker would emit it once.
+      distribution: 'single',
       inputs: [{ node: this.keyed.node, port: this.keyed.port }, { node: this.rules.stream.node, port: this.rules.stream.port }],
       ordering: 'none',
       orderLost: 'a process function emits in event-time and timer order',
@@ -168,6 +170,7 @@ KeyedStream.prototype.process = function process<K extends Key, T, O, S extends 
   const node = addNode(this.core, {
     kind: 'process',
     factory: processOperator(settings),
+    distribution: 'keyed',
     inputs: [{ node: this.node, port: this.port }],
     ordering: 'none',
     orderLost: 'a process function emits in arrival and timer order',

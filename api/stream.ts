@@ -7,7 +7,7 @@ import type { Aggregate } from '../engine/aggregate.js';
 import { OrderingError, PlanError } from '../engine/errors.js';
 import type { Key } from '../engine/keys.js';
 import type { OperatorFactory } from '../engine/operator.js';
-import type { Ordering, Plan, PlanNode, Port } from '../engine/plan.js';
+import type { Distribution, Ordering, Plan, PlanNode, Port } from '../engine/plan.js';
 import type { DeadLetter } from '../engine/runtime/emitter.js';
 import type { Sink } from '../engine/sink.js';
 import { type AsyncMapOptions, asyncMapOperator, checkAsyncMapOptions } from '../operators/async-map.js';
@@ -42,6 +42,8 @@ export interface NodeSpec {
   kind: string;
   emitsRetractions?: boolean;
   inputs: { node: PlanNode; port: Port }[];
+  /** Where the node runs with parallel workers (default `single`). */
+  distribution?: Distribution;
   factory?: OperatorFactory;
   sink?: Sink<unknown>;
   ordering: Ordering;
@@ -62,6 +64,7 @@ export function addNode(core: PipelineCore, spec: NodeSpec, where: string): Plan
     ...(spec.sink === undefined ? {} : { sink: spec.sink }),
     ...(spec.orderLost === undefined ? {} : { orderLost: spec.orderLost }),
     ...(spec.emitsRetractions === true ? { emitsRetractions: true } : {}),
+    ...(spec.distribution === undefined ? {} : { distribution: spec.distribution }),
   };
   return core.plan.add(node, where);
 }
@@ -92,10 +95,11 @@ export class Stream<out T> {
   }
 
   /** @internal */
-  protected derive(kind: string, factory: OperatorFactory, options: OperatorOptions | undefined, where: string, ordering?: Ordering, orderLost?: string): PlanNode {
+  protected derive(kind: string, factory: OperatorFactory, options: OperatorOptions | undefined, where: string, distribution: Distribution, ordering?: Ordering, orderLost?: string): PlanNode {
     return addNode(this.core, {
       kind,
       factory,
+      distribution,
       emitsRetractions: this.retracting,
       inputs: [{ node: this.node, port: this.port }],
       ordering: ordering ?? this.ordering,
@@ -118,7 +122,7 @@ export class Stream<out T> {
    */
   map<U>(fn: (record: T) => U, options?: OperatorOptions): Stream<U> {
     checkFunction(fn, 'tidemark.map');
-    return new Stream<U>(this.core, this.derive('map', mapOperator(fn), options, 'tidemark.map'));
+    return new Stream<U>(this.core, this.derive('map', mapOperator(fn), options, 'tidemark.map', 'forward'));
   }
 
   /**
@@ -134,7 +138,7 @@ export class Stream<out T> {
     const settings = checkAsyncMapOptions(options);
     const ordering = settings.ordered ? this.ordering : 'none';
     const lost = settings.ordered ? undefined : 'asyncMap with ordered: false emits as calls complete';
-    return new Stream<U>(this.core, this.derive('asyncMap', asyncMapOperator(fn, settings), options, 'tidemark.asyncMap', ordering, lost));
+    return new Stream<U>(this.core, this.derive('asyncMap', asyncMapOperator(fn, settings), options, 'tidemark.asyncMap', 'single', ordering, lost));
   }
 
   /**
@@ -147,7 +151,7 @@ export class Stream<out T> {
   filter(predicate: (record: T) => unknown, options?: OperatorOptions): Stream<T>;
   filter(predicate: (record: T) => unknown, options?: OperatorOptions): Stream<T> {
     checkFunction(predicate, 'tidemark.filter');
-    return new Stream<T>(this.core, this.derive('filter', filterOperator(predicate), options, 'tidemark.filter'));
+    return new Stream<T>(this.core, this.derive('filter', filterOperator(predicate), options, 'tidemark.filter', 'forward'));
   }
 
   /**
@@ -158,7 +162,7 @@ export class Stream<out T> {
    */
   flatMap<U>(fn: (record: T) => Iterable<U>, options?: OperatorOptions): Stream<U> {
     checkFunction(fn, 'tidemark.flatMap');
-    return new Stream<U>(this.core, this.derive('flatMap', flatMapOperator(fn), options, 'tidemark.flatMap'));
+    return new Stream<U>(this.core, this.derive('flatMap', flatMapOperator(fn), options, 'tidemark.flatMap', 'forward'));
   }
 
   /**
@@ -182,6 +186,7 @@ export class Stream<out T> {
     const node = addNode(this.core, {
       kind: 'union',
       factory: passThrough,
+      distribution: 'forward',
       inputs: [this, ...others].map((s) => ({ node: s.node, port: s.port })),
       emitsRetractions: [this, ...others].some((s) => s.retracting),
       ordering: others.length === 0 ? this.ordering : 'none',
@@ -203,7 +208,7 @@ export class Stream<out T> {
     const o = this.ordering;
     const ordering: Ordering = o === 'total' || o === 'per-key' ? o : 'none';
     const lost = o === 'per-partition' ? 'keyBy re-keys a per-partition stream (partitions are not keys)' : undefined;
-    return new KeyedStream<K, T>(this.core, this.derive('keyBy', keyByOperator(fn as (r: T) => Key), options, 'tidemark.keyBy', ordering, lost));
+    return new KeyedStream<K, T>(this.core, this.derive('keyBy', keyByOperator(fn as (r: T) => Key), options, 'tidemark.keyBy', 'forward', ordering, lost));
   }
 
   /**
@@ -218,7 +223,7 @@ export class Stream<out T> {
     if (factory === null || typeof factory !== 'object' || typeof factory.build !== 'function' || typeof factory.kind !== 'string') {
       throw new PlanError('tidemark.transform: expected an operator factory { kind, build(ctx) }');
     }
-    return new Stream<U>(this.core, this.derive(factory.kind, factory, options, 'tidemark.transform', 'none', `custom operator '${factory.kind}' declares no order`));
+    return new Stream<U>(this.core, this.derive(factory.kind, factory, options, 'tidemark.transform', 'single', 'none', `custom operator '${factory.kind}' declares no order`));
   }
 
   /**
@@ -304,7 +309,7 @@ export class KeyedStream<K extends Key, T> extends Stream<T> {
         `Declare the source's ordering, or add .sortByEventTime() before .scan()`,
       );
     }
-    return new Stream<S>(this.core, this.derive('scan', scanOperator(fn, init), options, 'tidemark.scan'));
+    return new Stream<S>(this.core, this.derive('scan', scanOperator(fn, init), options, 'tidemark.scan', 'keyed'));
   }
 
   /**
@@ -315,7 +320,7 @@ export class KeyedStream<K extends Key, T> extends Stream<T> {
    * readings.keyBy((r) => r.sensor).sortByEventTime().scan((n, r) => n + r.delta, 0);
    */
   sortByEventTime(options?: OperatorOptions): SortedStream<K, T> {
-    return new SortedStream<K, T>(this.core, this.derive('sortByEventTime', sortByEventTimeOperator(), options, 'tidemark.sortByEventTime', 'total', undefined));
+    return new SortedStream<K, T>(this.core, this.derive('sortByEventTime', sortByEventTimeOperator(), options, 'tidemark.sortByEventTime', 'single', 'total', undefined));
   }
 }
 
@@ -347,6 +352,7 @@ export class WindowedStream<K extends Key, T> {
     return addNode(this.input.core, {
       kind: `window:${this.assigner.kind}`,
       factory: windowOperator(this.assigner, settings),
+      distribution: 'keyed',
       emitsRetractions: settings.retracting,
       inputs: [{ node: this.input.node, port: this.input.port }],
       ordering: 'none',

@@ -24,6 +24,16 @@ export interface PlanInput {
   readonly port: Port;
 }
 
+/**
+ * Where a node runs when a pipeline runs on several workers (see `placePlan`):
+ * - `forward`: stateless, runs wherever its input records are (map, filter, flatMap, keyBy, union);
+ * - `keyed`: one instance on every worker, each owning the key groups `g ≡ worker (mod workers)`;
+ *   its inputs are keyed streams, exchanged by key group;
+ * - `single`: one instance, on worker 0 (sinks, non-keyed stateful operators, custom operators).
+ * Nodes without one (custom code) are `single`: never parallelised by guesswork.
+ */
+export type Distribution = 'forward' | 'keyed' | 'single';
+
 /** Options of a source node, already validated and converted. */
 export interface SourceSpec {
   readonly source: Source<unknown>;
@@ -55,6 +65,8 @@ export interface PlanNode {
   readonly emitsRetractions?: boolean;
   /** `pipeline-dead-letters` nodes collect every dead letter of the plan. */
   readonly collectsAllDeadLetters?: boolean;
+  /** Where the node runs with parallel workers (default `single`; sources: see `Source.partitions`). */
+  readonly distribution?: Distribution;
 }
 
 /** A plan under construction. */

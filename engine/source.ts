@@ -81,6 +81,11 @@ export interface SourceContext {
    * chunk with a position yet (start from the configured beginning).
    */
   readonly resume?: unknown;
+  /**
+   * With parallel workers, the partitions of a partitioned source (`Source.partitions`) that this
+   * reader reads: partition `p` of `P` is read by worker `p mod workers`. `undefined`: all of them.
+   */
+  readonly partitions?: readonly number[];
 }
 
 /**
@@ -106,5 +111,13 @@ export interface Source<T> {
    * it cannot be replayed; a checkpointed pipeline reports them as at-most-once.
    */
   readonly replayable?: boolean;
+  /**
+   * A partitioned source: the number of partitions its input is divided into. With parallel
+   * workers every worker opens the source and reads the partitions listed in
+   * `SourceContext.partitions`; a source without it is read once, by worker 0. Positions of a
+   * partitioned replayable source must be objects keyed by partition (e.g. `{ "0": 17, "3": 4 }`),
+   * so that the workers' positions merge into one by taking every worker's own entries.
+   */
+  readonly partitions?: number;
   open(ctx: SourceContext): SourceReader<T>;
 }

@@ -10,3 +10,4 @@ export { canonical, finalResults } from './final-results.js';
 export * from './arbitraries.js';
 export * from './reference.js';
 export { seededRandom } from './seeded-random.js';
+export { simulateParallel, type SimulateParallelOptions } from './simulate-parallel.js';

@@ -53,9 +53,17 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
     }
   }
 
+  /**
+   * The logical input of each physical input, when they differ: with parallel workers a logical
+   * input has one physical input per sending worker (each with its own watermark, idleness and
+   * end), while the logic sees logical input numbers.
+   */
+  inputOf: readonly number[] | undefined;
+
   receiveBatch(batch: Batch, input: number): void {
     this.recordsIn += batch.values.length;
-    this.logic.onBatch(batch, input);
+    const map = this.inputOf;
+    this.logic.onBatch(batch, map === undefined ? input : (map[input] as number));
     this.flushAll();
   }
 

@@ -19,6 +19,8 @@ import { Emitter } from './emitter.js';
 import { OperatorNode } from './operator-node.js';
 import { passThrough, sinkFactory } from './sink-node.js';
 import { SourceDriver, pump } from './source-driver.js';
+import { Exchange, ExchangeOut, type ExchangeTransport } from './exchange.js';
+import { type NodePlacement, type Placement, placePlan, sendersOf } from './placement.js';
 import type { OperatorSummary, RunSummary } from './summary.js';
 
 /** How to compile a plan. */
@@ -42,6 +44,29 @@ export interface CompileOptions {
   /** How sinks retry failed writes (none when undefined). */
   readonly sinkRetry?: Backoff;
   readonly onEvent?: PipelineEventListener;
+  /** Run as one of several parallel workers (see `ParallelPart`). */
+  readonly parallel?: ParallelPart;
+}
+
+/**
+ * This runtime is worker `worker` of `workers`, each running the same plan: it runs the nodes
+ * placed on it (`placePlan`) and exchanges records with the others through `transport`.
+ */
+export interface ParallelPart {
+  readonly worker: number;
+  readonly workers: number;
+  /** Key groups of keyed state (a power of two ≥ workers). */
+  readonly keyGroups: number;
+  readonly transport: ExchangeTransport;
+  /** Records sent to a worker and not yet processed there before sources wait (flow control). */
+  readonly maxUnacked?: number;
+}
+
+/** The partitions of `count` that `worker` of `workers` reads: `p ≡ worker (mod workers)`. */
+export function partitionsOf(count: number, worker: number, workers: number): number[] {
+  const out: number[] = [];
+  for (let p = worker; p < count; p += workers) out.push(p);
+  return out;
 }
 
 /** A compiled, runnable plan. */
@@ -49,6 +74,10 @@ export class Runtime {
   readonly sources: SourceDriver[] = [];
   readonly operators: OperatorNode[] = [];
   private readonly byNode = new Map<PlanNode, Emitter>();
+  /** Where each node runs (every node on this runtime unless it is a parallel worker). */
+  readonly placement: Placement;
+  /** The exchange with the other workers (parallel workers only). */
+  readonly exchange: Exchange | undefined;
   private readonly sinkNodes: { node: OperatorNode; plan: PlanNode }[] = [];
   private readonly stateful: { node: OperatorNode; factory: OperatorFactory }[] = [];
   readonly checkpointer: Checkpointer;
@@ -71,6 +100,7 @@ export class Runtime {
   private fail(error: unknown): void {
     if (this.failure === undefined) this.failure = { error };
     this.signalStop();
+    this.exchange?.release();
   }
   private startedAt = 0;
 
@@ -93,15 +123,18 @@ export class Runtime {
       this.inFlight.add(settled);
       this.pending.push(settled);
     };
-    // Dead-letter collectors take every node's dead port except their own downstream (no cycles).
-    const downstreamOfCollector = new Set<PlanNode>();
+    const par = options.parallel;
+    const me = par?.worker ?? 0;
+    const placement = placePlan(plan, par?.workers ?? 1);
+    this.placement = placement;
+    const exchange = par === undefined ? undefined : new Exchange(me, par.workers, par.keyGroups, par.transport, par.maxUnacked);
+    this.exchange = exchange;
+    // Physical inputs of each local operator: one per (logical input, sending worker).
+    const physical = new Map<PlanNode, Map<number, number>>();
+    const endAtStart: { op: OperatorNode; input: number }[] = [];
     for (const node of plan.nodes) {
-      if (node.collectsAllDeadLetters === true || node.inputs.some((i) => downstreamOfCollector.has(i.node))) {
-        downstreamOfCollector.add(node);
-      }
-    }
-    const eligible = plan.nodes.filter((n) => !downstreamOfCollector.has(n));
-    for (const node of plan.nodes) {
+      const place = placement.nodes.get(node) as NodePlacement;
+      if (!place.workers.includes(me)) continue;
       const position = plan.position(node);
       if (node.source !== undefined) {
         const driver = new SourceDriver(node.name, node.source, options.clock, options.manual === true);
@@ -120,8 +153,29 @@ export class Runtime {
       };
       const factory = node.sink !== undefined ? sinkFactory(node.name, node.sink, track, retry) : collector ? passThrough : node.factory;
       if (factory === undefined) throw new Error(`plan node '${node.name}' has nothing to run`);
-      const inputs = collector ? eligible.length : node.inputs.length;
-      const op = new OperatorNode(node.name, position, node.kind, options.clock, node.onError, factory, Math.max(1, inputs), resume?.[node.name]);
+      const index = new Map<number, number>();
+      const inputOf: number[] = [];
+      const empty: number[] = [];
+      for (const edge of place.inputs) {
+        const senders = sendersOf(placement, edge, me);
+        if (senders.length === 0) {
+          empty.push(inputOf.length);
+          inputOf.push(edge.input);
+        }
+        for (const s of senders) {
+          index.set(edge.id * placement.workers + s, inputOf.length);
+          inputOf.push(edge.input);
+        }
+      }
+      if (inputOf.length === 0) {
+        // A dead-letter collector with nothing to collect: its only input ends at once.
+        empty.push(0);
+        inputOf.push(0);
+      }
+      physical.set(node, index);
+      const op = new OperatorNode(node.name, position, node.kind, options.clock, node.onError, factory, inputOf.length, resume?.[node.name]);
+      if (inputOf.some((logical, i) => logical !== i)) op.inputOf = inputOf;
+      for (const input of empty) endAtStart.push({ op, input });
       op.tracker = track;
       const marks = restore?.watermarks?.[node.name];
       if (marks !== undefined) op.restoreWatermarks(marks);
@@ -130,19 +184,24 @@ export class Runtime {
       this.byNode.set(node, op);
       if (node.sink !== undefined) this.sinkNodes.push({ node: op, plan: node });
     }
-    for (const node of plan.nodes) {
-      const op = this.byNode.get(node) as Emitter;
-      if (node.collectsAllDeadLetters === true) {
-        const to = op as OperatorNode;
-        if (eligible.length === 0) to.receiveEnd(0);
-        eligible.forEach((n, i) => (this.byNode.get(n) as Emitter).dead.edges.push({ to, input: i }));
-      } else {
-        node.inputs.forEach((input, i) => {
-          const from = this.byNode.get(input.node) as Emitter;
-          from.port(input.port).edges.push({ to: op as OperatorNode, input: i });
-        });
+    for (const edge of placement.edges) {
+      const from = this.byNode.get(edge.from);
+      const to = this.byNode.get(edge.to) as OperatorNode | undefined;
+      const inputFrom = (s: number): number => (physical.get(edge.to) as Map<number, number>).get(edge.id * placement.workers + s) as number;
+      if (edge.exchange === 'local' || exchange === undefined) {
+        if (from !== undefined && to !== undefined) from.port(edge.port).edges.push({ to, input: inputFrom(me) });
+        continue;
+      }
+      const targets = (placement.nodes.get(edge.to) as NodePlacement).workers;
+      if (from !== undefined) {
+        const local = to === undefined ? undefined : { to, input: inputFrom(me) };
+        from.port(edge.port).edges.push({ to: new ExchangeOut(exchange, edge.id, edge.exchange, local, targets, `'${edge.to.name}'`), input: 0 });
+      }
+      if (to !== undefined) {
+        for (const s of sendersOf(placement, edge, me)) if (s !== me) exchange.inboundTo(edge.id, s, to, inputFrom(s));
       }
     }
+    for (const { op, input } of endAtStart) op.receiveEnd(input);
     this.markInterleaving(plan);
     this.checkpointer = new Checkpointer({
       clock: options.clock,
@@ -222,22 +281,35 @@ export class Runtime {
     // A processing-time timer that throws (outside any source's pump) fails the run too.
     for (const op of this.operators) op.onAsyncError = (error) => this.fail(error);
     for (const src of this.sources) src.onAsyncError = (error) => this.fail(error);
+    const exchange = this.exchange;
     const drain = (): Promise<void> | undefined => {
-      if (this.pending.length === 0) return undefined;
+      // Parallel workers: sources also wait while another worker is too far behind.
+      const behind = exchange?.ready();
+      if (this.pending.length === 0) return behind;
       const all = this.pending;
       this.pending = [];
+      if (behind !== undefined) all.push(behind);
       return Promise.all(all).then(() => undefined);
     };
+    if (exchange !== undefined) {
+      exchange.onError = (error) => this.fail(error);
+      exchange.ackGate = () => (this.inFlight.size === 0 ? undefined : Promise.all([...this.inFlight]).then(() => undefined));
+      exchange.start();
+    }
+    const par = this.options.parallel;
     const pumps = this.plan.nodes
-      .filter((n) => n.source !== undefined)
+      .filter((n) => n.source !== undefined && this.byNode.has(n))
       .map(async (n) => {
         const driver = this.byNode.get(n) as SourceDriver;
         try {
-          const reader = (n.source as NonNullable<PlanNode['source']>).source.open({
+          const source = (n.source as NonNullable<PlanNode['source']>).source;
+          const partitions = par === undefined || source.partitions === undefined ? undefined : partitionsOf(source.partitions, par.worker, par.workers);
+          const reader = source.open({
             name: n.name,
             batchSize: this.options.batchSize,
             clock: this.options.clock,
             ...(driver.readerPosition === undefined ? {} : { resume: driver.readerPosition }),
+            ...(partitions === undefined ? {} : { partitions }),
           });
           await pump(reader, driver, stop, stopped, drain, this.checkpointer);
         } catch (error) {
@@ -246,6 +318,8 @@ export class Runtime {
       });
     this.checkpointer.start((error) => this.fail(error));
     await Promise.all(pumps);
+    // A parallel worker goes on until every node on it has ended (the other workers' ends came in).
+    if (exchange !== undefined) await Promise.race([this.allEnded(), stopped]);
     await this.checkpointer.stop();
     try {
       while (this.pending.length > 0 && this.failure === undefined) await drain();
@@ -258,6 +332,8 @@ export class Runtime {
     this.checkpointer.close(this.failure === undefined ? 'it has ended' : 'it failed');
     await this.checkpointer.stop();
     this.over = true;
+    exchange?.flush();
+    exchange?.release();
     for (const op of this.operators) op.dispose();
     if (this.failure !== undefined) {
       for (const { plan } of this.sinkNodes) {
@@ -273,6 +349,19 @@ export class Runtime {
     return this.summary();
   }
 
+  /** Resolves once every operator node of this runtime has ended. */
+  private allEnded(): Promise<void> {
+    return new Promise((resolve) => {
+      const check = (): void => {
+        for (const op of this.operators) if (!op.ended) return;
+        resolve();
+      };
+      for (const op of this.operators) op.onProgress = check;
+      if (this.exchange !== undefined) this.exchange.onDelivered = check;
+      check();
+    });
+  }
+
   /**
    * Stops the run after the chunks being processed: sources stop reading (windows are not
    * flushed), a final checkpoint is taken (with a store; otherwise exactly-once sinks commit what
@@ -283,6 +372,7 @@ export class Runtime {
     this.stopping = reason;
     this.onEvent({ type: 'stopping', reason });
     this.signalStop();
+    this.exchange?.release();
   }
 
   /** Takes a savepoint now (the run goes on); resolves with where it was stored. */

@@ -1,0 +1,114 @@
+/**
+ * Placement of a plan on parallel workers: which workers run each node, and how records cross
+ * each edge — `local` (same worker, a direct call), `hash` (to the worker that owns the record's
+ * key group) or `gather` (to worker 0). Every worker builds the same plan and computes the same
+ * placement, so edges are numbered identically everywhere. With one worker every edge is local.
+ */
+import type { Distribution, Plan, PlanNode, Port } from '../plan.js';
+
+/** How records cross an edge between workers. */
+export type ExchangeKind = 'local' | 'hash' | 'gather';
+
+/** One logical input of a node: where it comes from and how it is exchanged. */
+export interface PlacedEdge {
+  /** Numbered in plan order over all nodes' inputs: the same on every worker. */
+  readonly id: number;
+  readonly from: PlanNode;
+  readonly port: Port;
+  readonly to: PlanNode;
+  /** The logical input number of `to`. */
+  readonly input: number;
+  readonly exchange: ExchangeKind;
+}
+
+/** Where one node runs. */
+export interface NodePlacement {
+  readonly node: PlanNode;
+  readonly distribution: Distribution;
+  /** The workers running an instance of the node (ascending). */
+  readonly workers: readonly number[];
+  /** The node's logical inputs, in input order. */
+  readonly inputs: readonly PlacedEdge[];
+}
+
+/** The placement of a whole plan. */
+export interface Placement {
+  readonly workers: number;
+  readonly nodes: ReadonlyMap<PlanNode, NodePlacement>;
+  readonly edges: readonly PlacedEdge[];
+}
+
+/**
+ * The logical inputs of every node: its declared inputs, or — for a dead-letter collector —
+ * the dead-letter port of every node not downstream of a collector (no cycles).
+ */
+export function logicalInputs(plan: Plan): Map<PlanNode, { node: PlanNode; port: Port }[]> {
+  const downstreamOfCollector = new Set<PlanNode>();
+  for (const node of plan.nodes) {
+    if (node.collectsAllDeadLetters === true || node.inputs.some((i) => downstreamOfCollector.has(i.node))) downstreamOfCollector.add(node);
+  }
+  const eligible = plan.nodes.filter((n) => !downstreamOfCollector.has(n));
+  const out = new Map<PlanNode, { node: PlanNode; port: Port }[]>();
+  for (const node of plan.nodes) {
+    out.set(node, node.collectsAllDeadLetters === true ? eligible.map((n) => ({ node: n, port: 'dead' as const })) : node.inputs.map((i) => ({ node: i.node, port: i.port })));
+  }
+  return out;
+}
+
+/**
+ * Places `plan` on `workers` workers. Sources run on every worker when they are partitioned
+ * (`Source.partitions`), else on worker 0; `forward` nodes run where their inputs run; `keyed`
+ * nodes on every worker; everything else (`single`, or no distribution) on worker 0.
+ *
+ * @example
+ * const placement = placePlan(pipeline.plan, 2);
+ * placement.nodes.get(windowNode)?.workers; // [0, 1]
+ */
+export function placePlan(plan: Plan, workers: number): Placement {
+  const all = Array.from({ length: workers }, (_, i) => i);
+  const inputs = logicalInputs(plan);
+  const nodes = new Map<PlanNode, NodePlacement>();
+  const edges: PlacedEdge[] = [];
+  for (const node of plan.nodes) {
+    const from = inputs.get(node) ?? [];
+    let distribution: Distribution;
+    let on: number[];
+    if (node.source !== undefined) {
+      const partitioned = node.source.source.partitions !== undefined;
+      distribution = partitioned ? 'keyed' : 'single';
+      on = partitioned ? all : [0];
+    } else {
+      distribution = node.collectsAllDeadLetters === true ? 'single' : node.distribution ?? 'single';
+      if (distribution === 'forward') {
+        const set = new Set<number>();
+        for (const i of from) for (const w of (nodes.get(i.node) as NodePlacement).workers) set.add(w);
+        on = [...set].sort((a, b) => a - b);
+      } else {
+        on = distribution === 'keyed' ? all : [0];
+      }
+    }
+    const placed: PlacedEdge[] = from.map((i, input) => {
+      const src = nodes.get(i.node) as NodePlacement;
+      const exchange: ExchangeKind = workers === 1 || distribution === 'forward'
+        ? 'local'
+        : distribution === 'keyed'
+          ? 'hash'
+          : src.workers.length === 1 && src.workers[0] === 0 ? 'local' : 'gather';
+      const edge: PlacedEdge = { id: edges.length, from: i.node, port: i.port, to: node, input, exchange };
+      edges.push(edge);
+      return edge;
+    });
+    nodes.set(node, { node, distribution, workers: on, inputs: placed });
+  }
+  return { workers, nodes, edges };
+}
+
+/**
+ * The workers that send records over `edge` to an instance of its target on `worker`: the local
+ * instance of the source node (if any) for a local edge, every instance of it otherwise.
+ */
+export function sendersOf(placement: Placement, edge: PlacedEdge, worker: number): readonly number[] {
+  const from = (placement.nodes.get(edge.from) as NodePlacement).workers;
+  if (edge.exchange !== 'local') return from;
+  return from.includes(worker) ? [worker] : [];
+}

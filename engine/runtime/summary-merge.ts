@@ -1,0 +1,62 @@
+/**
+ * Combines the run summaries of parallel workers into one: counters are summed per source,
+ * operator and sink (so `read = emitted + deadLettered` and `in = accepted + tooLate +
+ * deadLettered` still add up), watermarks take the minimum over the instances, the duration the
+ * longest worker's.
+ */
+import type { RunSummary } from './summary.js';
+
+type Counters = Record<string, number | string | undefined>;
+
+function mergeInto(target: Record<string, Counters>, part: Readonly<Record<string, Counters>>): void {
+  for (const [name, counters] of Object.entries(part)) {
+    const into = target[name];
+    if (into === undefined) {
+      target[name] = { ...counters };
+      continue;
+    }
+    for (const [k, v] of Object.entries(counters)) {
+      const had = into[k];
+      if (typeof v !== 'number' || typeof had !== 'number') {
+        if (had === undefined) into[k] = v;
+        continue;
+      }
+      into[k] = k === 'watermark' ? Math.min(had, v) : had + v;
+    }
+  }
+}
+
+/**
+ * The summary of a parallel run from its workers' summaries.
+ *
+ * @example
+ * const summary = mergeSummaries(await Promise.all(workers.map((w) => w.done)));
+ */
+export function mergeSummaries(parts: readonly RunSummary[]): RunSummary {
+  const sources: Record<string, Counters> = {};
+  const operators: Record<string, Counters> = {};
+  const sinks: Record<string, Counters> = {};
+  let deadLetters = 0;
+  let lateRecords = 0;
+  let durationMs = 0;
+  let stopped: string | undefined;
+  for (const p of parts) {
+    mergeInto(sources, p.sources as Record<string, Counters>);
+    mergeInto(operators, p.operators as Record<string, Counters>);
+    mergeInto(sinks, p.sinks as unknown as Record<string, Counters>);
+    deadLetters += p.deadLetters;
+    lateRecords += p.lateRecords;
+    durationMs = Math.max(durationMs, p.durationMs);
+    stopped ??= p.stopped;
+  }
+  const out: RunSummary = {
+    sources: sources as RunSummary['sources'],
+    operators: operators as RunSummary['operators'],
+    sinks: sinks as unknown as RunSummary['sinks'],
+    deadLetters,
+    lateRecords,
+    durationMs,
+  };
+  if (stopped !== undefined) out.stopped = stopped;
+  return out;
+}
