@@ -340,6 +340,11 @@ export class Pipeline implements PipelineCore {
     return this.runtime.run();
   }
 
+  /** @internal Fails this worker's run with `error` (another worker failed). */
+  abortPart(error: unknown): void {
+    this.runtime?.abort(error);
+  }
+
   /** The checkpoint a run starts from. */
   private async restorePoint(which: 'latest' | 'none' | number): Promise<Checkpoint | undefined> {
     const cp = this.checkpointOptions;

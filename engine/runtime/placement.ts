@@ -67,13 +67,13 @@ export function logicalInputs(plan: Plan): Map<PlanNode, { node: PlanNode; port:
 export function placePlan(plan: Plan, workers: number): Placement {
   const all = Array.from({ length: workers }, (_, i) => i);
   const inputs = logicalInputs(plan);
-  const nodes = new Map<PlanNode, NodePlacement>();
-  const edges: PlacedEdge[] = [];
+  // Where each node runs (a forward node's inputs precede it; a collector runs on worker 0).
+  const placed = new Map<PlanNode, { distribution: Distribution; on: number[] }>();
   for (const node of plan.nodes) {
-    const from = inputs.get(node) ?? [];
     let distribution: Distribution;
     let on: number[];
     if (node.source !== undefined) {
+      // A partitioned source runs on every worker (each reads its partitions).
       const partitioned = node.source.source.partitions !== undefined;
       distribution = partitioned ? 'keyed' : 'single';
       on = partitioned ? all : [0];
@@ -81,24 +81,30 @@ export function placePlan(plan: Plan, workers: number): Placement {
       distribution = node.collectsAllDeadLetters === true ? 'single' : node.distribution ?? 'single';
       if (distribution === 'forward') {
         const set = new Set<number>();
-        for (const i of from) for (const w of (nodes.get(i.node) as NodePlacement).workers) set.add(w);
+        for (const i of node.inputs) for (const w of (placed.get(i.node) as { on: number[] }).on) set.add(w);
         on = [...set].sort((a, b) => a - b);
       } else {
         on = distribution === 'keyed' ? all : [0];
       }
     }
-    const placed: PlacedEdge[] = from.map((i, input) => {
-      const src = nodes.get(i.node) as NodePlacement;
+    placed.set(node, { distribution, on });
+  }
+  const nodes = new Map<PlanNode, NodePlacement>();
+  const edges: PlacedEdge[] = [];
+  for (const node of plan.nodes) {
+    const { distribution, on } = placed.get(node) as { distribution: Distribution; on: number[] };
+    const edgesIn: PlacedEdge[] = (inputs.get(node) ?? []).map((i, input) => {
+      const src = (placed.get(i.node) as { on: number[] }).on;
       const exchange: ExchangeKind = workers === 1 || distribution === 'forward'
         ? 'local'
         : distribution === 'keyed'
           ? 'hash'
-          : src.workers.length === 1 && src.workers[0] === 0 ? 'local' : 'gather';
+          : src.length === 1 && src[0] === 0 ? 'local' : 'gather';
       const edge: PlacedEdge = { id: edges.length, from: i.node, port: i.port, to: node, input, exchange };
       edges.push(edge);
       return edge;
     });
-    nodes.set(node, { node, distribution, workers: on, inputs: placed });
+    nodes.set(node, { node, distribution, workers: on, inputs: edgesIn });
   }
   return { workers, nodes, edges };
 }

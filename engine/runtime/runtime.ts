@@ -349,6 +349,11 @@ export class Runtime {
     return this.summary();
   }
 
+  /** Fails the run with `error` (e.g. another parallel worker failed): `run()` rejects with it. */
+  abort(error: unknown): void {
+    this.fail(error);
+  }
+
   /** Resolves once every operator node of this runtime has ended. */
   private allEnded(): Promise<void> {
     return new Promise((resolve) => {

@@ -1,0 +1,5 @@
+/**
+ * Parallel workers in one process: `runParallel` runs a pipeline module on worker threads.
+ */
+export { runParallel, type RunParallelOptions } from './run-parallel.js';
+export { WorkerError } from './protocol.js';

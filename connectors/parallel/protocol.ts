@@ -1,0 +1,64 @@
+/**
+ * What the coordinator of a parallel run and its worker threads tell each other: the worker's
+ * start data, commands (stop, abort, exit) and reports (done with a summary, failed with an
+ * error), and how errors cross the thread boundary (name, message, stack, cause's message).
+ */
+import type { MessagePort } from 'node:worker_threads';
+import type { RunSummary } from '../../index.js';
+
+/** Plain pipeline options every worker's `Pipeline` gets. */
+export interface WorkerPipelineOptions {
+  readonly batchSize?: number;
+  readonly sinkRetry?: false | { readonly attempts: number; readonly delay: number };
+}
+
+/** The `workerData` of a worker thread. */
+export interface WorkerStart {
+  /** URL of the pipeline module. */
+  readonly module: string;
+  readonly args: Readonly<Record<string, unknown>>;
+  readonly worker: number;
+  readonly workers: number;
+  readonly keyGroups: number;
+  readonly pipeline: WorkerPipelineOptions;
+  /** `ports[w]`: the channel to worker `w` (none to itself). */
+  readonly ports: readonly (MessagePort | undefined)[];
+  /** Pino log level of the logger handed to the module as `args.log` (default: silent). */
+  readonly logLevel: string;
+}
+
+/** Coordinator → worker. */
+export type ToWorker =
+  | { readonly type: 'stop'; readonly reason: string }
+  | { readonly type: 'abort'; readonly reason: string }
+  | { readonly type: 'exit' };
+
+/** An error as it crosses threads. */
+export interface WorkerErrorData {
+  readonly name: string;
+  readonly message: string;
+  readonly stack: string | undefined;
+}
+
+/** Worker → coordinator. */
+export type FromWorker =
+  | { readonly type: 'done'; readonly summary: RunSummary }
+  | { readonly type: 'failed'; readonly error: WorkerErrorData };
+
+/** The cross-thread form of `error`. */
+export function errorData(error: unknown): WorkerErrorData {
+  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
+  return { name: 'Error', message: String(error), stack: undefined };
+}
+
+/**
+ * A worker's error, rebuilt in the coordinator: the original name, message and stack, plus the
+ * worker it happened on.
+ */
+export class WorkerError extends Error {
+  constructor(readonly worker: number, data: WorkerErrorData) {
+    super(data.message);
+    this.name = data.name;
+    if (data.stack !== undefined) this.stack = data.stack;
+  }
+}
