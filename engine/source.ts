@@ -81,6 +81,12 @@ export interface SourceContext {
    * chunk with a position yet (start from the configured beginning).
    */
   readonly resume?: unknown;
+  /**
+   * The partitions this reader must read: a share of `Source.partitionCount` given by a parallel
+   * or multi-process run (partition `p` of a parallel run goes to worker `p mod n`; a multi-process
+   * run assigns them by lease). `undefined`: every partition. A chunk's `partition` must be one of them.
+   */
+  readonly partitions?: readonly number[];
 }
 
 /**
@@ -106,5 +112,12 @@ export interface Source<T> {
    * it cannot be replayed; a checkpointed pipeline reports them as at-most-once.
    */
   readonly replayable?: boolean;
+  /**
+   * A partitioned source: the fixed number of its partitions, known before `open`. Such a source
+   * honours `SourceContext.partitions` (reads only those), and its positions are objects keyed by
+   * partition so that the positions of readers of disjoint shares merge by union. Sources without
+   * it are read once, whole.
+   */
+  readonly partitionCount?: number;
   open(ctx: SourceContext): SourceReader<T>;
 }

@@ -42,6 +42,8 @@ export interface CompileOptions {
   /** How sinks retry failed writes (none when undefined). */
   readonly sinkRetry?: Backoff;
   readonly onEvent?: PipelineEventListener;
+  /** The share of each partitioned source (by source node name) this runtime reads; absent: all. */
+  readonly assignedPartitions?: Readonly<Record<string, readonly number[]>>;
 }
 
 /** A compiled, runnable plan. */
@@ -238,6 +240,7 @@ export class Runtime {
             batchSize: this.options.batchSize,
             clock: this.options.clock,
             ...(driver.readerPosition === undefined ? {} : { resume: driver.readerPosition }),
+            ...(this.options.assignedPartitions?.[n.name] === undefined ? {} : { partitions: this.options.assignedPartitions[n.name] }),
           });
           await pump(reader, driver, stop, stopped, drain, this.checkpointer);
         } catch (error) {
