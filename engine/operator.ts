@@ -6,6 +6,7 @@
 import type { Batch } from './batch.js';
 import type { Cancel, Clock } from './clock.js';
 import type { Key } from './keys.js';
+import type { KeyedStateDeclaration } from './state-layout.js';
 
 /** What an operator does with a failing user function: fail the run, or dead-letter the record. */
 export type OnError = 'fail' | 'dead-letter';
@@ -105,4 +106,16 @@ export interface OperatorFactory {
    * refused for this operator — naming both — unless a migration converts it.
    */
   readonly stateSignature?: string;
+  /**
+   * How the operator's state is organised by key, so that it can be split by key group (each
+   * worker of a parallel run restores the keys it owns) and merged from several workers (a
+   * rescaled restore): a `StateLayout` of `snapshot()`'s data, `'stateless'`, or `'not-keyed'`
+   * (the operator runs on a single worker). Undeclared: treated as `'not-keyed'`. See
+   * `mergeOperatorSnapshots` and `filterOperatorSnapshot`.
+   *
+   * @example
+   * // snapshot(): { seq, keys: [[key, …], …] }
+   * keyedState: { fields: { seq: 'max', keys: 'keyed' } }
+   */
+  readonly keyedState?: KeyedStateDeclaration;
 }

@@ -65,7 +65,7 @@ export interface PlanNode {
   readonly emitsRetractions?: boolean;
   /** `pipeline-dead-letters` nodes collect every dead letter of the plan. */
   readonly collectsAllDeadLetters?: boolean;
-  /** Where the node runs with parallel workers (default `single`; sources: see `Source.partitions`). */
+  /** Where the node runs with parallel workers (default `single`; sources: see `Source.partitionCount`). */
   readonly distribution?: Distribution;
 }
 

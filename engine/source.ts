@@ -82,8 +82,9 @@ export interface SourceContext {
    */
   readonly resume?: unknown;
   /**
-   * With parallel workers, the partitions of a partitioned source (`Source.partitions`) that this
-   * reader reads: partition `p` of `P` is read by worker `p mod workers`. `undefined`: all of them.
+   * The partitions this reader must read: a share of `Source.partitionCount` given by a parallel
+   * or multi-process run (partition `p` of a parallel run goes to worker `p mod n`; a multi-process
+   * run assigns them by lease). `undefined`: every partition. A chunk's `partition` must be one of them.
    */
   readonly partitions?: readonly number[];
 }
@@ -112,12 +113,11 @@ export interface Source<T> {
    */
   readonly replayable?: boolean;
   /**
-   * A partitioned source: the number of partitions its input is divided into. With parallel
-   * workers every worker opens the source and reads the partitions listed in
-   * `SourceContext.partitions`; a source without it is read once, by worker 0. Positions of a
-   * partitioned replayable source must be objects keyed by partition (e.g. `{ "0": 17, "3": 4 }`),
-   * so that the workers' positions merge into one by taking every worker's own entries.
+   * A partitioned source: the fixed number of its partitions, known before `open`. Such a source
+   * honours `SourceContext.partitions` (reads only those), and its positions are objects keyed by
+   * partition so that the positions of readers of disjoint shares merge by union. Sources without
+   * it are read once, whole.
    */
-  readonly partitions?: number;
+  readonly partitionCount?: number;
   open(ctx: SourceContext): SourceReader<T>;
 }

@@ -29,6 +29,7 @@ export function sortByEventTimeOperator(): OperatorFactory {
     kind: 'sortByEventTime',
     stateVersion: STATE_VERSION,
     stateSignature: 'sortByEventTime',
+    keyedState: { fields: { seq: 'max', keys: 'keyed' } },
     build(ctx, resume) {
       const heap = new MinHeap<Held>(before);
       let seq = 0;

@@ -4,6 +4,7 @@
  * key group) or `gather` (to worker 0). Every worker builds the same plan and computes the same
  * placement, so edges are numbered identically everywhere. With one worker every edge is local.
  */
+import { isKeyGroupSplittable } from '../key-group-state.js';
 import type { Distribution, Plan, PlanNode, Port } from '../plan.js';
 
 /** How records cross an edge between workers. */
@@ -57,8 +58,9 @@ export function logicalInputs(plan: Plan): Map<PlanNode, { node: PlanNode; port:
 
 /**
  * Places `plan` on `workers` workers. Sources run on every worker when they are partitioned
- * (`Source.partitions`), else on worker 0; `forward` nodes run where their inputs run; `keyed`
- * nodes on every worker; everything else (`single`, or no distribution) on worker 0.
+ * (`Source.partitionCount`), else on worker 0; `forward` nodes run where their inputs run; `keyed`
+ * nodes whose state splits by key group (`isKeyGroupSplittable`) on every worker; everything else
+ * (`single`, or no distribution) on worker 0.
  *
  * @example
  * const placement = placePlan(pipeline.plan, 2);
@@ -74,11 +76,13 @@ export function placePlan(plan: Plan, workers: number): Placement {
     let on: number[];
     if (node.source !== undefined) {
       // A partitioned source runs on every worker (each reads its partitions).
-      const partitioned = node.source.source.partitions !== undefined;
+      const partitioned = node.source.source.partitionCount !== undefined;
       distribution = partitioned ? 'keyed' : 'single';
       on = partitioned ? all : [0];
     } else {
       distribution = node.collectsAllDeadLetters === true ? 'single' : node.distribution ?? 'single';
+      // Keyed only if the operator's state splits by key group (else a checkpoint could not move it).
+      if (distribution === 'keyed' && node.factory !== undefined && !isKeyGroupSplittable(node.factory)) distribution = 'single';
       if (distribution === 'forward') {
         const set = new Set<number>();
         for (const i of node.inputs) for (const w of (placed.get(i.node) as { on: number[] }).on) set.add(w);

@@ -44,6 +44,8 @@ export interface CompileOptions {
   /** How sinks retry failed writes (none when undefined). */
   readonly sinkRetry?: Backoff;
   readonly onEvent?: PipelineEventListener;
+  /** The share of each partitioned source (by source node name) this runtime reads; absent: all. */
+  readonly assignedPartitions?: Readonly<Record<string, readonly number[]>>;
   /** Run as one of several parallel workers (see `ParallelPart`). */
   readonly parallel?: ParallelPart;
 }
@@ -303,7 +305,8 @@ export class Runtime {
         const driver = this.byNode.get(n) as SourceDriver;
         try {
           const source = (n.source as NonNullable<PlanNode['source']>).source;
-          const partitions = par === undefined || source.partitions === undefined ? undefined : partitionsOf(source.partitions, par.worker, par.workers);
+          const partitions = this.options.assignedPartitions?.[n.name]
+            ?? (par === undefined || source.partitionCount === undefined ? undefined : partitionsOf(source.partitionCount, par.worker, par.workers));
           const reader = source.open({
             name: n.name,
             batchSize: this.options.batchSize,

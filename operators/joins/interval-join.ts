@@ -279,6 +279,7 @@ export function intervalJoinOperator(settings: IntervalJoinSettings): OperatorFa
     kind: 'join:interval',
     stateVersion: STATE_VERSION,
     stateSignature: `join:interval [${settings.lo}, ${settings.hi}] ${settings.type}`,
+    keyedState: { fields: { seqs: 'max', keys: 'keyed' } },
     build(ctx, resume) {
       const logic = new IntervalJoinLogic(ctx, settings);
       if (resume !== undefined) logic.restore(resume);

@@ -428,6 +428,8 @@ export function windowJoinOperator(settings: WindowJoinSettings): OperatorFactor
     kind: 'join:window',
     stateVersion: STATE_VERSION,
     stateSignature: windowJoinSignature(settings),
+    // window joins: each window's keys grouped by start; session joins: each key's sessions in its row
+    keyedState: settings.gap === undefined ? { fields: { windows: { groups: 3 } } } : { fields: { seqs: 'max', keys: 'keyed' } },
     build(ctx, resume) {
       const logic = settings.gap === undefined
         ? new WindowJoinLogic(ctx, settings)

@@ -22,7 +22,7 @@ import type { Key } from '../../engine/keys.js';
 import type { OperatorFactory } from '../../engine/operator.js';
 import { STATE_VERSION, StateReader } from '../snapshot.js';
 import { BroadcastStore } from './broadcast-state.js';
-import { ProcessCore, type ProcessCtx } from './core.js';
+import { PROCESS_STATE_LAYOUT, ProcessCore, type ProcessCtx } from './core.js';
 import { type ProcessSettings, stateText } from './process-operator.js';
 import { entriesProblem } from './state.js';
 
@@ -59,6 +59,8 @@ export function broadcastProcessOperator(settings: BroadcastProcessSettings): Op
     interleavesWithWatermarks: true,
     stateVersion: STATE_VERSION,
     stateSignature: `broadcastProcess ${stateText(settings.state)}`,
+    // broadcast state and waiting broadcast elements are on every worker; keyed records with their key
+    keyedState: { fields: { core: PROCESS_STATE_LAYOUT, seq: 'max', broadcast: 'broadcast', rules: 'broadcast', waiting: 'keyed' } },
     build(octx, resume) {
       const core = new ProcessCore(octx, settings.state, settings.onRecord, settings.onTimer);
       const ctx = core.ctx;

@@ -12,6 +12,7 @@ import { MinHeap } from '../../engine/heap.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { Cancel } from '../../engine/clock.js';
 import type { OperatorContext } from '../../engine/operator.js';
+import type { StateLayout } from '../../engine/state-layout.js';
 import { isValidTimestamp } from '../../engine/time.js';
 import type { StateReader } from '../snapshot.js';
 import { type Cell, type StateDescriptor, type StateHost, createCells } from './state.js';
@@ -97,6 +98,13 @@ export class ProcessCtx implements TimerService {
     this.core.deleteProcessingTime(t);
   }
 }
+
+/**
+ * The key-group layout of `ProcessCore.snapshot()`: each key's cells, TTL expiries and timers of
+ * both domains in its row; sequence counters and the event-time horizon merge by max, the tracked
+ * output watermark by min.
+ */
+export const PROCESS_STATE_LAYOUT: StateLayout = { fields: { seq: 'max', procSeq: 'max', horizon: 'max', outWm: 'min', keys: 'keyed' } };
 
 /** Keys, state, timers, TTL and emission of one process operator instance. */
 export class ProcessCore implements StateHost {

@@ -15,7 +15,7 @@
  */
 import type { Key } from '../../engine/keys.js';
 import type { OperatorFactory } from '../../engine/operator.js';
-import { ProcessCore, type ProcessCtx, type ResolvedState } from './core.js';
+import { PROCESS_STATE_LAYOUT, ProcessCore, type ProcessCtx, type ResolvedState } from './core.js';
 import { STATE_VERSION, StateReader } from '../snapshot.js';
 import type { TimerInfo } from './types.js';
 
@@ -45,6 +45,7 @@ export function processOperator(settings: ProcessSettings): OperatorFactory {
     interleavesWithWatermarks: true,
     stateVersion: STATE_VERSION,
     stateSignature: `process ${stateText(settings.state)}`,
+    keyedState: PROCESS_STATE_LAYOUT,
     build(ctx, resume) {
       const core = new ProcessCore(ctx, settings.state, settings.onRecord, settings.onTimer);
       if (resume !== undefined) core.restore(new StateReader(ctx, 'process'), resume);
