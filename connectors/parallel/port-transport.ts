@@ -18,6 +18,10 @@ export function portTransport(ports: readonly (MessagePort | undefined)[]): Exch
       if (port === undefined) throw new Error(`tidemark.runParallel: no channel to worker ${to}`);
       port.postMessage(packet, transfer);
     },
+    // After the current task: records of many upstream calls (up to the pump's next yield) travel together.
+    schedule(flush: () => void): void {
+      setImmediate(flush);
+    },
     receive(handler: (from: number, packet: Packet) => void): void {
       ports.forEach((port, from) => {
         port?.on('message', (packet: Packet) => handler(from, packet));

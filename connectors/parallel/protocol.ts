@@ -1,7 +1,7 @@
 /**
  * What the coordinator of a parallel run and its worker threads tell each other: the worker's
- * start data, commands (stop, abort, exit) and reports (done with a summary, failed with an
- * error), and how errors cross the thread boundary (name, message, stack, cause's message).
+ * start data, commands (start — once every worker has built its pipeline —, stop, abort, exit)
+ * and reports (ready, done with a summary, failed with an error), and how errors cross the thread boundary (name, message, stack, cause's message).
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { RunSummary } from '../../index.js';
@@ -29,6 +29,7 @@ export interface WorkerStart {
 
 /** Coordinator → worker. */
 export type ToWorker =
+  | { readonly type: 'start' }
   | { readonly type: 'stop'; readonly reason: string }
   | { readonly type: 'abort'; readonly reason: string }
   | { readonly type: 'exit' };
@@ -42,6 +43,7 @@ export interface WorkerErrorData {
 
 /** Worker → coordinator. */
 export type FromWorker =
+  | { readonly type: 'ready' }
   | { readonly type: 'done'; readonly summary: RunSummary }
   | { readonly type: 'failed'; readonly error: WorkerErrorData };
 

@@ -103,6 +103,7 @@ export async function runParallel(options: RunParallelOptions): Promise<RunSumma
     }
   }
   const workers: Worker[] = [];
+  let ready = 0;
   const results: Promise<RunSummary>[] = [];
   let failure: WorkerError | undefined;
   const send = (w: Worker, message: ToWorker): void => w.postMessage(message);
@@ -125,7 +126,10 @@ export async function runParallel(options: RunParallelOptions): Promise<RunSumma
         rejectRun(error);
       };
       thread.on('message', (message: FromWorker) => {
-        if (message.type === 'done') {
+        if (message.type === 'ready') {
+          // Every worker has built its pipeline: they start together.
+          if (++ready === n) for (const w of workers) send(w, { type: 'start' });
+        } else if (message.type === 'done') {
           settled = true;
           resolveRun(message.summary);
         } else {

@@ -21,14 +21,23 @@ function report(message: FromWorker): void {
   coordinator.postMessage(message);
 }
 
+/** Resolves when the coordinator says every worker is ready (all start together). */
+let go: () => void = () => undefined;
+const started = new Promise<void>((resolve) => {
+  go = resolve;
+});
+
 coordinator.on('message', (message: ToWorker) => {
-  if (message.type === 'stop') {
+  if (message.type === 'start') {
+    go();
+  } else if (message.type === 'stop') {
     abort.abort(message.reason);
     pipeline?.stop(message.reason);
   } else if (message.type === 'abort') {
     aborted = message.reason;
     abort.abort(message.reason);
     pipeline?.abortPart(new Error(message.reason));
+    go();
   } else {
     for (const port of start.ports) port?.close();
     coordinator.close();
@@ -48,6 +57,8 @@ try {
   pipeline = p;
   const log = pino({ level: start.logLevel, base: { pid: process.pid, worker: start.worker } }, pino.destination({ fd: 2, sync: true }));
   await (main as (p: Pipeline, args: unknown) => unknown)(p, { ...start.args, signal: abort.signal, log, worker: start.worker, workers: start.workers });
+  report({ type: 'ready' });
+  await started;
   if (aborted !== undefined) throw new Error(aborted);
   if (abort.signal.aborted) p.stop(String(abort.signal.reason));
   const summary = await p.runPart({ worker: start.worker, workers: start.workers, keyGroups: start.keyGroups, transport: portTransport(start.ports) });

@@ -1,9 +1,11 @@
 /**
  * The columnar form of a batch that crosses to another worker: timestamps as one Float64Array,
  * keys and values as typed columns — numbers in a Float64Array, booleans in a Uint8Array, strings
- * as one UTF-8 buffer with UTF-16 end offsets, plain objects of one shape as one column per field
- * (nested plain objects too, two levels deep). Anything else stays an array that the transport
- * clones (structured clone). The buffers are listed for transfer, so a batch moves without copies.
+ * of ASCII as one byte buffer with end offsets, plain objects of one shape as one column per field
+ * (nested plain objects too, two levels deep; a field that is the record's key is not sent twice).
+ * Anything else stays an array that the transport clones (structured clone: non-ASCII strings
+ * too, which it copies faithfully). The buffers are listed for transfer, so a batch moves without
+ * copies. Decoded strings are flat copies, never slices that would keep a whole buffer alive.
  */
 import type { Batch } from '../batch.js';
 import type { Key } from '../keys.js';
@@ -13,6 +15,8 @@ export type Column =
   | { readonly t: 'f64'; readonly d: Float64Array }
   | { readonly t: 'bool'; readonly d: Uint8Array }
   | { readonly t: 'str'; readonly d: Uint8Array; readonly ends: Uint32Array }
+  /** A field equal to the record's key in every record: decoded from the key column. */
+  | { readonly t: 'key' }
   | { readonly t: 'obj'; readonly fields: readonly string[]; readonly cols: readonly Column[] }
   | { readonly t: 'any'; readonly d: readonly unknown[] };
 
@@ -26,7 +30,6 @@ export interface ColumnarBatch {
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const SURROGATE = /[\uD800-\uDFFF]/;
 /** Nested plain objects deeper than this are cloned as a whole. */
 const MAX_DEPTH = 2;
 
@@ -65,15 +68,21 @@ function encodeStrings(values: readonly unknown[], transfer: ArrayBuffer[]): Col
     total += v.length;
     ends[i] = total;
   }
-  const joined = (values as readonly string[]).join('');
-  // Lone surrogates would not survive UTF-8: such columns are cloned instead.
-  if (SURROGATE.test(joined)) return undefined;
-  const d = encoder.encode(joined);
+  const d = encoder.encode((values as readonly string[]).join(''));
+  // Only ASCII (one byte per UTF-16 unit): offsets then index bytes and characters alike.
+  if (d.length !== total) return undefined;
   transfer.push(d.buffer as ArrayBuffer, ends.buffer);
   return { t: 'str', d, ends };
 }
 
-function encodeColumn(values: readonly unknown[], transfer: ArrayBuffer[], depth: number): Column {
+/** True when `col[i] === keys[i]` for every record. */
+function isKeyColumn(col: readonly unknown[], keys: readonly Key[] | undefined): boolean {
+  if (keys === undefined || typeof keys[0] === 'object') return false;
+  for (let i = 0; i < col.length; i++) if (col[i] !== keys[i]) return false;
+  return true;
+}
+
+function encodeColumn(values: readonly unknown[], transfer: ArrayBuffer[], depth: number, keys?: readonly Key[]): Column {
   const n = values.length;
   const first = values[0];
   if (typeof first === 'number') {
@@ -116,7 +125,7 @@ function encodeColumn(values: readonly unknown[], transfer: ArrayBuffer[], depth
       for (const f of fields) {
         const col = new Array<unknown>(n);
         for (let i = 0; i < n; i++) col[i] = (values[i] as Record<string, unknown>)[f];
-        cols.push(encodeColumn(col, transfer, depth + 1));
+        cols.push(depth === 0 && isKeyColumn(col, keys) ? { t: 'key' } : encodeColumn(col, transfer, depth + 1));
       }
       return { t: 'obj', fields, cols };
     }
@@ -124,38 +133,70 @@ function encodeColumn(values: readonly unknown[], transfer: ArrayBuffer[], depth
   return { t: 'any', d: values };
 }
 
-function decodeColumn(c: Column, n: number): unknown[] {
-  const out = new Array<unknown>(n);
+type Builder = (cols: readonly (readonly unknown[])[], i: number) => unknown;
+const builders = new Map<string, Builder>();
+const MAX_BUILDERS = 256;
+
+/**
+ * A function that builds the record `i` of a shape from its columns as one object literal (one
+ * hidden class, no property-by-property growth). Field names are embedded as JSON string
+ * literals, so any name is safe. Cached per shape.
+ */
+function builderOf(fields: readonly string[]): Builder {
+  const id = JSON.stringify(fields);
+  let make = builders.get(id);
+  if (make === undefined) {
+    const body = `return {${fields.map((f, j) => `${JSON.stringify(f)}: c[${j}][i]`).join(', ')}};`;
+    // Field names like __proto__ must stay own data properties, as they were on the sender.
+    const plain = fields.every((f) => f !== '__proto__');
+    make = plain
+      ? (new Function('c', 'i', body) as Builder)
+      : (cols, i) => {
+        const o: Record<string, unknown> = {};
+        for (let f = 0; f < fields.length; f++) Object.defineProperty(o, fields[f] as string, { value: (cols[f] as unknown[])[i], enumerable: true, writable: true, configurable: true });
+        return o;
+      };
+    if (builders.size < MAX_BUILDERS) builders.set(id, make);
+  }
+  return make;
+}
+
+/** Strings shorter than this are copied by `slice`; longer ones are decoded on their own (flat). */
+const SLICE_COPIES_BELOW = 13;
+
+function decodeColumn(c: Column, n: number, keys: readonly unknown[] | undefined): unknown[] {
   switch (c.t) {
     case 'f64': {
+      const out = new Array<unknown>(n);
       const d = c.d;
       for (let i = 0; i < n; i++) out[i] = d[i];
       return out;
     }
     case 'bool': {
+      const out = new Array<unknown>(n);
       const d = c.d;
       for (let i = 0; i < n; i++) out[i] = d[i] === 1;
       return out;
     }
     case 'str': {
-      const s = decoder.decode(c.d);
-      const ends = c.ends;
+      const out = new Array<unknown>(n);
+      const { d, ends } = c;
+      const s = decoder.decode(d);
       let at = 0;
       for (let i = 0; i < n; i++) {
         const end = ends[i] as number;
-        out[i] = s.slice(at, end);
+        out[i] = end - at < SLICE_COPIES_BELOW ? s.slice(at, end) : decoder.decode(d.subarray(at, end));
         at = end;
       }
       return out;
     }
+    case 'key':
+      return keys as unknown[];
     case 'obj': {
-      const { fields, cols } = c;
-      const decoded = cols.map((col) => decodeColumn(col, n));
-      for (let i = 0; i < n; i++) {
-        const o: Record<string, unknown> = {};
-        for (let f = 0; f < fields.length; f++) o[fields[f] as string] = (decoded[f] as unknown[])[i];
-        out[i] = o;
-      }
+      const out = new Array<unknown>(n);
+      const decoded = c.cols.map((col) => decodeColumn(col, n, keys));
+      const make = builderOf(c.fields);
+      for (let i = 0; i < n; i++) out[i] = make(decoded, i);
       return out;
     }
     case 'any':
@@ -175,7 +216,7 @@ export function encodeBatch(values: readonly unknown[], times: readonly number[]
   const t = new Float64Array(n);
   for (let i = 0; i < n; i++) t[i] = times[i] as number;
   transfer.push(t.buffer);
-  const v = n === 0 ? { t: 'any' as const, d: [] } : encodeColumn(values, transfer, 0);
+  const v = n === 0 ? { t: 'any' as const, d: [] } : encodeColumn(values, transfer, 0, keys);
   if (keys === undefined) return { n, times: t, values: v };
   return { n, times: t, values: v, keys: encodeColumn(keys, transfer, MAX_DEPTH) };
 }
@@ -191,7 +232,7 @@ export function decodeBatch(b: ColumnarBatch): Batch {
   const times = new Array<number>(n);
   const t = b.times;
   for (let i = 0; i < n; i++) times[i] = t[i] as number;
-  const values = decodeColumn(b.values, n);
-  if (b.keys === undefined) return { values, times };
-  return { values, times, keys: decodeColumn(b.keys, n) as Key[] };
+  if (b.keys === undefined) return { values: decodeColumn(b.values, n, undefined), times };
+  const keys = decodeColumn(b.keys, n, undefined) as Key[];
+  return { values: decodeColumn(b.values, n, keys), times, keys };
 }

@@ -18,16 +18,22 @@ import type { Key } from '../keys.js';
 import { type ColumnarBatch, decodeBatch, encodeBatch } from './columnar.js';
 import type { Receiver } from './output-buffer.js';
 
-/** One message on a channel: data, a watermark (with its trace), idleness, end-of-stream. */
-export type ExchangeMessage =
-  | { readonly k: 0; readonly e: number; readonly b: ColumnarBatch }
-  | { readonly k: 1; readonly e: number; readonly w: number; readonly tr?: readonly number[] }
-  | { readonly k: 2; readonly e: number; readonly idle: boolean }
-  | { readonly k: 3; readonly e: number };
+/** A watermark (with its trace), idleness or end-of-stream, after the first `at` records of its edge in the packet. */
+export type Control =
+  | { readonly at: number; readonly k: 1; readonly w: number; readonly tr?: readonly number[] }
+  | { readonly at: number; readonly k: 2; readonly idle: boolean }
+  | { readonly at: number; readonly k: 3 };
+
+/** What a packet carries for one edge: its records (one columnar batch) and the controls between them, in order. */
+export interface EdgeMessage {
+  readonly e: number;
+  readonly b?: ColumnarBatch;
+  readonly c?: readonly Control[];
+}
 
 /** What one `send` carries from a worker to another. */
 export interface Packet {
-  readonly m: readonly ExchangeMessage[];
+  readonly m: readonly EdgeMessage[];
   /** Records in the data messages (what the receiver acknowledges). */
   readonly records: number;
   /** Records of earlier packets from the destination that this worker has processed. */
@@ -43,7 +49,14 @@ export interface ExchangeTransport {
   send(to: number, packet: Packet, transfer: ArrayBuffer[]): void;
   /** Sets where packets from the other workers go. */
   receive(handler: (from: number, packet: Packet) => void): void;
+  /**
+   * Runs `flush` soon — after the current task, so that the records of several upstream calls
+   * travel together (default: the next microtask).
+   */
+  schedule?(flush: () => void): void;
 }
+
+type DistributiveOmit<T, K extends PropertyKey> = T extends unknown ? Omit<T, K> : never;
 
 /** A local target: a receiver and its physical input number. */
 interface Target {
@@ -51,25 +64,26 @@ interface Target {
   readonly input: number;
 }
 
-/** Data for one edge to one destination, accumulating until the next flush. */
-interface OpenData {
+/** What waits to be sent on one edge to one worker. */
+interface EdgeOut {
   readonly e: number;
   values: unknown[];
   times: number[];
   keys: Key[] | undefined;
+  controls: Control[] | undefined;
 }
 
 /** What waits to be sent to one worker. */
 interface Outbox {
-  items: (ExchangeMessage | OpenData)[];
-  /** The open data entry of each edge (closed by a control message on the edge). */
-  open: Map<number, OpenData>;
+  readonly edges: Map<number, EdgeOut>;
   records: number;
   ack: number;
 }
 
 /** Default: records a worker may send to another before its sources wait for acknowledgements. */
-export const DEFAULT_MAX_UNACKED = 1 << 16;
+export const DEFAULT_MAX_UNACKED = 1 << 18;
+/** Queued records for one worker that are sent at once, without waiting for the scheduled flush. */
+const FLUSH_RECORDS = 1 << 14;
 
 /** The exchange of one worker. */
 export class Exchange {
@@ -82,6 +96,7 @@ export class Exchange {
   private flushQueued = false;
   private waiting: (() => void) | undefined;
   private waitingFor: Promise<void> | undefined;
+  private readonly flushNow = (): void => this.flush();
   /** When set, acknowledgements wait for the promise it returns (async writes caused by a packet). */
   ackGate: (() => Promise<void> | undefined) | undefined;
   /** Where an error thrown while delivering a received packet goes (the run fails). */
@@ -98,7 +113,7 @@ export class Exchange {
     private readonly transport: ExchangeTransport,
     private readonly maxUnacked = DEFAULT_MAX_UNACKED,
   ) {
-    this.outboxes = Array.from({ length: workers }, () => ({ items: [], open: new Map(), records: 0, ack: 0 }));
+    this.outboxes = Array.from({ length: workers }, () => ({ edges: new Map(), records: 0, ack: 0 }));
     this.unacked = new Array<number>(workers).fill(0);
     this.sent = new Array<number>(workers).fill(0);
     this.received = new Array<number>(workers).fill(0);
@@ -112,55 +127,56 @@ export class Exchange {
     this.inbound.set(edge * this.workers + from, { to, input });
   }
 
-  /** Queues data for `edge` to worker `to`. */
-  enqueueData(to: number, edge: number, values: readonly unknown[], times: readonly number[], keys: readonly Key[] | undefined, from = 0, end = values.length): void {
+  /** The queue of `edge` to worker `to`. */
+  edgeOut(to: number, edge: number, keyed: boolean): EdgeOut {
     const box = this.outboxes[to] as Outbox;
-    let open = box.open.get(edge);
-    if (open === undefined) {
-      open = { e: edge, values: [], times: [], keys: keys === undefined ? undefined : [] };
-      box.open.set(edge, open);
-      box.items.push(open);
+    let out = box.edges.get(edge);
+    if (out === undefined) {
+      out = { e: edge, values: [], times: [], keys: keyed ? [] : undefined, controls: undefined };
+      box.edges.set(edge, out);
+    } else if (keyed && out.keys === undefined) {
+      out.keys = new Array<Key>(out.values.length);
     }
-    const ov = open.values;
-    const ot = open.times;
-    const ok = open.keys;
+    return out;
+  }
+
+  /** Queues records `[from, end)` of a batch for `edge` to worker `to`. */
+  enqueueData(to: number, edge: number, values: readonly unknown[], times: readonly number[], keys: readonly Key[] | undefined, from = 0, end = values.length): void {
+    const out = this.edgeOut(to, edge, keys !== undefined);
+    const ov = out.values;
+    const ot = out.times;
+    // A port may emit batches with and without keys: keys of records without one stay undefined.
+    if (keys === undefined && out.keys !== undefined) out.keys.length = ov.length + end - from;
+    const ok = keys === undefined ? undefined : out.keys;
     for (let i = from; i < end; i++) {
       ov.push(values[i]);
       ot.push(times[i] as number);
       if (ok !== undefined) ok.push((keys as readonly Key[])[i] as Key);
     }
-    box.records += end - from;
+    this.added(to, end - from);
+  }
+
+  /** Counts `n` records queued for `to` (after `edgeOut(…)` pushes); flushes at the threshold. */
+  added(to: number, n: number): void {
+    const box = this.outboxes[to] as Outbox;
+    box.records += n;
+    if (box.records >= FLUSH_RECORDS) this.flush();
+    else this.scheduleFlush();
+  }
+
+  /** Queues a control message on `edge` to worker `to` (after the records already queued on it). */
+  enqueueControl(to: number, edge: number, control: Control): void {
+    const out = this.edgeOut(to, edge, false);
+    (out.controls ??= []).push(control);
     this.scheduleFlush();
   }
 
-  /** Queues data for `edge` to worker `to`, record by record (`keys` present for keyed edges). */
-  enqueueRecord(to: number, edge: number, value: unknown, time: number, key: Key | undefined): void {
-    const box = this.outboxes[to] as Outbox;
-    let open = box.open.get(edge);
-    if (open === undefined) {
-      open = { e: edge, values: [], times: [], keys: key === undefined ? undefined : [] };
-      box.open.set(edge, open);
-      box.items.push(open);
-    }
-    open.values.push(value);
-    open.times.push(time);
-    if (open.keys !== undefined) open.keys.push(key as Key);
-    box.records++;
-  }
-
-  /** Queues a control message (after the data already queued on its edge). */
-  enqueueControl(to: number, message: ExchangeMessage): void {
-    const box = this.outboxes[to] as Outbox;
-    box.open.delete(message.e);
-    box.items.push(message);
-    this.scheduleFlush();
-  }
-
-  /** Flushes on the next microtask (the end of the current upstream call). */
+  /** Flushes soon (the transport decides when; default: the next microtask). */
   scheduleFlush(): void {
     if (this.flushQueued) return;
     this.flushQueued = true;
-    queueMicrotask(() => this.flush());
+    if (this.transport.schedule !== undefined) this.transport.schedule(this.flushNow);
+    else queueMicrotask(this.flushNow);
   }
 
   /** Sends everything queued, one packet per destination. */
@@ -168,21 +184,17 @@ export class Exchange {
     this.flushQueued = false;
     for (let to = 0; to < this.workers; to++) {
       const box = this.outboxes[to] as Outbox;
-      if (box.items.length === 0 && box.ack === 0) continue;
+      if (box.edges.size === 0 && box.ack === 0) continue;
       const transfer: ArrayBuffer[] = [];
-      const m: ExchangeMessage[] = [];
-      for (const item of box.items) {
-        if ('values' in item) {
-          if (item.values.length > 0) m.push({ k: 0, e: item.e, b: encodeBatch(item.values, item.times, item.keys, transfer) });
-        } else {
-          m.push(item);
-        }
+      const m: EdgeMessage[] = [];
+      for (const out of box.edges.values()) {
+        const data = out.values.length === 0 ? undefined : encodeBatch(out.values, out.times, out.keys, transfer);
+        m.push(data === undefined ? { e: out.e, ...(out.controls === undefined ? {} : { c: out.controls }) } : { e: out.e, b: data, ...(out.controls === undefined ? {} : { c: out.controls }) });
       }
       const packet: Packet = { m, records: box.records, ack: box.ack };
       this.unacked[to] = (this.unacked[to] as number) + box.records;
       this.sent[to] = (this.sent[to] as number) + box.records;
-      box.items = [];
-      box.open.clear();
+      box.edges.clear();
       box.records = 0;
       box.ack = 0;
       this.transport.send(to, packet, transfer);
@@ -191,8 +203,8 @@ export class Exchange {
 
   /** `undefined` when every destination is within its budget, else a promise for when it is. */
   ready(): Promise<void> | undefined {
-    this.flush();
     if (!this.overBudget()) return undefined;
+    this.flush();
     this.waitingFor ??= new Promise<void>((resolve) => {
       this.waiting = resolve;
     });
@@ -200,7 +212,9 @@ export class Exchange {
   }
 
   private overBudget(): boolean {
-    for (let i = 0; i < this.workers; i++) if ((this.unacked[i] as number) > this.maxUnacked) return true;
+    for (let i = 0; i < this.workers; i++) {
+      if ((this.unacked[i] as number) + (this.outboxes[i] as Outbox).records > this.maxUnacked) return true;
+    }
     return false;
   }
 
@@ -223,7 +237,6 @@ export class Exchange {
   }
 
   private deliver(from: number, packet: Packet): void {
-
     if (this.early !== undefined) {
       this.early.push({ from, packet });
       return;
@@ -233,31 +246,35 @@ export class Exchange {
       if (this.waiting !== undefined && !this.overBudget()) this.release();
     }
     try {
-      const workers = this.workers;
-      for (const msg of packet.m) {
-        const target = this.inbound.get(msg.e * workers + from);
-        if (target === undefined) throw new Error(`exchange: worker ${this.worker} has no receiver for edge ${msg.e} from worker ${from}`);
-        switch (msg.k) {
-          case 0:
-            target.to.receiveBatch(decodeBatch(msg.b), target.input);
-            break;
-          case 1:
-            target.to.receiveWatermark(msg.w, target.input, msg.tr);
-            break;
-          case 2:
-            target.to.receiveIdle(msg.idle, target.input);
-            break;
-          case 3:
-            target.to.receiveEnd(target.input);
-            break;
-        }
-      }
+      for (const msg of packet.m) this.deliverEdge(from, msg);
     } catch (error) {
       this.onError(error);
     }
     this.received[from] = (this.received[from] as number) + packet.records;
     if (packet.records > 0) this.acknowledge(from, packet.records);
     this.onDelivered?.();
+  }
+
+  /** Replays one edge's part of a packet: records up to each control, the control, the rest. */
+  private deliverEdge(from: number, msg: EdgeMessage): void {
+    const target = this.inbound.get(msg.e * this.workers + from);
+    if (target === undefined) throw new Error(`exchange: worker ${this.worker} has no receiver for edge ${msg.e} from worker ${from}`);
+    const { to, input } = target;
+    const batch = msg.b === undefined ? undefined : decodeBatch(msg.b);
+    const n = batch === undefined ? 0 : batch.values.length;
+    let at = 0;
+    const upTo = (end: number): void => {
+      if (end <= at || batch === undefined) return;
+      to.receiveBatch(at === 0 && end === n ? batch : slice(batch, at, end), input);
+      at = end;
+    };
+    for (const c of msg.c ?? []) {
+      upTo(c.at);
+      if (c.k === 1) to.receiveWatermark(c.w, input, c.tr);
+      else if (c.k === 2) to.receiveIdle(c.idle, input);
+      else to.receiveEnd(input);
+    }
+    upTo(n);
   }
 
   private acknowledge(from: number, records: number): void {
@@ -271,6 +288,12 @@ export class Exchange {
   }
 }
 
+function slice(b: Batch, from: number, to: number): Batch {
+  const values = b.values.slice(from, to);
+  const times = b.times.slice(from, to);
+  return b.keys === undefined ? { values, times } : { values, times, keys: b.keys.slice(from, to) };
+}
+
 /**
  * The sending end of one edge whose target runs on other workers (or on several): routes
  * records by key group (`hash`) or to worker 0 (`gather`); the local share goes straight to
@@ -280,6 +303,7 @@ export class ExchangeOut implements Receiver {
   /** Destination of each record of the current batch (reused). */
   private dest = new Int32Array(1024);
   private readonly counts: Int32Array;
+  private readonly outs: (ReturnType<Exchange['edgeOut']> | undefined)[];
 
   constructor(
     private readonly exchange: Exchange,
@@ -292,6 +316,7 @@ export class ExchangeOut implements Receiver {
     private readonly what: string,
   ) {
     this.counts = new Int32Array(exchange.workers);
+    this.outs = new Array(exchange.workers).fill(undefined);
   }
 
   receiveBatch(batch: Batch, _input: number): void {
@@ -327,6 +352,8 @@ export class ExchangeOut implements Receiver {
       }
     }
     const { values, times } = batch;
+    const outs = this.outs;
+    for (let w = 0; w < workers; w++) outs[w] = (counts[w] as number) > 0 && w !== me ? ex.edgeOut(w, this.edge, true) : undefined;
     let localBatch: { values: unknown[]; times: number[]; keys: Key[] } | undefined;
     for (let i = 0; i < n; i++) {
       const d = dest[i] as number;
@@ -336,31 +363,40 @@ export class ExchangeOut implements Receiver {
         localBatch.times.push(times[i] as number);
         localBatch.keys.push(keys[i] as Key);
       } else {
-        ex.enqueueRecord(d, this.edge, values[i], times[i] as number, keys[i] as Key);
+        const out = outs[d] as { values: unknown[]; times: number[]; keys: Key[] | undefined };
+        out.values.push(values[i]);
+        out.times.push(times[i] as number);
+        (out.keys as Key[]).push(keys[i] as Key);
       }
     }
-    ex.scheduleFlush();
     if (localBatch !== undefined) (this.local as Target).to.receiveBatch(localBatch, (this.local as Target).input);
+    for (let w = 0; w < workers; w++) if (outs[w] !== undefined && w !== me) ex.added(w, counts[w] as number);
+  }
+
+  /** `control` placed after the records queued so far on this edge to `to`. */
+  private control(to: number, control: DistributiveOmit<Control, 'at'>): Control {
+    const at = this.exchange.edgeOut(to, this.edge, false).values.length;
+    return { ...control, at } as Control;
   }
 
   receiveWatermark(watermark: number, _input: number, trace?: readonly number[]): void {
     for (const w of this.targets) {
       if (w === this.exchange.worker) (this.local as Target).to.receiveWatermark(watermark, (this.local as Target).input, trace);
-      else this.exchange.enqueueControl(w, trace === undefined ? { k: 1, e: this.edge, w: watermark } : { k: 1, e: this.edge, w: watermark, tr: trace });
+      else this.exchange.enqueueControl(w, this.edge, this.control(w, trace === undefined ? { k: 1, w: watermark } : { k: 1, w: watermark, tr: trace }));
     }
   }
 
   receiveIdle(idle: boolean, _input: number): void {
     for (const w of this.targets) {
       if (w === this.exchange.worker) (this.local as Target).to.receiveIdle(idle, (this.local as Target).input);
-      else this.exchange.enqueueControl(w, { k: 2, e: this.edge, idle });
+      else this.exchange.enqueueControl(w, this.edge, this.control(w, { k: 2, idle }));
     }
   }
 
   receiveEnd(_input: number): void {
     for (const w of this.targets) {
       if (w === this.exchange.worker) (this.local as Target).to.receiveEnd((this.local as Target).input);
-      else this.exchange.enqueueControl(w, { k: 3, e: this.edge });
+      else this.exchange.enqueueControl(w, this.edge, this.control(w, { k: 3 }));
     }
   }
 }
