@@ -118,5 +118,5 @@ export {
   parseFrame as parseLogFrame, unpackField as unpackLogField,
 } from './connectors/log/index.js';
 export { fileCheckpoints, type FileCheckpointOptions } from './connectors/checkpoints/index.js';
-export { runParallel, WorkerError, type RunParallelOptions } from './connectors/parallel/index.js';
+export { runParallel, WorkerError, type RunParallelOptions, type ParallelCheckpointOptions } from './connectors/parallel/index.js';
 export { postgresCheckpoints, type PostgresCheckpointOptions } from './connectors/checkpoints/postgres-store.js';

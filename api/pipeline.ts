@@ -319,10 +319,11 @@ export class Pipeline implements PipelineCore {
 
   /**
    * @internal Runs this pipeline as one worker of a parallel run (`runParallel`, the simulation):
-   * the nodes placed on `part.worker`, exchanging records with the other workers. Resolves with
-   * this worker's summary. Checkpoints and restarts are the coordinator's, not the worker's.
+   * the nodes placed on `part.worker`, exchanging records with the other workers, restoring its
+   * share of `restore`. Resolves with this worker's summary. Checkpoints and restarts are the
+   * coordinator's, not the worker's.
    */
-  async runPart(part: ParallelPart): Promise<RunSummary> {
+  async runPart(part: ParallelPart, restore?: Checkpoint): Promise<RunSummary> {
     if (this.ran) throw new PlanError('tidemark.run: this pipeline has already run; build a new one');
     this.ran = true;
     if (this.plan.nodes.every((n) => n.source === undefined)) throw new PlanError('tidemark.run: the pipeline has no source');
@@ -333,6 +334,7 @@ export class Pipeline implements PipelineCore {
       clock: this.clock,
       batchSize: this.batchSize,
       parallel: part,
+      ...(restore === undefined ? {} : { restore }),
       ...(this.sinkRetry === undefined ? {} : { sinkRetry: this.sinkRetry }),
       ...(this.onEvent === undefined ? {} : { onEvent: this.onEvent }),
     });

@@ -1,10 +1,11 @@
 /**
  * What the coordinator of a parallel run and its worker threads tell each other: the worker's
- * start data, commands (start — once every worker has built its pipeline —, stop, abort, exit)
- * and reports (ready, done with a summary, failed with an error), and how errors cross the thread boundary (name, message, stack, cause's message).
+ * start data, commands (start — once every worker has built its pipeline —, stop, abort, the
+ * checkpoint operations, finished, exit) and reports (ready, finishing, checkpoint replies, done
+ * with a summary, failed with an error), and how errors cross the thread boundary (name, message, stack, cause's message).
  */
 import type { MessagePort } from 'node:worker_threads';
-import type { RunSummary } from '../../index.js';
+import type { Checkpoint, RunSummary } from '../../index.js';
 
 /** Plain pipeline options every worker's `Pipeline` gets. */
 export interface WorkerPipelineOptions {
@@ -25,13 +26,23 @@ export interface WorkerStart {
   readonly ports: readonly (MessagePort | undefined)[];
   /** Pino log level of the logger handed to the module as `args.log` (default: silent). */
   readonly logLevel: string;
+  /** The checkpoint the run restores (each worker takes its share). */
+  readonly restore: Checkpoint | undefined;
+  /** The coordinator writes checkpoints. */
+  readonly checkpointing: boolean;
 }
+
+/** The checkpoint operations the coordinator calls on a worker (see `CheckpointWorker`). */
+export type CheckpointOp = 'pause' | 'counters' | 'capture' | 'captureFinal' | 'commit' | 'resume';
 
 /** Coordinator → worker. */
 export type ToWorker =
   | { readonly type: 'start' }
   | { readonly type: 'stop'; readonly reason: string }
   | { readonly type: 'abort'; readonly reason: string }
+  | { readonly type: 'cp'; readonly rid: number; readonly op: CheckpointOp; readonly args: readonly unknown[] }
+  /** The final cut is taken: `coordinated` when it was a checkpoint (sinks committed). */
+  | { readonly type: 'finished'; readonly coordinated: boolean }
   | { readonly type: 'exit' };
 
 /** An error as it crosses threads. */
@@ -45,6 +56,10 @@ export interface WorkerErrorData {
 export type FromWorker =
   | { readonly type: 'ready' }
   | { readonly type: 'done'; readonly summary: RunSummary }
+  /** Pumps done and every node ended (or stopped): waiting for the final cut. */
+  | { readonly type: 'finishing' }
+  | { readonly type: 'cp-reply'; readonly rid: number; readonly ok: true; readonly value: unknown }
+  | { readonly type: 'cp-reply'; readonly rid: number; readonly ok: false; readonly error: WorkerErrorData }
   | { readonly type: 'failed'; readonly error: WorkerErrorData };
 
 /** The cross-thread form of `error`. */

@@ -1,14 +1,30 @@
 /**
  * `runParallel`: runs a pipeline module on n worker threads of this process. The main thread is
- * the coordinator only: it starts the workers, gives each a direct channel to every other, and
- * combines their summaries (or fails the run with the first worker's error, aborting the others).
+ * the coordinator only: it starts the workers (they start running together once all have built
+ * their pipeline), gives each a direct channel to every other, takes the run's checkpoints
+ * (`CheckpointCoordinator`), and combines the workers' summaries — or fails the run with the
+ * first worker's error, after aborting the others.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { MessageChannel, type MessagePort, Worker } from 'node:worker_threads';
-import { DEFAULT_KEY_GROUPS, PlanError, type RunSummary, checkKeyGroups } from '../../index.js';
+import { MessageChannel, type MessagePort } from 'node:worker_threads';
+import {
+  type Checkpoint, type CheckpointStore, DEFAULT_KEY_GROUPS, type Duration, type PipelineEventListener, PlanError, type RunSummary,
+  SystemClock, checkKeyGroups, restoredKeyGroups, toMillis,
+} from '../../index.js';
+import { CheckpointCoordinator, SealedCheckpointError } from '../../engine/runtime/checkpoint-coordinator.js';
 import { mergeSummaries } from '../../engine/runtime/summary-merge.js';
-import { type FromWorker, type ToWorker, WorkerError, type WorkerPipelineOptions, type WorkerStart } from './protocol.js';
+import type { WorkerError, WorkerPipelineOptions, WorkerStart } from './protocol.js';
+import { WorkerHandle } from './worker-handle.js';
+
+/** Checkpoints of a parallel run. */
+export interface ParallelCheckpointOptions {
+  readonly store: CheckpointStore;
+  /** Take a checkpoint every `interval` (real time). */
+  readonly interval?: Duration;
+  /** Where the run starts: the `latest` checkpoint or savepoint (default), `none`, or the one with this id. */
+  readonly restore?: 'latest' | 'none' | number;
+}
 
 /** Options of `runParallel`. */
 export interface RunParallelOptions {
@@ -25,21 +41,26 @@ export interface RunParallelOptions {
    * `signal` (aborted when the run stops), `log` (a pino logger), `worker` and `workers` added.
    */
   readonly args?: Readonly<Record<string, unknown>>;
-  /** Key groups keyed state is divided into: a power of two ≥ parallelism (default 128). */
+  /**
+   * Key groups keyed state is divided into: a power of two ≥ parallelism, fixed when a pipeline
+   * first starts (default 128; a restored run keeps its checkpoint's).
+   */
   readonly keyGroups?: number;
   /** Preferred records per batch in every worker (default 1024). */
   readonly batchSize?: number;
-  /** How sink writes are retried (as `PipelineOptions.sinkRetry`; durations in ms). */
+  /** How sink writes are retried (as `PipelineOptions.sinkRetry`; delays in ms). */
   readonly sinkRetry?: false | { readonly attempts: number; readonly delay: number };
-  /** Stops the run cleanly when aborted (sources stop, sinks close; windows are not flushed). */
+  /**
+   * Consistent checkpoints of all workers into one ordinary checkpoint (restorable with any
+   * number of workers, one included). The run starts from the latest one in the store.
+   */
+  readonly checkpoints?: ParallelCheckpointOptions;
+  /** Stops the run cleanly when aborted: sources stop, a final checkpoint is taken, sinks close. */
   readonly signal?: AbortSignal;
+  /** Receives checkpoint and restore events. */
+  readonly onEvent?: PipelineEventListener;
   /** Level of the pino logger handed to the module as `args.log` (default `silent`). */
   readonly logLevel?: string;
-  /**
-   * Not supported yet with parallel workers: passing it is an error (the run would not be
-   * recoverable). Run with `parallelism: 1` (`tidemark run` without `--parallelism`) to checkpoint.
-   */
-  readonly checkpoints?: unknown;
 }
 
 const WHERE = 'tidemark.runParallel';
@@ -60,40 +81,38 @@ function workerProgram(): URL {
   return new URL(fromSource ? './worker-entry.mjs' : './worker.js', import.meta.url);
 }
 
-/**
- * Runs the pipeline module `module` on `parallelism` worker threads: keyed operators run where
- * their key groups live (group `g` on worker `g mod parallelism`), records cross to that worker in
- * columnar batches over direct channels, watermarks travel with the data (minimum rule), sources
- * that are not partitioned are read once (by worker 0) and sinks run on worker 0. Results equal a
- * single-worker run's. Resolves with the combined summary (counters summed over workers); rejects
- * with the first worker's error (`worker` names it), after the other workers were aborted.
- *
- * @example
- * const summary = await runParallel({ module: './pipelines/page-counts.ts', parallelism: 2, args: { into: './out' } });
- * console.log(summary.sinks);
- */
-export async function runParallel(options: RunParallelOptions): Promise<RunSummary> {
+function checkOptions(options: RunParallelOptions): { module: string; n: number; pipeline: WorkerPipelineOptions; intervalMs: number | undefined } {
   if (options === null || typeof options !== 'object') throw new PlanError(`${WHERE}: options must be an object`);
   const module = moduleUrl(options.module);
   const n = options.parallelism;
   if (!Number.isInteger(n) || n < 1 || n > 256) throw new PlanError(`${WHERE}: parallelism must be an integer from 1 to 256, got ${String(n)}`);
-  const keyGroups = checkKeyGroups(options.keyGroups ?? DEFAULT_KEY_GROUPS, WHERE);
-  if (keyGroups < n) throw new PlanError(`${WHERE}: keyGroups (${keyGroups}) must be ≥ parallelism (${n})`);
-  if (options.checkpoints !== undefined) {
-    throw new PlanError(`${WHERE}: checkpoints are not supported with parallel workers yet; run with parallelism 1 to checkpoint`);
+  if (options.keyGroups !== undefined) checkKeyGroups(options.keyGroups, WHERE);
+  if (options.args !== undefined && (options.args === null || typeof options.args !== 'object')) throw new PlanError(`${WHERE}: args must be an object of plain data`);
+  if (options.batchSize !== undefined && (!Number.isInteger(options.batchSize) || options.batchSize < 1)) {
+    throw new PlanError(`${WHERE}: batchSize must be a positive integer, got ${String(options.batchSize)}`);
   }
-  const args = options.args ?? {};
-  if (args === null || typeof args !== 'object') throw new PlanError(`${WHERE}: args must be an object of plain data`);
+  const cp = options.checkpoints;
+  let intervalMs: number | undefined;
+  if (cp !== undefined) {
+    if (cp === null || typeof cp !== 'object' || typeof cp.store?.write !== 'function' || typeof cp.store.encodeState !== 'function') {
+      throw new PlanError(`${WHERE}: checkpoints.store must be a checkpoint store such as fileCheckpoints(dir)`);
+    }
+    intervalMs = cp.interval === undefined ? undefined : toMillis(cp.interval, `${WHERE}: checkpoints.interval`);
+    if (intervalMs !== undefined && intervalMs <= 0) throw new PlanError(`${WHERE}: checkpoints.interval must be > 0, got ${intervalMs} ms`);
+    const r = cp.restore;
+    if (r !== undefined && r !== 'latest' && r !== 'none' && !(Number.isInteger(r) && r > 0)) {
+      throw new PlanError(`${WHERE}: checkpoints.restore must be 'latest', 'none' or a checkpoint id, got ${String(r)}`);
+    }
+  }
   const pipeline: WorkerPipelineOptions = {
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     ...(options.sinkRetry === undefined ? {} : { sinkRetry: options.sinkRetry }),
   };
-  if (pipeline.batchSize !== undefined && (!Number.isInteger(pipeline.batchSize) || pipeline.batchSize < 1)) {
-    throw new PlanError(`${WHERE}: batchSize must be a positive integer, got ${String(pipeline.batchSize)}`);
-  }
-  const url = workerProgram();
+  return { module, n, pipeline, intervalMs };
+}
 
-  // A direct channel between every pair of workers.
+/** Direct channels between every pair of workers: `ports[a][b]` reaches `b` from `a`. */
+function channels(n: number): (MessagePort | undefined)[][] {
   const ports: (MessagePort | undefined)[][] = Array.from({ length: n }, () => new Array<MessagePort | undefined>(n).fill(undefined));
   for (let a = 0; a < n; a++) {
     for (let b = a + 1; b < n; b++) {
@@ -102,65 +121,110 @@ export async function runParallel(options: RunParallelOptions): Promise<RunSumma
       (ports[b] as (MessagePort | undefined)[])[a] = port2;
     }
   }
-  const workers: Worker[] = [];
+  return ports;
+}
+
+/**
+ * Runs the pipeline module `module` on `parallelism` worker threads: keyed operators run where
+ * their key groups live (group `g` on worker `g mod parallelism`), records cross to that worker in
+ * columnar batches over direct channels, watermarks travel with the data (minimum rule), sources
+ * that are not partitioned are read once (by worker 0) and sinks run on worker 0. Results equal a
+ * single-worker run's. Resolves with the combined summary (counters summed over workers); rejects
+ * with the first worker's error (a `WorkerError` with the original name and message, naming the
+ * worker), after the other workers were aborted.
+ *
+ * @example
+ * const summary = await runParallel({
+ *   module: './pipelines/page-counts.ts', parallelism: 2, args: { into: './out' },
+ *   checkpoints: { store: fileCheckpoints('./checkpoints'), interval: '10s' },
+ * });
+ */
+export async function runParallel(options: RunParallelOptions): Promise<RunSummary> {
+  const { module, n, pipeline, intervalMs } = checkOptions(options);
+  const cp = options.checkpoints;
+  const which = cp?.restore ?? 'latest';
+  const restore: Checkpoint | undefined = cp === undefined || which === 'none' ? undefined : which === 'latest' ? await cp.store.latest() : await cp.store.load(which);
+  const keyGroups = cp === undefined ? options.keyGroups ?? DEFAULT_KEY_GROUPS : restoredKeyGroups(restore, options.keyGroups, WHERE);
+  if (keyGroups < n) throw new PlanError(`${WHERE}: keyGroups (${keyGroups}) must be ≥ parallelism (${n})`);
+  const firstId = cp === undefined ? 1 : Math.max(0, restore?.id ?? 0, ...(await cp.store.list()).map((c) => c.id)) + 1;
+  const onEvent = options.onEvent ?? (() => undefined);
+  if (restore !== undefined) onEvent({ type: 'restored', id: restore.id, checkpointType: restore.type, takenAt: restore.takenAt });
+
+  const ports = channels(n);
+  const program = workerProgram();
+  const workers: WorkerHandle[] = [];
+  let failure: WorkerError | Error | undefined;
   let ready = 0;
-  const results: Promise<RunSummary>[] = [];
-  let failure: WorkerError | undefined;
-  const send = (w: Worker, message: ToWorker): void => w.postMessage(message);
-  const fail = (error: WorkerError): void => {
+  let finishing = 0;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const fail = (error: WorkerError | Error): void => {
     if (failure !== undefined) return;
     failure = error;
-    for (const w of workers) send(w, { type: 'abort', reason: `worker ${error.worker} failed: ${error.message}` });
+    if (timer !== undefined) clearTimeout(timer);
+    const from = 'worker' in error ? `worker ${String(error.worker)}` : 'the coordinator';
+    for (const w of workers) w.send({ type: 'abort', reason: `${from} failed: ${error.message}` });
+  };
+  const coordinator = new CheckpointCoordinator(workers, cp?.store, new SystemClock(), firstId, () => new Promise((r) => setImmediate(r)), onEvent);
+  const periodic = (): void => {
+    if (intervalMs === undefined || failure !== undefined || finishing > 0) return;
+    timer = setTimeout(() => {
+      timer = undefined;
+      coordinator.take('checkpoint').then(periodic, (error: unknown) => {
+        // A checkpoint that failed before anything was sealed is skipped; after, the run fails.
+        if (error instanceof SealedCheckpointError) fail(error);
+        else periodic();
+      });
+    }, intervalMs);
+  };
+  const events = {
+    ready: (): void => {
+      // Every worker has built its pipeline: they start together.
+      if (++ready !== n) return;
+      for (const w of workers) w.send({ type: 'start' });
+      periodic();
+    },
+    finishing: (): void => {
+      // Every worker is done (or stopped): the final cut, then they close.
+      if (++finishing !== n) return;
+      if (timer !== undefined) clearTimeout(timer);
+      coordinator.take('checkpoint').then(
+        () => {
+          for (const w of workers) w.send({ type: 'finished', coordinated: cp !== undefined });
+        },
+        (error: unknown) => fail(error instanceof Error ? error : new Error(String(error))),
+      );
+    },
+    failed: fail,
   };
   for (let worker = 0; worker < n; worker++) {
     const own = ports[worker] as (MessagePort | undefined)[];
-    const start: WorkerStart = { module, args, worker, workers: n, keyGroups, pipeline, ports: own, logLevel: options.logLevel ?? 'silent' };
-    const thread = new Worker(url, { workerData: start, transferList: own.filter((p): p is MessagePort => p !== undefined) });
-    workers.push(thread);
-    results.push(new Promise<RunSummary>((resolveRun, rejectRun) => {
-      let settled = false;
-      const failed = (error: WorkerError): void => {
-        if (settled) return;
-        settled = true;
-        fail(error);
-        rejectRun(error);
-      };
-      thread.on('message', (message: FromWorker) => {
-        if (message.type === 'ready') {
-          // Every worker has built its pipeline: they start together.
-          if (++ready === n) for (const w of workers) send(w, { type: 'start' });
-        } else if (message.type === 'done') {
-          settled = true;
-          resolveRun(message.summary);
-        } else {
-          failed(new WorkerError(worker, message.error));
-        }
-      });
-      thread.on('error', (error) => failed(new WorkerError(worker, { name: error.name, message: error.message, stack: error.stack })));
-      thread.on('exit', (code) => failed(new WorkerError(worker, { name: 'Error', message: `worker ${worker} exited (code ${code}) before it finished`, stack: undefined })));
-    }));
+    const start: WorkerStart = {
+      module, args: options.args ?? {}, worker, workers: n, keyGroups, pipeline, ports: own,
+      logLevel: options.logLevel ?? 'silent', restore, checkpointing: cp !== undefined,
+    };
+    workers.push(new WorkerHandle(program, start, events));
   }
   const onAbort = (): void => {
-    for (const w of workers) send(w, { type: 'stop', reason: String(options.signal?.reason ?? 'requested') });
+    for (const w of workers) w.send({ type: 'stop', reason: String(options.signal?.reason ?? 'requested') });
   };
   if (options.signal?.aborted === true) onAbort();
   else options.signal?.addEventListener('abort', onAbort, { once: true });
   try {
-    const settled = await Promise.allSettled(results);
+    const settled = await Promise.allSettled(workers.map((w) => w.done));
     if (failure !== undefined) throw failure;
-    return mergeSummaries(settled.map((r) => (r as PromiseFulfilledResult<RunSummary>).value));
+    const summary = mergeSummaries(settled.map((r) => (r as PromiseFulfilledResult<RunSummary>).value));
+    if (cp !== undefined) summary.checkpoints = { ...coordinator.summary, ...(restore === undefined ? {} : { restoredFrom: restore.id }) };
+    return summary;
   } finally {
+    if (timer !== undefined) clearTimeout(timer);
     options.signal?.removeEventListener('abort', onAbort);
-    const exited = workers.map((w) => new Promise<void>((done) => {
-      if (w.threadId === -1) done();
-      else w.once('exit', () => done());
-    }));
-    for (const w of workers) send(w, { type: 'exit' });
+    for (const w of workers) w.send({ type: 'exit' });
     // A worker stuck in user code is terminated after a grace period.
     const grace = setTimeout(() => {
-      for (const w of workers) void w.terminate();
+      for (const w of workers) w.terminate();
     }, 5_000);
-    await Promise.all(exited);
+    await Promise.all(workers.map((w) => w.exited));
     clearTimeout(grace);
+    await cp?.store.close?.();
   }
 }

@@ -8,6 +8,7 @@ import { type MessagePort, parentPort, workerData } from 'node:worker_threads';
 import pino from 'pino';
 import { Pipeline } from '../../index.js';
 import { portTransport } from './port-transport.js';
+import type { WorkerCheckpoint } from '../../engine/runtime/worker-checkpoint.js';
 import { type FromWorker, type ToWorker, type WorkerStart, errorData } from './protocol.js';
 
 const start = workerData as WorkerStart;
@@ -27,9 +28,42 @@ const started = new Promise<void>((resolve) => {
   go = resolve;
 });
 
+/** This worker's checkpoint operations (once the runtime is built). */
+let checkpoint: WorkerCheckpoint | undefined;
+/** Resolves `finish()` when the coordinator has taken the final cut. */
+let finished: ((coordinated: boolean) => void) | undefined;
+
+function runOp(op: string, args: readonly unknown[]): unknown {
+  const cp = checkpoint;
+  if (cp === undefined) throw new Error(`worker ${start.worker}: no running pipeline for checkpoint operation '${op}'`);
+  switch (op) {
+    case 'pause':
+      return cp.pause();
+    case 'counters':
+      return cp.counters();
+    case 'capture':
+      return cp.capture(args[0] as Parameters<WorkerCheckpoint['capture']>[0]);
+    case 'captureFinal':
+      return cp.captureFinal(...(args as Parameters<WorkerCheckpoint['captureFinal']>));
+    case 'commit':
+      return cp.commit(...(args as Parameters<WorkerCheckpoint['commit']>));
+    default:
+      return cp.resume();
+  }
+}
+
 coordinator.on('message', (message: ToWorker) => {
   if (message.type === 'start') {
     go();
+  } else if (message.type === 'cp') {
+    Promise.resolve()
+      .then(() => runOp(message.op, message.args))
+      .then(
+        (value) => report({ type: 'cp-reply', rid: message.rid, ok: true, value }),
+        (error: unknown) => report({ type: 'cp-reply', rid: message.rid, ok: false, error: errorData(error) }),
+      );
+  } else if (message.type === 'finished') {
+    finished?.(message.coordinated);
   } else if (message.type === 'stop') {
     abort.abort(message.reason);
     pipeline?.stop(message.reason);
@@ -38,6 +72,7 @@ coordinator.on('message', (message: ToWorker) => {
     abort.abort(message.reason);
     pipeline?.abortPart(new Error(message.reason));
     go();
+    finished?.(true);
   } else {
     for (const port of start.ports) port?.close();
     coordinator.close();
@@ -61,7 +96,22 @@ try {
   await started;
   if (aborted !== undefined) throw new Error(aborted);
   if (abort.signal.aborted) p.stop(String(abort.signal.reason));
-  const summary = await p.runPart({ worker: start.worker, workers: start.workers, keyGroups: start.keyGroups, transport: portTransport(start.ports) });
+  const summary = await p.runPart({
+    worker: start.worker,
+    workers: start.workers,
+    keyGroups: start.keyGroups,
+    transport: portTransport(start.ports),
+    coordinated: {
+      attach: (cp) => {
+        checkpoint = cp;
+      },
+      finish: () => new Promise<boolean>((resolve) => {
+        finished = resolve;
+        report({ type: 'finishing' });
+      }),
+      checkpointing: start.checkpointing,
+    },
+  }, start.restore);
   report({ type: 'done', summary });
 } catch (error) {
   report({ type: 'failed', error: errorData(error) });

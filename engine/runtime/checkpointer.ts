@@ -109,6 +109,70 @@ export class Checkpointer {
     return mine;
   }
 
+  /**
+   * The state of the graph now: sources' positions and watermarks, operators' snapshots, nodes'
+   * watermarks. Synchronous: call it between chunks with tracked work settled.
+   */
+  capture(): CheckpointState {
+    const { host } = this;
+    const sources: Record<string, SourceCheckpoint> = {};
+    for (const s of host.sources) sources[s.name] = s.checkpoint();
+    const operators: Record<string, OperatorCheckpoint> = {};
+    for (const { node, factory } of host.operators) {
+      const state = node.logic.snapshot?.();
+      if (state === undefined) continue;
+      operators[node.name] = {
+        kind: factory.kind,
+        version: factory.stateVersion ?? 1,
+        ...(factory.stateSignature === undefined ? {} : { signature: factory.stateSignature }),
+        state,
+      };
+    }
+    const watermarks: Record<string, NodeWatermarks> = {};
+    for (const node of host.nodes) watermarks[node.name] = node.savedWatermarks();
+    return { sources, operators, watermarks };
+  }
+
+  /**
+   * Seals the sinks' epoch `id` — synchronously (later writes belong to the next epoch) — and
+   * resolves with their handles once every sink's pre-commit settled (rejects with the first failure).
+   */
+  seal(id: number): Promise<Record<string, unknown>> {
+    const epochs = this.host.sinks.filter((s) => s.sink.preCommit !== undefined).map(({ name, sink }) => ({ name, sink, handle: sink.preCommit?.(id) }));
+    this.recordsAtLast = this.records();
+    // Wait for every sink (a second failure must not go unhandled), then report the first.
+    return Promise.allSettled(epochs.map((s) => Promise.resolve(s.handle))).then((settled) => {
+      const handles: Record<string, unknown> = {};
+      for (let i = 0; i < epochs.length; i++) {
+        const r = settled[i] as PromiseSettledResult<unknown>;
+        if (r.status === 'rejected') throw r.reason;
+        handles[(epochs[i] as { name: string }).name] = r.value;
+      }
+      return handles;
+    });
+  }
+
+  /** Commits the sinks' epoch `id` (after the checkpoint holding `handles` is durable). */
+  async commit(id: number, handles: Readonly<Record<string, unknown>>): Promise<void> {
+    for (const { name, sink } of this.host.sinks) if (sink.preCommit !== undefined) await sink.commit?.(id, handles[name]);
+  }
+
+  /** Holds the pumps at their next chunk boundary (a cut taken from outside, by a coordinator). */
+  hold(): void {
+    if (this.gate !== undefined) return;
+    this.gate = new Promise((resolve) => {
+      this.gateOpen = resolve;
+    });
+  }
+
+  /** Lets the pumps go on after `hold()`. */
+  release(): void {
+    const open = this.gateOpen;
+    this.gate = undefined;
+    this.gateOpen = undefined;
+    open?.();
+  }
+
   private async takeNow(type: 'checkpoint' | 'savepoint'): Promise<CheckpointInfo | undefined> {
     const { host } = this;
     const store = this.schedule?.store;
@@ -121,22 +185,7 @@ export class Checkpointer {
     try {
       await host.settle();
       // From here to the sinks' preCommit calls nothing may yield: this is the cut.
-      const sources: Record<string, SourceCheckpoint> = {};
-      for (const s of host.sources) sources[s.name] = s.checkpoint();
-      const operators: Record<string, OperatorCheckpoint> = {};
-      for (const { node, factory } of host.operators) {
-        const state = node.logic.snapshot?.();
-        if (state === undefined) continue;
-        operators[node.name] = {
-          kind: factory.kind,
-          version: factory.stateVersion ?? 1,
-          ...(factory.stateSignature === undefined ? {} : { signature: factory.stateSignature }),
-          state,
-        };
-      }
-      const watermarks: Record<string, NodeWatermarks> = {};
-      for (const node of host.nodes) watermarks[node.name] = node.savedWatermarks();
-      const state: CheckpointState = { sources, operators, watermarks };
+      const state: CheckpointState = this.capture();
       let bytes: Uint8Array | undefined;
       if (store !== undefined) {
         try {
@@ -148,23 +197,15 @@ export class Checkpointer {
       // From here on the sinks have sealed an epoch: if this checkpoint fails, the run must fail
       // too (and restart from the last complete checkpoint) — going on would lose that epoch.
       sealed = true;
-      const epochs = host.sinks.filter((s) => s.sink.preCommit !== undefined).map(({ name, sink }) => ({ name, sink, handle: sink.preCommit?.(id) }));
-      this.recordsAtLast = this.records();
-      // Wait for every sink (a second failure must not go unhandled), then report the first.
-      const settled = await Promise.allSettled(epochs.map((s) => Promise.resolve(s.handle)));
-      const handles: Record<string, unknown> = {};
-      for (let i = 0; i < epochs.length; i++) {
-        const r = settled[i] as PromiseSettledResult<unknown>;
-        if (r.status === 'rejected') throw r.reason;
-        handles[(epochs[i] as { name: string }).name] = r.value;
-      }
+      const sealing = this.seal(id);
+      const handles = await sealing;
       let info: CheckpointInfo | undefined;
       if (store !== undefined && bytes !== undefined) {
         info = await store.write({ format: CHECKPOINT_FORMAT, id, type, takenAt: started }, bytes, handles);
         // Durable now: a restart must restore this one (or a later one), even if a commit fails.
         this.written = id;
       }
-      for (const s of epochs) await s.sink.commit?.(id, handles[s.name]);
+      await this.commit(id, handles);
       if (info !== undefined) {
         const durationMs = host.clock.now() - started;
         Object.assign(this.summary, { completed: this.summary.completed + 1, lastId: id, lastDurationMs: durationMs, lastBytes: info.bytes });

@@ -89,7 +89,7 @@ const FLUSH_RECORDS = 1 << 14;
 export class Exchange {
   private readonly outboxes: Outbox[];
   private readonly unacked: number[];
-  /** Records sent and received per destination/sender (for quiescence checks). */
+  /** Messages (records and controls) sent to / received from each worker: a cut is quiet when they match. */
   readonly sent: number[];
   readonly received: number[];
   private readonly inbound = new Map<number, Target>();
@@ -187,13 +187,15 @@ export class Exchange {
       if (box.edges.size === 0 && box.ack === 0) continue;
       const transfer: ArrayBuffer[] = [];
       const m: EdgeMessage[] = [];
+      let controls = 0;
       for (const out of box.edges.values()) {
+        controls += out.controls?.length ?? 0;
         const data = out.values.length === 0 ? undefined : encodeBatch(out.values, out.times, out.keys, transfer);
         m.push(data === undefined ? { e: out.e, ...(out.controls === undefined ? {} : { c: out.controls }) } : { e: out.e, b: data, ...(out.controls === undefined ? {} : { c: out.controls }) });
       }
       const packet: Packet = { m, records: box.records, ack: box.ack };
       this.unacked[to] = (this.unacked[to] as number) + box.records;
-      this.sent[to] = (this.sent[to] as number) + box.records;
+      this.sent[to] = (this.sent[to] as number) + box.records + controls;
       box.edges.clear();
       box.records = 0;
       box.ack = 0;
@@ -245,12 +247,16 @@ export class Exchange {
       this.unacked[from] = (this.unacked[from] as number) - packet.ack;
       if (this.waiting !== undefined && !this.overBudget()) this.release();
     }
+    let controls = 0;
     try {
-      for (const msg of packet.m) this.deliverEdge(from, msg);
+      for (const msg of packet.m) {
+        controls += msg.c?.length ?? 0;
+        this.deliverEdge(from, msg);
+      }
     } catch (error) {
       this.onError(error);
     }
-    this.received[from] = (this.received[from] as number) + packet.records;
+    this.received[from] = (this.received[from] as number) + packet.records + controls;
     if (packet.records > 0) this.acknowledge(from, packet.records);
     this.onDelivered?.();
   }

@@ -13,6 +13,8 @@ import type { DeliveryGuarantee } from '../sink.js';
 import { AlignmentGroup } from './alignment.js';
 import { type CheckpointSchedule, Checkpointer } from './checkpointer.js';
 import { restoredOperators } from './restore.js';
+import { workerShare } from './parallel-checkpoint.js';
+import { WorkerCheckpoint } from './worker-checkpoint.js';
 import { explainPlan, explainWindow } from './explain.js';
 import type { Plan, PlanNode } from '../plan.js';
 import { Emitter } from './emitter.js';
@@ -62,6 +64,18 @@ export interface ParallelPart {
   readonly transport: ExchangeTransport;
   /** Records sent to a worker and not yet processed there before sources wait (flow control). */
   readonly maxUnacked?: number;
+  /**
+   * Checkpoints are the coordinator's: `attach` receives this worker's checkpoint operations,
+   * and `finish` — called when the pumps are done and every node ended, or the run stopped —
+   * resolves once the coordinator's final cut is taken: `true` when it wrote a checkpoint (the
+   * sinks' epoch is committed then), `false` when the worker commits its sinks itself.
+   */
+  readonly coordinated?: {
+    readonly attach: (checkpoint: WorkerCheckpoint) => void;
+    readonly finish: () => Promise<boolean>;
+    /** The coordinator writes checkpoints (the summary reports guarantees). */
+    readonly checkpointing: boolean;
+  };
 }
 
 /** The partitions of `count` that `worker` of `workers` reads: `p ≡ worker (mod workers)`. */
@@ -80,6 +94,8 @@ export class Runtime {
   readonly placement: Placement;
   /** The exchange with the other workers (parallel workers only). */
   readonly exchange: Exchange | undefined;
+  /** What this runtime restored (a parallel worker: its share of the checkpoint). */
+  private readonly restored: Checkpoint | undefined;
   private readonly sinkNodes: { node: OperatorNode; plan: PlanNode }[] = [];
   private readonly stateful: { node: OperatorNode; factory: OperatorFactory }[] = [];
   readonly checkpointer: Checkpointer;
@@ -115,7 +131,12 @@ export class Runtime {
         // a listener's error must not disturb the run
       }
     };
-    const restore = options.restore;
+    const par = options.parallel;
+    const me = par?.worker ?? 0;
+    const placement = placePlan(plan, par?.workers ?? 1);
+    this.placement = placement;
+    // A parallel worker restores its share of the checkpoint (its key groups, its partitions).
+    const restore = par === undefined || options.restore === undefined ? options.restore : workerShare(plan, placement, options.restore, me, par.keyGroups);
     const resume = restore === undefined ? options.resume : { ...options.resume, ...restoredOperators(plan, restore, options.migrations ?? {}, options.allowNonRestoredState === true) };
     // A tracked write or async call that rejects fails the run at once (not when a pump next drains).
     const track = (p: Promise<unknown>): void => {
@@ -125,10 +146,6 @@ export class Runtime {
       this.inFlight.add(settled);
       this.pending.push(settled);
     };
-    const par = options.parallel;
-    const me = par?.worker ?? 0;
-    const placement = placePlan(plan, par?.workers ?? 1);
-    this.placement = placement;
     const exchange = par === undefined ? undefined : new Exchange(me, par.workers, par.keyGroups, par.transport, par.maxUnacked);
     this.exchange = exchange;
     // Physical inputs of each local operator: one per (logical input, sending worker).
@@ -180,7 +197,8 @@ export class Runtime {
       for (const input of empty) endAtStart.push({ op, input });
       op.tracker = track;
       const marks = restore?.watermarks?.[node.name];
-      if (marks !== undefined) op.restoreWatermarks(marks);
+      // Saved per logical input (as one worker has them): each physical input takes its logical one's.
+      if (marks !== undefined) op.restoreWatermarks(op.inputOf === undefined || marks.inputs.length !== place.inputs.length ? marks : { ...marks, inputs: inputOf.map((i) => marks.inputs[i] as number) });
       this.operators.push(op);
       if (node.sink === undefined && !collector) this.stateful.push({ node: op, factory });
       this.byNode.set(node, op);
@@ -216,6 +234,8 @@ export class Runtime {
       onEvent: this.onEvent,
     }, options.checkpoints, options.firstCheckpointId ?? (restore === undefined ? 1 : restore.id + 1));
     if (restore !== undefined) this.checkpointer.summary.restoredFrom = restore.id;
+    this.restored = restore;
+    par?.coordinated?.attach(new WorkerCheckpoint(this, par.keyGroups));
     const groups = new Map<string, AlignmentGroup>();
     for (const n of plan.nodes) {
       const a = n.source?.alignment;
@@ -256,7 +276,7 @@ export class Runtime {
   /** Runs every source to its end; resolves with the summary, rejects with the first failure. */
   async run(): Promise<RunSummary> {
     this.startedAt = this.options.clock.now();
-    const restore = this.options.restore;
+    const restore = this.restored;
     const opened: PlanNode[] = [];
     try {
       for (const { plan } of this.sinkNodes) {
@@ -326,8 +346,10 @@ export class Runtime {
     await this.checkpointer.stop();
     try {
       while (this.pending.length > 0 && this.failure === undefined) await drain();
-      // The final checkpoint (or, without a store, the final commit of exactly-once sinks).
-      if (this.failure === undefined) await this.checkpointer.take('checkpoint');
+      // The final checkpoint (or, without a store, the final commit of exactly-once sinks); with
+      // parallel workers, the coordinator's final cut first (nothing in flight between workers).
+      const coordinated = this.failure === undefined && par?.coordinated !== undefined ? await par.coordinated.finish() : false;
+      if (this.failure === undefined && !coordinated) await this.checkpointer.take('checkpoint');
     } catch (error) {
       if (this.failure === undefined) this.failure = { error };
     }
@@ -451,7 +473,7 @@ export class Runtime {
     }
     const summary: RunSummary = { sources, operators, sinks, deadLetters, lateRecords, durationMs: this.options.clock.now() - this.startedAt };
     if (this.stopping !== undefined) summary.stopped = this.stopping;
-    if (this.options.checkpoints !== undefined || this.options.restore !== undefined) {
+    if (this.options.checkpoints !== undefined || this.options.restore !== undefined || this.options.parallel?.coordinated?.checkpointing === true) {
       summary.checkpoints = { ...this.checkpointer.summary };
       summary.guarantees = this.guarantees();
     }

@@ -40,7 +40,9 @@ export function mergeSummaries(parts: readonly RunSummary[]): RunSummary {
   let lateRecords = 0;
   let durationMs = 0;
   let stopped: string | undefined;
+  let guarantees: RunSummary['guarantees'];
   for (const p of parts) {
+    guarantees ??= p.guarantees;
     mergeInto(sources, p.sources as Record<string, Counters>);
     mergeInto(operators, p.operators as Record<string, Counters>);
     mergeInto(sinks, p.sinks as unknown as Record<string, Counters>);
@@ -58,5 +60,7 @@ export function mergeSummaries(parts: readonly RunSummary[]): RunSummary {
     durationMs,
   };
   if (stopped !== undefined) out.stopped = stopped;
+  // Sinks run on worker 0: its guarantees are the run's.
+  if (guarantees !== undefined) out.guarantees = guarantees;
   return out;
 }

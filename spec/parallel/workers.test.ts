@@ -68,7 +68,8 @@ describe('runParallel (worker threads)', () => {
     await expect(runParallel({ module, parallelism: 0 })).rejects.toThrow(/tidemark.runParallel: parallelism must be/);
     await expect(runParallel({ module, parallelism: 4, keyGroups: 2 })).rejects.toThrow(/keyGroups \(2\) must be ≥ parallelism \(4\)/);
     await expect(runParallel({ module, parallelism: 2, keyGroups: 12 })).rejects.toThrow(/tidemark.runParallel: keyGroups must be a power of two/);
-    await expect(runParallel({ module, parallelism: 2, checkpoints: {} })).rejects.toThrow(PlanError);
+    await expect(runParallel({ module, parallelism: 2, checkpoints: {} as never })).rejects.toThrow(/tidemark.runParallel: checkpoints.store must be/);
+    await expect(runParallel({ module, parallelism: 2, batchSize: 0 })).rejects.toThrow(PlanError);
     await expect(runParallel({ module: join(here, 'fixtures/missing.ts'), parallelism: 2 })).rejects.toThrow(/missing\.ts/);
   }, 60_000);
 });
