@@ -103,5 +103,6 @@ export function decodeCheckpoint(bytes: Uint8Array, where: string): Checkpoint {
     sources: state.sources,
     operators: state.operators,
     ...(state.watermarks === undefined ? {} : { watermarks: state.watermarks }),
+    ...(state.keyGroups === undefined ? {} : { keyGroups: state.keyGroups }),
   };
 }

@@ -46,6 +46,8 @@ export interface CheckpointHost {
   readonly sinks: readonly { readonly name: string; readonly sink: Sink<unknown> }[];
   /** Settles tracked work; resolves when nothing is pending (rejects with the run's failure). */
   settle(): Promise<void>;
+  /** The key-group count to record (kept from the checkpoint the run restored), if any. */
+  readonly keyGroups?: number;
   /** Fails the run (a checkpoint that failed after the sinks sealed an epoch cannot be skipped). */
   fail(error: unknown): void;
   readonly onEvent: PipelineEventListener;
@@ -130,7 +132,8 @@ export class Checkpointer {
     }
     const watermarks: Record<string, NodeWatermarks> = {};
     for (const node of host.nodes) watermarks[node.name] = node.savedWatermarks();
-    return { sources, operators, watermarks };
+    const keyGroups = host.keyGroups;
+    return keyGroups === undefined ? { sources, operators, watermarks } : { sources, operators, watermarks, keyGroups };
   }
 
   /**

@@ -231,6 +231,8 @@ export class Runtime {
       sinks: this.sinkNodes.map(({ plan: n }) => ({ name: n.name, sink: n.sink as NonNullable<PlanNode['sink']> })),
       settle: () => this.settle(),
       fail: (error) => this.fail(error),
+      // Key groups are fixed when a pipeline first starts: a restored run records them again.
+      ...(par !== undefined ? { keyGroups: par.keyGroups } : restore?.keyGroups === undefined ? {} : { keyGroups: restore.keyGroups }),
       onEvent: this.onEvent,
     }, options.checkpoints, options.firstCheckpointId ?? (restore === undefined ? 1 : restore.id + 1));
     if (restore !== undefined) this.checkpointer.summary.restoredFrom = restore.id;
