@@ -1,6 +1,7 @@
 /**
  * One invocation of `tidemark run` or `tidemark replay`: builds the `Pipeline` (checkpoints,
- * restarts, sink retries, events), hands it to the module, serves metrics, shows progress, stops
+ * restarts, sink retries, events), hands it to the module — or, with `--parallelism` > 1, runs
+ * the module on worker threads (`runParallel`) —, serves metrics, shows progress, stops
  * cleanly on a signal, and — for `replay --verify` — compares the outputs. Resolves with the exit
  * code: 0 done (or stopped cleanly), 1 the run failed or the outputs differ, 2 a usage error.
  */
@@ -8,7 +9,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Pipeline, type PipelineOptions, type RunSummary, fileCheckpoints } from '../index.js';
+import { Pipeline, type PipelineOptions, type RunSummary, fileCheckpoints, runParallel } from '../index.js';
 import type { PipelineArgs, PipelineModule } from './args.js';
 import { eventListener } from './events.js';
 import { loadPipelineModule } from './load-module.js';
@@ -17,6 +18,7 @@ import { createMetrics } from './metrics.js';
 import { type MetricsServer, serveMetrics } from './metrics-server.js';
 import type { CliOptions } from './options.js';
 import { startProgress } from './progress.js';
+import { parallelRunOptions, workersStopper } from './parallel-run.js';
 import { handleSignals } from './signals.js';
 import { UsageError } from './usage-error.js';
 import { compareOutputs, formatDifferences, readDirectoryOutputs, recordOutputs } from './verify.js';
@@ -101,7 +103,10 @@ export async function execute(o: CliOptions, io: Io): Promise<number> {
   let uninstall: (() => void) | undefined;
   let progress: { stop(): void } | undefined;
   try {
-    p = new Pipeline(pipelineOptions(o, eventListener(log, metrics)));
+    const onEvent = eventListener(log, metrics);
+    const parallel = o.parallelism > 1;
+    // On worker threads, each worker builds the pipeline; this thread only coordinates.
+    p = new Pipeline(pipelineOptions(o, parallel ? undefined : onEvent));
     const args: PipelineArgs = {
       argv: o.argv,
       command: o.command,
@@ -114,7 +119,7 @@ export async function execute(o: CliOptions, io: Io): Promise<number> {
     };
     const pipeline = p;
     try {
-      await mod.default(pipeline, args);
+      if (!parallel) await mod.default(pipeline, args);
     } catch (error) {
       log.error({ error: errorFields(error, true) }, `${where}: the pipeline module failed while building the pipeline: ${describe(error)}`);
       return EXIT.failed;
@@ -123,16 +128,17 @@ export async function execute(o: CliOptions, io: Io): Promise<number> {
       server = await serveMetrics(metrics.registry, o.metrics);
       log.info({ url: server.url }, `metrics at ${server.url}`);
     }
-    uninstall = handleSignals(pipeline, log, { savepoint: o.savepointOnStop, abort, exit: io.exit });
-    if (o.progress) progress = startProgress(() => pipeline.summary(), log, { tty: io.stdoutIsTty, intervalMs: o.progressIntervalMs });
-    log.info({ module: o.module, checkpoints: o.checkpoints?.dir, from: o.from, to: o.to, into }, `${where}: started`);
+    const workers = new AbortController();
+    uninstall = handleSignals(parallel ? workersStopper(workers) : pipeline, log, { savepoint: o.savepointOnStop, abort, exit: io.exit });
+    if (o.progress && !parallel) progress = startProgress(() => pipeline.summary(), log, { tty: io.stdoutIsTty, intervalMs: o.progressIntervalMs });
+    log.info({ module: o.module, checkpoints: o.checkpoints?.dir, from: o.from, to: o.to, into, ...(parallel ? { parallelism: o.parallelism } : {}) }, `${where}: started`);
 
     let summary: RunSummary;
     // The engine's timers are unref'd (a library must not keep a process alive); the CLI does,
     // for as long as the run lasts — a restart delay or a quiet source is not the end of it.
     const keepAlive = setInterval(() => undefined, 1 << 30);
     try {
-      summary = await pipeline.run();
+      summary = parallel ? await runParallel(parallelRunOptions(o, args, onEvent, workers.signal)) : await pipeline.run();
     } catch (error) {
       progress?.stop();
       progress = undefined;

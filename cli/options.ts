@@ -33,6 +33,7 @@ export interface RawFlags {
   /** `--no-progress` sets it false. */
   readonly progress?: boolean;
   readonly progressInterval?: string;
+  readonly parallelism?: string;
 }
 
 /** Validated options of one invocation. */
@@ -64,6 +65,8 @@ export interface CliOptions {
   readonly logLevel: string;
   readonly progress: boolean;
   readonly progressIntervalMs: number;
+  /** `--parallelism N`: worker threads (1: the run happens in this thread). */
+  readonly parallelism: number;
 }
 
 const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
@@ -194,6 +197,18 @@ export function resolveOptions(command: 'run' | 'replay', module: string, argv: 
   const progressIntervalMs = parseDuration(flags.progressInterval ?? '10s', '--progress-interval', where);
   if (progressIntervalMs === 0) throw new UsageError(`${where}: --progress-interval must be > 0`);
 
+  const parallelism = flags.parallelism === undefined ? 1 : parseInteger(flags.parallelism, '--parallelism', where, 1, 256);
+  if (parallelism > 1) {
+    // What a parallel run does not offer (yet): refused rather than silently ignored.
+    const unsupported: [unknown, string][] = [
+      [checkpoints?.everyRecords, '--checkpoint-every-records (use --checkpoint-interval)'],
+      [restart, '--restart-attempts'],
+      [flags.savepointOnStop === true ? true : undefined, '--savepoint-on-stop'],
+      [metrics, '--metrics-port'],
+    ];
+    for (const [given, flag] of unsupported) if (given !== undefined) throw new UsageError(`${where}: ${flag} is not available with --parallelism ${parallelism}`);
+  }
+
   return {
     command,
     module: isAbsolute(module) ? module : resolve(module),
@@ -211,5 +226,6 @@ export function resolveOptions(command: 'run' | 'replay', module: string, argv: 
     logLevel,
     progress: flags.progress !== false,
     progressIntervalMs,
+    parallelism,
   };
 }

@@ -34,6 +34,7 @@ function common(cmd: Command): Command {
     .option('--sink-retries <n>', 'retries of a failed sink write before the run fails (0: none)')
     .option('--sink-retry-delay <duration>', 'delay before the first sink retry, doubling after (default 100ms)')
     .option('--batch-size <n>', 'preferred records per batch (default 1024)')
+    .option('--parallelism <n>', 'run on n worker threads of this process, keyed state divided among them (default 1: in this thread)')
     .option('--metrics-port <port>', 'serve Prometheus metrics on this port (0: a free one; the URL is logged)')
     .option('--metrics-host <host>', 'address the metrics endpoint binds to (default 127.0.0.1)')
     .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace or silent')

@@ -17,7 +17,7 @@ export const FORCED_EXIT_CODE = 130;
  * const uninstall = handleSignals(p, log, { savepoint: false, abort: controller });
  */
 export function handleSignals(
-  p: Pipeline,
+  p: Pick<Pipeline, 'stop' | 'savepoint'>,
   log: Logger,
   options: { readonly savepoint: boolean; readonly abort: AbortController; readonly exit: (code: number) => void },
 ): () => void {
