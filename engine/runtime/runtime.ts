@@ -266,7 +266,8 @@ export class Runtime {
       return (downstream.get(n) ?? []).some((d) => reaches(d, seen));
     };
     for (const n of plan.nodes) {
-      if (n.source !== undefined && reaches(n)) (this.byNode.get(n) as SourceDriver).cutEveryAdvance = true;
+      const driver = this.byNode.get(n) as SourceDriver | undefined;
+      if (n.source !== undefined && driver !== undefined && reaches(n)) driver.cutEveryAdvance = true;
     }
   }
 
@@ -302,6 +303,8 @@ export class Runtime {
     const stopped = new Promise<void>((resolve) => {
       this.signalStop = resolve;
     });
+    // Stopped or failed while the sinks were opening: the signal came before there was one to wake.
+    if (stop()) this.signalStop();
     // A processing-time timer that throws (outside any source's pump) fails the run too.
     for (const op of this.operators) op.onAsyncError = (error) => this.fail(error);
     for (const src of this.sources) src.onAsyncError = (error) => this.fail(error);
