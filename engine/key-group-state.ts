@@ -42,7 +42,7 @@ export function isKeyGroupSplittable(factory: OperatorFactory): boolean {
 export function mergeOperatorSnapshots(factory: OperatorFactory, name: string, parts: readonly unknown[]): unknown {
   const present = parts.filter((p) => p !== undefined);
   const d = factory.keyedState;
-  const prefix = `${name}: cannot merge the ${factory.kind} state of ${present.length} workers`;
+  const prefix = `${name}: cannot merge the ${factory.kind} state of ${present.length} worker${present.length === 1 ? '' : 's'}`;
   if (d === undefined || d === 'not-keyed') {
     if (present.length <= 1) return present[0];
     throw new CheckpointError(`${prefix}: its state is not organised by key (the operator declares ${d === undefined ? 'no keyed layout' : "'not-keyed'"}), so it runs on a single worker`);
@@ -57,8 +57,8 @@ export function mergeOperatorSnapshots(factory: OperatorFactory, name: string, p
 
 /**
  * The part of a snapshot that belongs to the keys `owns` accepts: keyed rows of other keys are
- * dropped (with groups left empty), shared parts (counters, watermarks, broadcast state) kept as
- * they are. The result shares unchanged parts with `state`. Throws `CheckpointError` naming the
+ * dropped (and groups left without rows), shared parts (counters, watermarks, broadcast state)
+ * kept as they are. The result shares unchanged parts with `state`. Throws `CheckpointError` naming the
  * operator when it is not organised by key or `state` does not fit its layout.
  *
  * @example
