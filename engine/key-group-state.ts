@@ -42,7 +42,7 @@ export function isKeyGroupSplittable(factory: OperatorFactory): boolean {
 export function mergeOperatorSnapshots(factory: OperatorFactory, name: string, parts: readonly unknown[]): unknown {
   const present = parts.filter((p) => p !== undefined);
   const d = factory.keyedState;
-  const prefix = `${name}: cannot merge the ${factory.kind} state of ${present.length} workers`;
+  const prefix = `${name}: cannot merge the ${factory.kind} state of ${present.length} worker${present.length === 1 ? '' : 's'}`;
   if (d === undefined || d === 'not-keyed') {
     if (present.length <= 1) return present[0];
     throw new CheckpointError(`${prefix}: its state is not organised by key (the operator declares ${d === undefined ? 'no keyed layout' : "'not-keyed'"}), so it runs on a single worker`);
@@ -57,8 +57,8 @@ export function mergeOperatorSnapshots(factory: OperatorFactory, name: string, p
 
 /**
  * The part of a snapshot that belongs to the keys `owns` accepts: keyed rows of other keys are
- * dropped (with groups left empty), shared parts (counters, watermarks, broadcast state) kept as
- * they are. The result shares unchanged parts with `state`. Throws `CheckpointError` naming the
+ * dropped (and groups left without rows), shared parts (counters, watermarks, broadcast state)
+ * kept as they are. The result shares unchanged parts with `state`. Throws `CheckpointError` naming the
  * operator when it is not organised by key or `state` does not fit its layout.
  *
  * @example
@@ -88,7 +88,7 @@ const field = (path: string, f: string): string => (path === '' ? f : `${path}.$
 function mergeAt(layout: StateLayout, parts: readonly unknown[], path: string, fail: Fail): unknown {
   switch (layout) {
     case 'keyed':
-      return mergeRows(parts, path, fail);
+      return mergeRows(parts.map((list, part) => ({ list, part })), path, fail);
     case 'max':
     case 'min':
       return extreme(layout, parts, path, fail);
@@ -106,15 +106,16 @@ function mergeAt(layout: StateLayout, parts: readonly unknown[], path: string, f
   }
 }
 
-/** Concatenates lists of `[key, …]` rows, refusing a key that two lists hold. */
-function mergeRows(lists: readonly unknown[], path: string, fail: Fail): unknown[][] {
-  const seen = new KeyMap<true>();
+/** Concatenates the parts' lists of `[key, …]` rows, refusing a key that two parts hold. */
+function mergeRows(lists: readonly { readonly list: unknown; readonly part: number }[], path: string, fail: Fail): unknown[][] {
+  const owner = new KeyMap<number>();
   const out: unknown[][] = [];
-  for (const list of lists) {
+  for (const { list, part } of lists) {
     for (const row of rowsOf(list, path, fail)) {
       const key = row[0] as Key;
-      if (seen.get(key) !== undefined) fail(path, `holds key ${show(key)} in the state of two workers (workers must own disjoint key groups)`);
-      seen.set(key, true);
+      const seen = owner.get(key);
+      if (seen === undefined) owner.set(key, part);
+      else if (seen !== part) fail(path, `holds key ${show(key)} in the state of two workers (parts ${seen} and ${part}; workers must own disjoint key groups)`);
       out.push(row);
     }
   }
@@ -156,7 +157,7 @@ function mergeFields(fields: { readonly [field: string]: StateLayout }, parts: r
 
 interface Group {
   readonly header: unknown[];
-  readonly lists: unknown[];
+  readonly lists: { list: unknown; part: number }[];
 }
 
 /** Merges lists of groups `[id, …, rows, …]` (rows at `at`) by id; other elements must agree. */
@@ -166,7 +167,7 @@ function mergeGroups(at: number, parts: readonly unknown[], path: string, fail: 
     for (const [i, g] of groupsOf(part, at, path, fail).entries()) {
       const known = byId.get(g[0]);
       if (known === undefined) {
-        byId.set(g[0], { header: g, lists: [g[at]] });
+        byId.set(g[0], { header: g, lists: [{ list: g[at], part: p }] });
         continue;
       }
       const n = Math.max(known.header.length, g.length);
@@ -175,7 +176,7 @@ function mergeGroups(at: number, parts: readonly unknown[], path: string, fail: 
           fail(`${path}[${i}]`, `(group ${show(g[0])} of part ${p}) differs from an earlier part's at element ${j} (${show(known.header[j])} and ${show(g[j])}); the snapshots must be taken at one consistent cut`);
         }
       }
-      known.lists.push(g[at]);
+      known.lists.push({ list: g[at], part: p });
     }
   }
   const groups = [...byId.values()];

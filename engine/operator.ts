@@ -76,7 +76,8 @@ export interface OperatorLogic {
    * receives it back. Operators without state omit it. Called between calls (never during one),
    * so the state is consistent; it must include pending timers (event and processing time). It
    * may share objects with the live state: the checkpoint is encoded before the next call.
-   * Keyed state is listed per key (e.g. `[[key, …], …]`) so that it can be split by key.
+   * Keyed state is listed per key (e.g. `[[key, …], …]`), a key's timers in its rows, so that it
+   * can be split by key group; `OperatorFactory.keyedState` declares where the rows are.
    */
   snapshot?(): unknown;
   /** For `whyNotFired`: what the operator holds for `key` in `[start, end)`, or undefined if nothing. */

@@ -8,9 +8,10 @@
 /**
  * How one part of a snapshot splits by key and merges across workers:
  *
- * - `'keyed'` — a list of rows `[key, …]`, one per key, everything about the key in the row
- *   (its state *and* its event- and processing-time timers): splitting keeps the rows of owned
- *   keys; merging concatenates (a key in two parts is an error).
+ * - `'keyed'` — a list of rows `[key, …]` holding everything about their key (its state *and*
+ *   its event- and processing-time timers; a key may have several rows, e.g. one per buffered
+ *   record): splitting keeps the rows of owned keys; merging concatenates the parts' rows (a key
+ *   in two parts is an error).
  * - `{ groups: i }` — a list of groups `[id, …, rows, …]` whose element `i` is a `'keyed'` list
  *   (e.g. a window's keys: `[start, end, [[key, …], …]]` is `{ groups: 2 }`). Element 0 identifies
  *   the group: groups with the same id merge (their rows concatenated, the other elements must

@@ -1,0 +1,257 @@
+/**
+ * Key groups, applied to every stateful operator of the checkpoint contract (spec/contract): for a
+ * seeded random, disordered input, the state at a cut
+ * (a) split by key group into n ∈ {2, 3, 4} parts (`filterOperatorSnapshot`), each restored on its
+ *     own worker and fed the rest of the input for its keys (broadcast input, watermarks and
+ *     processing time to all): each worker emits, in order, what a run on its keys alone emits,
+ *     and together they emit what one instance restored at the cut emits (as multisets: the order
+ *     across workers is not defined);
+ * (b) merged back from those parts (`mergeOperatorSnapshots`) restores one instance that emits the
+ *     same;
+ * (c) split for 2 workers that run on to a second cut, merged from their snapshots and split again
+ *     for 3 (rescale 2 → 3): each worker emits its keys' results, each key's in order, and together
+ *     — or the merged state on one worker — what one instance restored at both cuts emits.
+ * The reference restores at the same cuts because a restore delivers the watermark again (see
+ * `World.run`); the checkpoint contract ties a restored run to the uninterrupted one. Every
+ * snapshot goes through the msgpack round trip the runtime applies.
+ */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { type DeadLetter, type Key, type LateRecord, type OperatorFactory, filterOperatorSnapshot, isKeyGroupSplittable, keyGroupOf, mergeOperatorSnapshots } from 'tidemark';
+import { type Harness, canonical, harness } from 'tidemark/testing';
+import { type Case, type Ev, type Scenario, type Step, cases, drive, factoriesOf, loaded, roundTrip, scenarios, scenariosUpTo, steps } from '../contract/stateful-cases.js';
+
+type Snapshot = Record<string, unknown>;
+
+interface Emitted {
+  out: { value: unknown; timestamp: number }[];
+  late: LateRecord<unknown, unknown>[];
+  dead: DeadLetter[];
+}
+
+interface Seen {
+  out: string[];
+  late: string[];
+  dead: string[];
+}
+
+const none = (): Emitted => ({ out: [], late: [], dead: [] });
+const joined = (...es: Emitted[]): Emitted => ({ out: es.flatMap((e) => e.out), late: es.flatMap((e) => e.late), dead: es.flatMap((e) => e.dead) });
+const all = (): boolean => true;
+const crowded = scenariosUpTo(12);
+
+function collect(h: Harness<Ev, unknown>): Emitted {
+  return { out: h.takeOutputWithTimestamps(), late: h.takeLate(), dead: h.takeDeadLetters() };
+}
+
+/**
+ * What several workers emit, comparable with one instance: with `lateByHold` (see `Case`) late
+ * emissions count as emissions (whether one is late depends on the keys an instance holds).
+ */
+function emissions(c: Case, e: Emitted): Emitted {
+  if (c.lateByHold !== true) return e;
+  return { out: [...e.out, ...e.late.map((l) => ({ value: l.value, timestamp: l.timestamp }))], late: [], dead: e.dead };
+}
+
+function multiset(e: Emitted): Seen {
+  return { out: e.out.map(canonical).sort(), late: e.late.map(canonical).sort(), dead: e.dead.map(canonical).sort() };
+}
+
+/** In order — but as a multiset with `lateByHold`, where out and late emissions were merged. */
+function inOrder(c: Case, e: Emitted): Seen {
+  return c.lateByHold === true ? multiset(e) : { out: e.out.map(canonical), late: e.late.map(canonical), dead: e.dead.map(canonical) };
+}
+
+/**
+ * The union of what the workers of one phase emitted (`emissions`): what the broadcast input
+ * causes (`everyWorker`) must be the same on every worker and counts once.
+ */
+function union(c: Case, workers: readonly Emitted[]): Emitted {
+  const shared = (e: Emitted): string[] => e.out.filter((x) => c.everyWorker?.(x.value) === true).map(canonical);
+  workers.forEach((e, i) => expect(shared(e), `worker ${i}'s broadcast-caused output`).toEqual(shared(workers[0] as Emitted)));
+  return joined(...workers.map((e, i) => (i === 0 ? e : { ...e, out: e.out.filter((x) => c.everyWorker?.(x.value) !== true) })));
+}
+
+const sameKey = (a: Key | undefined, b: Key): boolean => a !== undefined && canonical(a) === canonical(b);
+
+/** One case with `keyGroups` key groups: splitting, merging, running workers and references. */
+class World {
+  readonly factories: Map<string, OperatorFactory>;
+
+  constructor(readonly c: Case, readonly keyGroups: number) {
+    this.factories = factoriesOf(c.build);
+  }
+
+  /** Worker `i` of `n` owns the key groups `g` with `g mod n = i`. */
+  owns(i: number, n: number): (key: Key) => boolean {
+    const stateKey = this.c.stateKey ?? ((k: Key) => k);
+    return (key) => keyGroupOf(stateKey(key), this.keyGroups) % n === i;
+  }
+
+  /** The steps worker `i` of `n` sees: records of its keys and of the broadcast input, every watermark and clock step. */
+  share(i: number, n: number): (s: Step) => boolean {
+    return (s) => {
+      if (s.kind !== 'record') return true;
+      const key = this.routeKey(s.ev);
+      return key === undefined || keyGroupOf(key, this.keyGroups) % n === i;
+    };
+  }
+
+  /** The key a record is routed by (`undefined`: every worker). */
+  routeKey(e: Ev): Key | undefined {
+    return this.c.route === undefined ? e.k : this.c.route(e);
+  }
+
+  factory(name: string): OperatorFactory {
+    const f = this.factories.get(name);
+    if (f === undefined) throw new Error(`no operator '${name}'`);
+    return f;
+  }
+
+  split(state: Snapshot, n: number): Snapshot[] {
+    return Array.from({ length: n }, (_, i) => {
+      const owns = this.owns(i, n);
+      return roundTrip(Object.fromEntries(Object.entries(state).map(([name, s]) => [name, filterOperatorSnapshot(this.factory(name), name, s, owns)])));
+    });
+  }
+
+  merge(parts: readonly Snapshot[]): Snapshot {
+    const names = [...new Set(parts.flatMap((p) => Object.keys(p)))];
+    return roundTrip(Object.fromEntries(names.map((name) => [name, mergeOperatorSnapshots(this.factory(name), name, parts.map((p) => p[name]))])));
+  }
+
+  /**
+   * A harness restored from (a copy of: restored operators may keep its arrays) `state` at
+   * processing time `now` and watermark `w`, fed the steps of `ss` that `which` accepts.
+   */
+  resume(state: Snapshot, now: number, w: number, ss: readonly Step[], which: (s: Step) => boolean): { h: Harness<Ev, unknown>; w: number } {
+    const h = harness(this.c.build, { restore: roundTrip(state), processingTime: now });
+    if (w > -Infinity) h.advanceWatermarkTo(w);
+    return { h, w: Math.max(w, drive(h, ss.filter(which))) };
+  }
+
+  /**
+   * One instance fed the steps `share` accepts, restored from its own snapshot at each of `cuts`
+   * (as the workers are); what it emitted before the last restore, and from it on. (A restore
+   * delivers the watermark again, which fires timers and early panes registered behind it earlier
+   * than an uninterrupted run would: the reference must restore where the workers do.)
+   */
+  run(ss: readonly Step[], cuts: readonly number[], share: (s: Step) => boolean): { before: Emitted; after: Emitted } {
+    let h = harness(this.c.build);
+    let w = -Infinity;
+    let from = 0;
+    const before: Emitted[] = [];
+    for (const cut of cuts) {
+      w = Math.max(w, drive(h, ss.slice(from, cut).filter(share)));
+      before.push(collect(h));
+      ({ h } = this.resume(h.snapshot(), h.clock.now(), w, [], all));
+      from = cut;
+    }
+    drive(h, ss.slice(from).filter(share));
+    h.finish();
+    return { before: joined(...before), after: collect(h) };
+  }
+
+  /**
+   * Restores `parts` on one worker each, feeds each its share of the steps after the last of
+   * `cuts` and finishes; returns the union. Each worker must emit what one instance fed its share
+   * (restored at `cuts`) emits: in the same order when its state was cut from one instance
+   * (`sameOrder`); else — state merged from several workers lists keys in another order — the
+   * same multiset, each key's results in order.
+   */
+  finishOn(parts: readonly Snapshot[], now: number, w: number, ss: readonly Step[], cuts: readonly number[], sameOrder: boolean): Emitted {
+    return union(this.c, parts.map((p, i) => {
+      const share = this.share(i, parts.length);
+      const { h } = this.resume(p, now, w, ss.slice(cuts.at(-1)), share);
+      h.finish();
+      const got = emissions(this.c, collect(h));
+      const want = emissions(this.c, this.run(ss, cuts, share).after);
+      const what = `worker ${i} of ${parts.length}`;
+      if (sameOrder) expect(inOrder(this.c, got), `${what}, in order`).toEqual(inOrder(this.c, want));
+      else {
+        expect(multiset(got), what).toEqual(multiset(want));
+        if (this.c.lateByHold !== true) this.perKeyOrder(got, ss, cuts, share, what);
+      }
+      return got;
+    }));
+  }
+
+  /** Each key's results in `got` come in the order of a run on that key alone (checked on results only that key's run emits). */
+  perKeyOrder(got: Emitted, ss: readonly Step[], cuts: readonly number[], share: (s: Step) => boolean, what: string): void {
+    const keys = new Map<string, Key>();
+    for (const s of ss) {
+      const key = s.kind === 'record' && share(s) ? this.routeKey(s.ev) : undefined;
+      if (key !== undefined) keys.set(canonical(key), key);
+    }
+    const runs = [...keys.values()].map((k) => this.run(ss, cuts, (s) => s.kind !== 'record' || (share(s) && sameKey(this.routeKey(s.ev), k))).after);
+    const count = new Map<string, number>();
+    for (const r of runs) for (const x of [...r.out, ...r.late]) count.set(canonical(x), (count.get(canonical(x)) ?? 0) + 1);
+    runs.forEach((r, j) => {
+      for (const channel of ['out', 'late'] as const) {
+        const own = new Set(r[channel].map(canonical).filter((x) => count.get(x) === 1));
+        const mine = (list: readonly unknown[]): string[] => list.map(canonical).filter((x) => own.has(x));
+        expect(mine(got[channel]), `${what}, key ${j}, ${channel}`).toEqual(mine(r[channel]));
+      }
+    });
+  }
+}
+
+/**
+ * One scenario on `n` workers with `keyGroups` key groups: (a) split, (b) merged back, (c) rescaled
+ * 2 → 3 at a second cut `at2` (in 1/1000 of the steps after the first).
+ */
+function rescales(c: Case, sc: Scenario, n: number, keyGroups: number, at2: number): void {
+  const world = new World(c, keyGroups);
+  const ss = steps(sc, c.scale ?? 1);
+  const cut = Math.round((sc.cut / 1000) * ss.length);
+  const first = harness(c.build);
+  const w = drive(first, ss.slice(0, cut));
+  const before = collect(first);
+  const snap = roundTrip(first.snapshot());
+  const now = first.clock.now();
+  const rest = ss.slice(cut);
+  const restoredAt = (cuts: number[]): Emitted => {
+    const r = world.run(ss, cuts, all);
+    return joined(r.before, r.after);
+  };
+
+  // (a) n workers, each with its key groups' state
+  const once = restoredAt([cut]);
+  const parts = world.split(snap, n);
+  expect(multiset(joined(emissions(c, before), world.finishOn(parts, now, w, ss, [cut], true))), '(a) split').toEqual(multiset(emissions(c, once)));
+
+  // (b) the parts merged back, on one worker: the same, late records included
+  const { h: one } = world.resume(world.merge(parts), now, w, rest, all);
+  one.finish();
+  expect(multiset(joined(before, collect(one))), '(b) merged').toEqual(multiset(once));
+
+  // (c) 2 workers run on to a second cut; their snapshots merged, then split for 3
+  const cut2 = cut + Math.round((at2 / 1000) * rest.length);
+  const twice = emissions(c, restoredAt([cut, cut2]));
+  const two = world.split(snap, 2).map((p, i) => world.resume(p, now, w, ss.slice(cut, cut2), world.share(i, 2)));
+  const duringTwo = union(c, two.map(({ h }) => emissions(c, collect(h))));
+  const w2 = Math.max(...two.map((x) => x.w));
+  const now2 = (two[0] as { h: Harness<Ev, unknown> }).h.clock.now();
+  const merged = world.merge(two.map(({ h }) => roundTrip(h.snapshot())));
+  const three = world.finishOn(world.split(merged, 3), now2, w2, ss, [cut, cut2], false);
+  expect(multiset(joined(emissions(c, before), duringTwo, three)), '(c) rescaled 2 → 3').toEqual(multiset(twice));
+  const { h: single } = world.resume(merged, now2, w2, ss.slice(cut2), all);
+  single.finish();
+  expect(multiset(joined(emissions(c, before), duringTwo, emissions(c, collect(single)))), '(c) merged from 2 workers, on one').toEqual(multiset(twice));
+}
+
+describe.each(Object.entries(cases))('key groups: %s', (_name, c) => {
+  it('declares a keyed layout for every operator with state', () => {
+    const world = new World(c, 128);
+    for (const name of Object.keys(loaded(c.build, c.scale).snapshot())) expect(isKeyGroupSplittable(world.factory(name)), name).toBe(true);
+  });
+
+  for (const [what, arb] of [['timestamps 0–70', scenarios], ['crowded: timestamps 0–12', crowded]] as const) {
+    it(`split by key group, merged, and rescaled 2 → 3, state continues as on one instance (${what})`, () => {
+      fc.assert(
+        fc.property(arb, fc.integer({ min: 2, max: 4 }), fc.constantFrom(2, 8, 128), fc.integer({ min: 0, max: 1000 }), (sc, n, keyGroups, at2) => rescales(c, sc, n, keyGroups, at2)),
+        { numRuns: 20, seed: 20261207 },
+      );
+    });
+  }
+});
