@@ -1,12 +1,13 @@
 /**
  * Parallel workers benchmark (issue 7): tumbling 10 s and sliding 10 s / 2 s counts over 10 000
- * keys from a partitioned generated source (each worker generates its own partitions), run in
+ * keys from a partitioned generated source (each worker generates its own partitions) — and the
+ * tumbling count over records that arrive as JSON text (parsed by a map, where they are read) — run in
  * this thread (`parallelism: 1`, as `tidemark run` does) and on worker threads with
  * `runParallel({ parallelism: 2 })`. Reports records/s over the run (the summary's duration, from
  * the first record to the end: worker start-up excluded), wall-clock time including start-up, and
  * the speed-up.
  *
- *   npx tsx benchmarks/parallel.ts [--records 20000000] [--keys 10000] [--only tumbling,sliding] [--rounds 3] [--workers 2]
+ *   npx tsx benchmarks/parallel.ts [--records 20000000] [--keys 10000] [--only tumbling,sliding,tumbling-json] [--rounds 3] [--workers 2]
  *
  * The file is also the pipeline module the workers import (its default export).
  */
@@ -23,7 +24,8 @@ interface Click {
 
 /** What the module receives. */
 interface BenchArgs {
-  readonly job: 'tumbling' | 'sliding';
+  /** `tumbling-json`: the tumbling count over records that arrive as JSON text (parsed by a map). */
+  readonly job: 'tumbling' | 'sliding' | 'tumbling-json';
   readonly records: number;
   readonly keys: number;
 }
@@ -36,8 +38,17 @@ const BASE = 1_700_000_000_000;
 /** Record i (global) belongs to partition i mod P; each partition in timestamp order. */
 function clicks(records: number, keys: number): Source<Click> {
   const users = Array.from({ length: keys }, (_, i) => `user-${i}`);
+  return generator(records, (i) => ({ user: users[(i * 7919) % keys] as string, ts: BASE + Math.floor((i * 1000) / RATE) }));
+}
+
+/** The same clicks as JSON text (what a log or broker delivers). */
+function jsonClicks(records: number, keys: number): Source<string> {
+  return generator(records, (i) => `{"user":"user-${(i * 7919) % keys}","ts":${BASE + Math.floor((i * 1000) / RATE)},"page":"/p/${i % 97}","agent":"bench"}`);
+}
+
+function generator<T>(records: number, make: (i: number) => T): Source<T> {
   return {
-    kind: 'bench-clicks',
+    kind: 'bench-generator',
     providesTimestamps: false,
     providesWatermarks: false,
     partitionCount: PARTITIONS,
@@ -52,10 +63,8 @@ function clicks(records: number, keys: number): Source<Click> {
             const k = turn++ % parts.length;
             let i = next[k] as number;
             if (i >= records) continue;
-            const values: Click[] = [];
-            for (let n = 0; n < ctx.batchSize && i < records; n++, i += PARTITIONS) {
-              values.push({ user: users[(i * 7919) % keys] as string, ts: BASE + Math.floor((i * 1000) / RATE) });
-            }
+            const values: T[] = [];
+            for (let n = 0; n < ctx.batchSize && i < records; n++, i += PARTITIONS) values.push(make(i));
             next[k] = i;
             return { kind: 'records', values, partition: parts[k] as number };
           }
@@ -67,8 +76,11 @@ function clicks(records: number, keys: number): Source<Click> {
 }
 
 export default function bench(p: Pipeline, args: BenchArgs): void {
-  const keyed = p.source(clicks(args.records, args.keys), { name: 'clicks', timestamp: (c) => c.ts, watermark: boundedOutOfOrderness(1_000) })
-    .keyBy((c) => c.user);
+  const parsed = args.job === 'tumbling-json'
+    ? p.source(jsonClicks(args.records, args.keys), { name: 'clicks', timestamp: (line) => Number(line.slice(line.indexOf('"ts":') + 5, line.indexOf(',"page"'))), watermark: boundedOutOfOrderness(1_000) })
+      .map((line) => JSON.parse(line) as Click, { name: 'parse' })
+    : p.source(clicks(args.records, args.keys), { name: 'clicks', timestamp: (c) => c.ts, watermark: boundedOutOfOrderness(1_000) });
+  const keyed = parsed.keyBy((c) => c.user);
   const windowed = args.job === 'tumbling' ? keyed.window(tumbling(10_000), { name: 'counts' }) : keyed.window(sliding(10_000, 2_000), { name: 'counts' });
   let panes = 0;
   windowed.aggregate(count()).sink(forEach(() => {
@@ -79,22 +91,53 @@ export default function bench(p: Pipeline, args: BenchArgs): void {
 interface Measured {
   readonly recordsPerSecond: number;
   readonly wallMs: number;
+  /** CPU time of the whole process (every thread) during the run, in seconds. */
+  readonly cpuSeconds: number;
   readonly summary: RunSummary;
+}
+
+function cpuSeconds(since: NodeJS.CpuUsage): number {
+  const u = process.cpuUsage(since);
+  return (u.user + u.system) / 1e6;
 }
 
 async function inThread(args: BenchArgs): Promise<Measured> {
   const { Pipeline } = await import('tidemark');
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const p = new Pipeline();
   bench(p, args);
   const summary = await p.run();
-  return { recordsPerSecond: args.records / (summary.durationMs / 1000), wallMs: performance.now() - started, summary };
+  return { recordsPerSecond: args.records / (summary.durationMs / 1000), wallMs: performance.now() - started, cpuSeconds: cpuSeconds(cpu), summary };
 }
 
 async function onWorkers(args: BenchArgs, workers: number): Promise<Measured> {
   const started = performance.now();
+  const cpu = process.cpuUsage();
   const summary = await runParallel({ module: fileURLToPath(import.meta.url), parallelism: workers, args: { ...args } });
-  return { recordsPerSecond: args.records / (summary.durationMs / 1000), wallMs: performance.now() - started, summary };
+  // Includes the workers' start-up (module loading), a constant per run.
+  return { recordsPerSecond: args.records / (summary.durationMs / 1000), wallMs: performance.now() - started, cpuSeconds: cpuSeconds(cpu), summary };
+}
+
+/** How much more CPU two busy threads get than one right now (2.0 on an idle 2-core machine). */
+async function capacity(): Promise<number> {
+  const { Worker } = await import('node:worker_threads');
+  const code = 'const { parentPort } = require("node:worker_threads"); parentPort.on("message", (n) => { let x = 0; for (let i = 0; i < n; i++) x = (x * 31 + i) % 1000003; parentPort.postMessage(x); });';
+  const spin = (n: number): Promise<void> => new Promise((resolve) => {
+    const w = new Worker(code, { eval: true });
+    w.once('message', () => {
+      void w.terminate();
+      resolve();
+    });
+    w.postMessage(n);
+  });
+  const n = 1e8;
+  let t = performance.now();
+  await spin(n);
+  const one = performance.now() - t;
+  t = performance.now();
+  await Promise.all([spin(n), spin(n)]);
+  return (2 * one) / (performance.now() - t);
 }
 
 function median(xs: number[]): number {
@@ -107,7 +150,7 @@ async function main(): Promise<void> {
     options: {
       records: { type: 'string', default: '20000000' },
       keys: { type: 'string', default: '10000' },
-      only: { type: 'string', default: 'tumbling,sliding' },
+      only: { type: 'string', default: 'tumbling,sliding,tumbling-json' },
       rounds: { type: 'string', default: '3' },
       workers: { type: 'string', default: '2' },
     },
@@ -117,10 +160,11 @@ async function main(): Promise<void> {
   const rounds = Number(values.rounds);
   const workers = Number(values.workers);
   console.log(`parallel benchmark: ${records} records, ${keys} keys, ${rounds} rounds, ${cpus().length} cores, load ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
-  console.log('| job | p=1 records/s | p=' + workers + ' records/s | speed-up (median) | p=1 wall s | p=' + workers + ' wall s | wall speed-up |');
-  console.log('| --- | --- | --- | --- | --- | --- | --- |');
+  console.log(`CPU capacity now: two busy threads get ${(await capacity()).toFixed(2)}× the CPU of one (2.00 on an idle 2-core machine)`);
+  console.log(`| job | p=1 records/s | p=${workers} records/s | speed-up (median; per round) | CPU s per M records p=1 / p=${workers} (start-up excluded) | speed-up the CPU cost allows on ${workers} idle cores | p=1 wall s | p=${workers} wall s |`);
+  console.log('| --- | --- | --- | --- | --- | --- | --- | --- |');
   for (const job of values.only.split(',') as BenchArgs['job'][]) {
-    const args: BenchArgs = { job, records: job === 'sliding' ? Math.floor(records / 4) : records, keys };
+    const args: BenchArgs = { job, records: job === 'tumbling' ? records : Math.floor(records / 4), keys };
     const one: Measured[] = [];
     const many: Measured[] = [];
     for (let r = 0; r < rounds; r++) {
@@ -134,8 +178,14 @@ async function main(): Promise<void> {
     const rn = median(many.map((m) => m.recordsPerSecond));
     const w1 = median(one.map((m) => m.wallMs));
     const wn = median(many.map((m) => m.wallMs));
+    // The workers' start-up (loading the module and the library, compiled by tsx) is a constant
+    // per run: measured with a tiny run and left out of the CPU cost per record.
+    const startup = (await onWorkers({ ...args, records: PARTITIONS }, workers)).cpuSeconds;
+    const c1 = median(one.map((m) => m.cpuSeconds)) / (args.records / 1e6);
+    const cn = (median(many.map((m) => m.cpuSeconds)) - startup) / (args.records / 1e6);
     const fmt = (x: number): string => `${(x / 1e6).toFixed(2)}M`;
-    console.log(`| ${job} (${args.records / 1e6}M records) | ${fmt(r1)} | ${fmt(rn)} | ${(rn / r1).toFixed(2)}× (${many.map((m, i) => (m.recordsPerSecond / (one[i] as Measured).recordsPerSecond).toFixed(2)).join(', ')}) | ${(w1 / 1000).toFixed(1)} | ${(wn / 1000).toFixed(1)} | ${(w1 / wn).toFixed(2)}× |`);
+    const perRound = many.map((m, i) => (m.recordsPerSecond / (one[i] as Measured).recordsPerSecond).toFixed(2)).join(', ');
+    console.log(`| ${job} (${args.records / 1e6}M records) | ${fmt(r1)} | ${fmt(rn)} | ${(rn / r1).toFixed(2)}× (${perRound}) | ${c1.toFixed(2)} / ${cn.toFixed(2)} | ${((workers * c1) / cn).toFixed(2)}× | ${(w1 / 1000).toFixed(1)} | ${(wn / 1000).toFixed(1)} |`);
   }
   console.log(`load after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }

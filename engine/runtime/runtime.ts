@@ -391,7 +391,11 @@ export class Runtime {
         for (const op of this.operators) if (!op.ended) return;
         resolve();
       };
-      for (const op of this.operators) op.onProgress = check;
+      for (const op of this.operators) {
+        op.onProgress = () => {
+          if (op.ended) check();
+        };
+      }
       if (this.exchange !== undefined) this.exchange.onDelivered = check;
       check();
     });
