@@ -4,30 +4,17 @@
  * an uninterrupted run writes; checkpoints record the key-group count (a single-process run
  * restored from one keeps it), and a restore with another count is refused.
  */
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { CheckpointError, Pipeline, type RunSummary, fileCheckpoints, runParallel } from 'tidemark';
 import resumable from './fixtures/resumable.js';
+import { lines, scratchDirs } from './support.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const module = join(here, 'fixtures/resumable.ts');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function scratch(): string {
-  const d = mkdtempSync(join(tmpdir(), 'tidemark-parallel-cp-'));
-  dirs.push(d);
-  return d;
-}
-
-function lines(file: string): string[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0).sort();
-}
+const scratch = scratchDirs('tidemark-parallel-cp-');
 
 /** Polls until every `held-<stopAt>-<w>` marker exists (bounded). */
 async function held(into: string, stopAt: number, workers: number): Promise<void> {

@@ -2,26 +2,16 @@
  * `tidemark run --parallelism N`: the module runs on N worker threads with the output of an
  * in-thread run; the flag is validated, and what a parallel run does not offer is refused.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn } from 'node:child_process';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
+import { lines, scratchDirs } from './support.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const root = resolve(here, '../..');
 const module = join(here, 'fixtures/counts.ts');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function scratch(): string {
-  const d = mkdtempSync(join(tmpdir(), 'tidemark-parallel-cli-'));
-  dirs.push(d);
-  return d;
-}
+const scratch = scratchDirs('tidemark-parallel-cli-');
 
 function cli(args: readonly string[]): Promise<{ code: number; stderr: string }> {
   const child = spawn(process.execPath, [join(root, 'cli/bin.mjs'), ...args], { cwd: root, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -30,10 +20,6 @@ function cli(args: readonly string[]): Promise<{ code: number; stderr: string }>
     stderr += d;
   });
   return new Promise((res) => child.on('close', (code) => res({ code: code ?? -1, stderr })));
-}
-
-function lines(file: string): string[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0).sort();
 }
 
 describe('tidemark run --parallelism', () => {

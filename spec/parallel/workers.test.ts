@@ -3,29 +3,15 @@
  * source is read by every worker (each its own partitions), a non-partitioned one once; dead
  * letters arrive; a worker's error fails the run with that error; options are validated.
  */
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { PlanError, type RunSummary, runParallel } from 'tidemark';
+import { lines, scratchDirs } from './support.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const module = join(here, 'fixtures/counts.ts');
-const dirs: string[] = [];
-afterAll(() => {
-  for (const d of dirs) rmSync(d, { recursive: true, force: true });
-});
-
-function scratch(): string {
-  const d = mkdtempSync(join(tmpdir(), 'tidemark-parallel-'));
-  dirs.push(d);
-  return d;
-}
-
-function lines(file: string): string[] {
-  return readFileSync(file, 'utf8').split('\n').filter((l) => l.length > 0).sort();
-}
+const scratch = scratchDirs('tidemark-parallel-');
 
 async function run(parallelism: number, args: Record<string, unknown>): Promise<{ dir: string; summary: RunSummary }> {
   const dir = scratch();
