@@ -15,6 +15,7 @@
  */
 import { Packr } from 'msgpackr';
 import { decode } from './decode.js';
+import { NO_ROOM, UNSUPPORTED, encodePlain } from './encode.js';
 import { xxhash32 } from './xxhash32.js';
 
 /** Bytes before the key: length, checksum, offset, timestamp, key length. */
@@ -172,8 +173,17 @@ export class FrameWriter {
     return size;
   }
 
-  /** Packs `v` with msgpackr and copies it to `this.buf[to…]`; returns its length. */
+  /**
+   * Encodes `v` at `this.buf[to…]` (the log's own encoder; msgpackr for what it leaves, copied
+   * in); returns its length.
+   */
   private packInto(v: unknown, to: number): number {
+    for (;;) {
+      const end = encodePlain(this.buf, this.view, to, v);
+      if (end >= 0) return end - to;
+      if (end === UNSUPPORTED) break;
+      if (end === NO_ROOM) this.ensure(to - this.length + Math.max(4096, this.buf.length - this.length));
+    }
     const t = packr.pack(v, REUSE_AND_RESET) as Buffer & { start: number; end: number };
     const n = t.end - t.start;
     this.ensure(to - this.length + n);
