@@ -338,8 +338,11 @@ function readString(n: number): string {
   pos += n;
   if (n <= 32) {
     let ascii = 0;
-    for (let i = at; i < at + n; i++) ascii |= src[i] as number;
-    if (ascii < 0x80) return ascii8(at, n);
+    let i = at;
+    const stop = at + n;
+    for (; i + 4 <= stop; i += 4) ascii |= view.getInt32(i);
+    for (; i < stop; i++) ascii |= src[i] as number;
+    if ((ascii & 0x80808080) === 0) return ascii8(at, n);
   }
   return utf8.decode(src.subarray(at, at + n));
 }

@@ -74,26 +74,35 @@ function write(v: unknown, depth: number): number {
 }
 
 function writeMap(o: Record<string, unknown>, depth: number): number {
-  const keys = Object.keys(o);
-  const n = keys.length;
-  if (n >= 0x10000) return UNSUPPORTED; // msgpackr refuses it
-  if (p + 3 > limit) return NO_ROOM;
-  if (n < 0x10) out[p++] = 0x80 | n;
-  else {
-    out[p] = 0xde;
-    out[p + 1] = n >> 8;
-    out[p + 2] = n & 0xff;
-    p += 3;
-  }
-  for (let i = 0; i < n; i++) {
-    const k = keys[i] as string;
+  const h = p;
+  if (p >= limit) return NO_ROOM;
+  p++; // the fixmap header, written when the count is known
+  let n = 0;
+  for (const k in o) {
+    if (!hasOwn(o, k)) continue;
+    n++;
     let r = writeString(k);
     if (r < 0) return r;
-    r = write(o[k], depth + 1);
+    const v = o[k];
+    r = typeof v === 'string' ? writeString(v) : typeof v === 'number' ? writeNumber(v) : write(v, depth + 1);
     if (r < 0) return r;
   }
+  if (n < 0x10) {
+    out[h] = 0x80 | n;
+    return 0;
+  }
+  if (n >= 0x10000) return UNSUPPORTED; // msgpackr refuses it
+  if (p + 2 > limit) return NO_ROOM;
+  out.copyWithin(h + 3, h + 1, p);
+  out[h] = 0xde;
+  out[h + 1] = n >> 8;
+  out[h + 2] = n & 0xff;
+  p += 2;
   return 0;
 }
+
+/** Own enumerable keys only, in `for…in` order (as msgpackr; `for…in` reads values faster than `Object.keys`). */
+const hasOwn = Object.prototype.hasOwnProperty.call.bind(Object.prototype.hasOwnProperty) as (o: object, k: string) => boolean;
 
 function writeArray(a: unknown[], depth: number): number {
   const n = a.length;
