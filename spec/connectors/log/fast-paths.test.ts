@@ -6,11 +6,13 @@
  * after a matching prefix, truncation inside a cached shape, random byte damage), without ever
  * touching `Object.prototype`.
  */
+import { appendFile, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
 import fc from 'fast-check';
 import { Packr } from 'msgpackr';
 import { afterAll, describe, expect, it } from 'vitest';
-import { EventLog, unpackLogField } from 'tidemark';
-import { all, removeTempDirs, tempDir } from './helpers.js';
+import { EventLog, parseLogFrame, unpackLogField } from 'tidemark';
+import { all, forgeFrame, removeTempDirs, tempDir } from './helpers.js';
 
 afterAll(removeTempDirs);
 
@@ -93,6 +95,36 @@ describe('event log value encoder', () => {
       expect(Object.keys(h)).toEqual(['__proto__', 'constructor', 'n']);
       expect(Object.getOwnPropertyDescriptor(h, '__proto__')?.value).toEqual({ polluted: true });
       unpolluted();
+    } finally {
+      await log.close();
+    }
+  });
+
+  it('a log whose values msgpackr wrote (map16 headers, before this encoder) reads the same, interleaved with new appends', async () => {
+    const dir = await tempDir();
+    const old = (i: number): { user: string; page: string; n: number } => ({ user: `u${i}`, page: `/p/${i}`, n: i });
+    const first = await EventLog.open(dir, { fsync: 'never' });
+    await first.append([{ key: 'k', timestamp: 0, value: old(0) }]);
+    await first.close();
+    const file = join(dir, 'partition-0000', '00000000000000000000.log');
+    const frames = [1, 2, 3].map((i) => forgeFrame(i, i, Buffer.from(packr.pack('k')), Buffer.from(packr.pack(old(i)))));
+    expect(frames[0]?.[28 + 2]).toBe(0xde); // msgpackr's map16 header
+    await appendFile(file, Buffer.concat(frames));
+    const log = await EventLog.open(dir, { fsync: 'never' });
+    try {
+      expect(log.recovery).toEqual([]);
+      await log.append([4, 5].map((i) => ({ key: 'k', timestamp: i, value: old(i) })));
+      const bytes = await readFile(file);
+      const heads: number[] = [];
+      for (let at = 16; at < bytes.length;) {
+        const f = parseLogFrame(bytes, at, bytes.length, 1 << 20);
+        if (typeof f === 'string') throw new Error(f);
+        heads.push(bytes[f.valueStart] as number);
+        at = f.end;
+      }
+      expect(heads).toEqual([0x83, 0xde, 0xde, 0xde, 0x83, 0x83]); // fixmap from the log's encoder, map16 from msgpackr
+      const got = await all(log.read());
+      expect(got.map((r) => [r.offset, r.key, r.value])).toEqual([0, 1, 2, 3, 4, 5].map((i) => [i, 'k', old(i)]));
     } finally {
       await log.close();
     }
