@@ -9,8 +9,10 @@
  *     f64 offset | f64 timestamp | u32 key length | key (msgpack) | value (msgpack)
  *
  * little-endian. The offset and timestamp sit in the fixed header, so scanning, indexing and
- * seeking never decode msgpack. Keys and values are encoded by msgpackr without extensions (no
- * records or structures, no `moreTypes`) and decoded by the strict decoder of `decode.ts`.
+ * seeking never decode msgpack. Keys and values are encoded by the log's own encoder
+ * (`encode.ts`: plain objects, arrays, strings, numbers, booleans, null) or, for any other type, by
+ * msgpackr without extensions (no records or structures, no `moreTypes`), and decoded by the
+ * strict decoder of `decode.ts`.
  * Version 1 (no segment header, CRC-32 frames) is refused with an error saying so.
  */
 import { Packr } from 'msgpackr';

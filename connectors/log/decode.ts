@@ -1,6 +1,6 @@
 /**
- * The event log's MessagePack decoder: reads the keys and values that `encode.ts` (msgpackr)
- * wrote, many per buffer, without per-call setup. It is strict and data-only:
+ * The event log's MessagePack decoder: reads the keys and values that `encode.ts` (or msgpackr,
+ * for the types that encoder leaves to it) wrote, many per buffer, without per-call setup. It is strict and data-only:
  *
  * - extensions: only what msgpackr's encoder (with `moreTypes: false`) writes — the standard
  *   timestamp type -1 (a `Date`) and fixext 1 type 0 (`undefined`). Every other extension,
