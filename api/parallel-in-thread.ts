@@ -1,14 +1,17 @@
 /**
  * Parallel workers simulated in one thread: n pipelines (each built like a worker builds its
- * module) run side by side with the same placement and exchange code as worker threads, over an
- * in-memory network whose delivery order across channels comes from a seeded random function.
- * The testing kit's `simulateParallel` is built on it.
+ * module) run side by side with the same placement, exchange and checkpoint code as worker
+ * threads, over an in-memory network whose delivery order across channels comes from a seeded
+ * random function. The testing kit's `simulateParallel` is built on it.
  */
+import type { Checkpoint, CheckpointStore } from '../engine/checkpoint.js';
 import { PlanError } from '../engine/errors.js';
 import { checkKeyGroups } from '../engine/key-groups.js';
+import { CheckpointCoordinator, type CheckpointWorker } from '../engine/runtime/checkpoint-coordinator.js';
 import { MemoryNetwork } from '../engine/runtime/memory-transport.js';
 import { mergeSummaries } from '../engine/runtime/summary-merge.js';
 import type { RunSummary } from '../engine/runtime/summary.js';
+import type { WorkerCheckpoint } from '../engine/runtime/worker-checkpoint.js';
 import type { Pipeline } from './pipeline.js';
 
 /** Options of `runWorkersInThread`. */
@@ -17,8 +20,30 @@ export interface InThreadParallelOptions {
   readonly keyGroups: number;
   /** Chooses the delivery order across channels (e.g. a seeded generator). */
   readonly random: () => number;
-  /** Records a worker may send to another before its sources wait (default 65536). */
+  /** Records a worker may send to another before its sources wait (default 262144). */
   readonly maxUnacked?: number;
+  /**
+   * Checkpoints: the run restores `restore` (each worker its share) and, at its end or when it
+   * is stopped, the coordinator takes a final checkpoint into `store`.
+   */
+  readonly checkpoints?: { readonly store: CheckpointStore; readonly restore?: Checkpoint };
+}
+
+/** A worker's checkpoint operations, called directly (same thread). */
+function direct(get: () => WorkerCheckpoint | undefined): CheckpointWorker {
+  const cp = (): WorkerCheckpoint => {
+    const c = get();
+    if (c === undefined) throw new PlanError('tidemark.simulateParallel: a worker has no running pipeline');
+    return c;
+  };
+  return {
+    pause: () => cp().pause(),
+    counters: () => Promise.resolve(cp().counters()),
+    capture: (expected) => cp().capture(expected),
+    captureFinal: (id, expected, parts) => cp().captureFinal(id, expected, parts),
+    commit: (id, handles) => cp().commit(id, handles),
+    resume: () => Promise.resolve(cp().resume()),
+  };
 }
 
 /**
@@ -36,18 +61,56 @@ export async function runWorkersInThread(pipelines: readonly Pipeline[], options
   const keyGroups = checkKeyGroups(options.keyGroups, where);
   if (keyGroups < n) throw new PlanError(`${where}: keyGroups (${keyGroups}) must be ≥ parallelism (${n})`);
   const network = new MemoryNetwork(n, options.random);
+  const cp = options.checkpoints;
+  const restore = cp?.restore;
+  const firstId = cp === undefined ? 1 : Math.max(0, restore?.id ?? 0, ...(await cp.store.list()).map((c) => c.id)) + 1;
+  const checkpoints: (WorkerCheckpoint | undefined)[] = new Array<WorkerCheckpoint | undefined>(n).fill(undefined);
+  const coordinator = new CheckpointCoordinator(
+    checkpoints.map((_, i) => direct(() => checkpoints[i])),
+    cp?.store,
+    (pipelines[0] as Pipeline).clock,
+    firstId,
+    () => new Promise<void>((resolve) => queueMicrotask(resolve)),
+  );
+  // Every worker waits at its end for the others, then for the coordinator's final cut.
+  const waiting: ((coordinated: boolean) => void)[] = [];
+  let finalCut: Promise<unknown> | undefined;
+  const finish = (): Promise<boolean> => new Promise<boolean>((resolve, reject) => {
+    waiting.push(resolve);
+    if (waiting.length < n) return;
+    finalCut = coordinator.take('checkpoint').then(() => {
+      for (const w of waiting) w(cp !== undefined);
+    }, reject);
+  });
   let failed = false;
   const runs = pipelines.map((p, worker) =>
-    p.runPart({ worker, workers: n, keyGroups, transport: network.transport(worker), ...(options.maxUnacked === undefined ? {} : { maxUnacked: options.maxUnacked }) })
-      .catch((error: unknown) => {
-        if (!failed) {
-          failed = true;
-          for (const other of pipelines) if (other !== p) other.stop('another worker failed');
-        }
-        throw error;
-      }));
+    p.runPart({
+      worker,
+      workers: n,
+      keyGroups,
+      transport: network.transport(worker),
+      ...(options.maxUnacked === undefined ? {} : { maxUnacked: options.maxUnacked }),
+      coordinated: {
+        attach: (c) => {
+          checkpoints[worker] = c;
+        },
+        finish,
+        checkpointing: cp !== undefined,
+      },
+    }, restore).catch((error: unknown) => {
+      if (!failed) {
+        failed = true;
+        for (const other of pipelines) if (other !== p) other.abortPart(error);
+        // Workers already waiting for the final cut go on (and fail with the error).
+        for (const w of waiting) w(true);
+      }
+      throw error;
+    }));
   const settled = await Promise.allSettled(runs);
+  await finalCut?.catch(() => undefined);
   const rejected = settled.find((r): r is PromiseRejectedResult => r.status === 'rejected');
   if (rejected !== undefined) throw rejected.reason;
-  return mergeSummaries(settled.map((r) => (r as PromiseFulfilledResult<RunSummary>).value));
+  const summary = mergeSummaries(settled.map((r) => (r as PromiseFulfilledResult<RunSummary>).value));
+  if (cp !== undefined) summary.checkpoints = { ...coordinator.summary, ...(restore === undefined ? {} : { restoredFrom: restore.id }) };
+  return summary;
 }

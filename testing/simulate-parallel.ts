@@ -4,7 +4,9 @@
  * an in-memory network whose delivery order across channels is chosen by a seeded scheduler (FIFO
  * per channel). Fast and deterministic for one seed; many seeds explore many interleavings.
  */
-import { DEFAULT_KEY_GROUPS, ManualClock, Pipeline, PlanError, type RunSummary, runWorkersInThread } from '../index.js';
+import {
+  type Checkpoint, type CheckpointStore, ManualClock, Pipeline, PlanError, type RunSummary, restoredKeyGroups, runWorkersInThread,
+} from '../index.js';
 import { seededRandom } from './seeded-random.js';
 
 /** Options of `simulateParallel`. */
@@ -17,8 +19,16 @@ export interface SimulateParallelOptions {
   readonly keyGroups?: number;
   /** Batch size of every worker's pipeline (default 1024). */
   readonly batchSize?: number;
-  /** Records a worker may send to another before its sources wait (default 65536; small values exercise flow control). */
+  /** Records a worker may send to another before its sources wait (default 262144; small values exercise flow control). */
   readonly maxUnacked?: number;
+  /**
+   * Checkpoints: the run starts from the `restore` checkpoint of `store` (default `latest`), each
+   * worker with its share, and takes a final checkpoint at its end or when stopped (with any
+   * `parallelism`, 1 included: checkpoints restore across different numbers of workers).
+   */
+  readonly checkpoints?: { readonly store: CheckpointStore; readonly restore?: 'latest' | 'none' | number };
+  /** Stops every worker when aborted (sources stop, a final checkpoint is taken, sinks close). */
+  readonly signal?: AbortSignal;
 }
 
 /**
@@ -42,17 +52,40 @@ export async function simulateParallel(build: (p: Pipeline) => void | Promise<vo
   if (!Number.isInteger(n) || n < 1) throw new PlanError(`${where}: parallelism must be a positive integer, got ${String(n)}`);
   const seed = options.seed ?? 1;
   if (!Number.isInteger(seed)) throw new PlanError(`${where}: seed must be an integer, got ${String(seed)}`);
-  const make = async (): Promise<Pipeline> => {
-    const p = new Pipeline({ clock: new ManualClock(), ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }) });
+  const cp = options.checkpoints;
+  const make = async (checkpoints?: { readonly store: CheckpointStore; readonly restore: 'latest' | 'none' | number }): Promise<Pipeline> => {
+    const p = new Pipeline({
+      clock: new ManualClock(),
+      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+      ...(checkpoints === undefined ? {} : { checkpoints }),
+    });
     await build(p);
     return p;
   };
-  if (n === 1) return (await make()).run();
   const pipelines: Pipeline[] = [];
-  for (let i = 0; i < n; i++) pipelines.push(await make());
-  return runWorkersInThread(pipelines, {
-    keyGroups: options.keyGroups ?? DEFAULT_KEY_GROUPS,
-    random: seededRandom(seed),
-    ...(options.maxUnacked === undefined ? {} : { maxUnacked: options.maxUnacked }),
-  });
+  const stop = (): void => {
+    for (const p of pipelines) p.stop(String(options.signal?.reason ?? 'requested'));
+  };
+  options.signal?.addEventListener('abort', stop, { once: true });
+  try {
+    if (n === 1) {
+      const p = await make(cp === undefined ? undefined : { store: cp.store, restore: cp.restore ?? 'latest' });
+      pipelines.push(p);
+      if (options.signal?.aborted === true) stop();
+      return await p.run();
+    }
+    let restore: Checkpoint | undefined;
+    if (cp !== undefined && cp.restore !== 'none') restore = cp.restore === undefined || cp.restore === 'latest' ? await cp.store.latest() : await cp.store.load(cp.restore);
+    const keyGroups = restoredKeyGroups(restore, options.keyGroups, where);
+    for (let i = 0; i < n; i++) pipelines.push(await make());
+    if (options.signal?.aborted === true) stop();
+    return await runWorkersInThread(pipelines, {
+      keyGroups,
+      random: seededRandom(seed),
+      ...(options.maxUnacked === undefined ? {} : { maxUnacked: options.maxUnacked }),
+      ...(cp === undefined ? {} : { checkpoints: { store: cp.store, ...(restore === undefined ? {} : { restore }) } }),
+    });
+  } finally {
+    options.signal?.removeEventListener('abort', stop);
+  }
 }
