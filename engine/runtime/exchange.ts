@@ -81,9 +81,9 @@ interface Outbox {
 }
 
 /** Default: records a worker may send to another before its sources wait for acknowledgements. */
-export const DEFAULT_MAX_UNACKED = 1 << 18;
+export const DEFAULT_MAX_UNACKED = 1 << 15;
 /** Queued records for one worker that are sent at once, without waiting for the scheduled flush. */
-const FLUSH_RECORDS = 1 << 14;
+const FLUSH_RECORDS = 1 << 10;
 
 /** The exchange of one worker. */
 export class Exchange {
