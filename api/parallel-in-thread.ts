@@ -20,7 +20,7 @@ export interface InThreadParallelOptions {
   readonly keyGroups: number;
   /** Chooses the delivery order across channels (e.g. a seeded generator). */
   readonly random: () => number;
-  /** Records a worker may send to another before its sources wait (default 262144). */
+  /** Records a worker may send to another before its sources wait (default 32768). */
   readonly maxUnacked?: number;
   /**
    * Checkpoints: the run restores `restore` (each worker its share) and, at its end or when it

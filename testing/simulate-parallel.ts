@@ -19,7 +19,7 @@ export interface SimulateParallelOptions {
   readonly keyGroups?: number;
   /** Batch size of every worker's pipeline (default 1024). */
   readonly batchSize?: number;
-  /** Records a worker may send to another before its sources wait (default 262144; small values exercise flow control). */
+  /** Records a worker may send to another before its sources wait (default 32768; small values exercise flow control). */
   readonly maxUnacked?: number;
   /**
    * Checkpoints: the run starts from the `restore` checkpoint of `store` (default `latest`), each
