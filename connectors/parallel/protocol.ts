@@ -70,7 +70,10 @@ export function errorData(error: unknown): WorkerErrorData {
 
 /**
  * A worker's error, rebuilt in the coordinator: the original name, message and stack, plus the
- * worker it happened on.
+ * worker it happened on (`runParallel` rejects with it).
+ *
+ * @example
+ * try { await runParallel({ module, parallelism: 2 }); } catch (e) { if (e instanceof WorkerError) log.error(`worker ${e.worker}: ${e.name}: ${e.message}`); }
  */
 export class WorkerError extends Error {
   constructor(readonly worker: number, data: WorkerErrorData) {
