@@ -26,6 +26,13 @@ export interface OperatorContext {
   /** Where the operator sits in the pipeline, e.g. `clicks → filter#2 → window 'perUser'`. */
   readonly position: string;
   readonly clock: Clock;
+  /**
+   * Which of the workers of a parallel run this instance is (keyed operators run on `count`
+   * workers, each owning the key groups `g` with `g mod count = index`). Absent: index 0 of 1.
+   * Operators whose every instance sees the same input (e.g. a broadcast input) use it to emit what
+   * that input causes once: only on index 0.
+   */
+  readonly worker?: { readonly index: number; readonly count: number };
   /** The combined input watermark as of the current call (`-Infinity` at start). */
   readonly watermark: number;
   readonly out: Output;
