@@ -7,11 +7,12 @@
  * order; at equal times timers run first (so a timer set at `lastUpdate + ttl` still sees the
  * state), timers at equal times in registration order.
  *
- * Everything a key's results depend on is the key's own, so they are the same whichever keys share
- * an instance (any parallelism, any rescale):
- * - lateness: an emission of a key is late when at or behind the key's watermark — the largest
- *   `min(W, the key's earliest pending event-time timer − 1)` so far, `W` the input watermark as
- *   of the last completed advance (emissions of `onBroadcast`: behind `W`);
+ * A key's results depend only on the key's own records and timers and on what every worker sees
+ * alike (watermarks, broadcast input), so they are the same whichever keys share an instance (any
+ * parallelism, any rescale):
+ * - lateness: an emission is late when at or behind the input watermark of the last completed
+ *   advance. That is the output watermark the runtime has forwarded: an advance fires every timer
+ *   up to it, so no timer holds the output watermark below it, and it never goes back.
  * - the end-of-input horizon: timers that a timer sets during the end-of-input pass beyond the
  *   key's horizon (its largest record timestamp, or event-time timer set before that pass, since
  *   the key last held state) are dropped, so self-renewing timers end.
@@ -43,8 +44,6 @@ export interface KeyEntry {
   procTimers: Map<number, ProcTimer> | undefined;
   /** The key's largest record timestamp or event-time timer set outside the end-of-input pass. */
   horizon: number;
-  /** The key's watermark as of its last call: its emissions at or behind it are late. */
-  wm: number;
 }
 
 interface EventTimer {
@@ -114,7 +113,7 @@ export class ProcessCtx implements TimerService {
 
 /**
  * The key-group layout of `ProcessCore.snapshot()`: each key's cells, TTL expiries, timers of both
- * domains, horizon and watermark in its row; sequence counters merge by max; the input watermark
+ * domains and end-of-input horizon in its row; sequence counters merge by max; the input watermark
  * of the last advance is the same on every worker at a consistent cut. (`horizon` and `outWm` are
  * the instance-wide values of snapshots written before they moved into the rows.)
  */
@@ -135,7 +134,7 @@ export class ProcessCore implements StateHost {
   private current: KeyEntry | undefined = undefined;
   /** Default output timestamp of the current call. */
   private currentTs = 0;
-  /** The input watermark as of the last completed advance (`settle`). */
+  /** The input watermark as of the last completed advance (`settle`): emissions at or behind it are late. */
   private inWm = -Infinity;
   /**
    * Emissions count once over all workers: false on a worker other than the first (index 0), which
@@ -196,11 +195,6 @@ export class ProcessCore implements StateHost {
     if (entry !== undefined) {
       ctx.key = entry.key;
       ctx.state = entry.state;
-      // The key's timers changed only in its own calls: since the last one its watermark is
-      // min(input watermark, earliest timer − 1) with the input watermark as it is now.
-      const held = this.earliestOf(entry) - 1;
-      const w = held < this.inWm ? held : this.inWm;
-      if (w > entry.wm) entry.wm = w;
     } else {
       ctx.key = undefined;
     }
@@ -219,23 +213,13 @@ export class ProcessCore implements StateHost {
       if (entry !== undefined) {
         entry.key = ownKey(key);
         entry.horizon = -Infinity;
-        entry.wm = -Infinity;
       } else {
         const { cells, state } = createCells(this.spec, this);
-        entry = { key: ownKey(key), cells, state, eventTimers: undefined, procTimers: undefined, horizon: -Infinity, wm: -Infinity };
+        entry = { key: ownKey(key), cells, state, eventTimers: undefined, procTimers: undefined, horizon: -Infinity };
       }
       this.keys.set(entry.key, entry);
     }
     return entry;
-  }
-
-  /** The key's earliest pending event-time timer, or +∞. */
-  private earliestOf(entry: KeyEntry): number {
-    let min = Infinity;
-    entry.eventTimers?.forEach((_timer, t) => {
-      if (t < min) min = t;
-    });
-    return min;
   }
 
   private static isEmpty(entry: KeyEntry): boolean {
@@ -265,11 +249,10 @@ export class ProcessCore implements StateHost {
   emit(value: unknown, timestamp?: number): void {
     const ts = timestamp === undefined ? this.currentTs : this.checkTs(timestamp, 'emit');
     if (this.muted) return;
-    const entry = this.current;
-    const wm = entry === undefined ? this.inWm : entry.wm;
+    const wm = this.inWm;
     if (ts <= wm) {
       this.lateOutputs++;
-      this.octx.late.emit({ value, timestamp: ts, key: entry?.key, watermark: wm }, ts);
+      this.octx.late.emit({ value, timestamp: ts, key: this.current?.key, watermark: wm }, ts);
       return;
     }
     this.octx.out.emit(value, ts);
@@ -442,10 +425,7 @@ export class ProcessCore implements StateHost {
   /** The operator's watermark hold (the broadcast variant adds its waiting elements). */
   hold: () => number = () => this.earliestTimer() - 1;
 
-  /**
-   * Ends an advance (or a processing-time timer): later emissions are judged against the input
-   * watermark as it is now (and each key's timers, see `enter`).
-   */
+  /** Ends an advance (or a processing-time timer): later emissions are judged against the input watermark as it is now. */
   settle(): void {
     const w = this.octx.watermark;
     if (w > this.inWm) this.inWm = w;
@@ -470,11 +450,11 @@ export class ProcessCore implements StateHost {
   // ---- snapshots ----------------------------------------------------------------------------
 
   /**
-   * `{ seq, procSeq, inWm, keys: [[key, cells, eventTimers, processingTimers, horizon, wm], …] }`:
+   * `{ seq, procSeq, inWm, keys: [[key, cells, eventTimers, processingTimers, horizon], …] }`:
    * per key, each cell (in descriptor order) as `[contents, lastUpdate, queuedAt | null]`, its
-   * event-time timers as `[t, seq]`, processing-time timers as `[t, seq]`, its end-of-input horizon
-   * and its watermark. (Rows of four, from snapshots with instance-wide `horizon` and `outWm`,
-   * restore with those.)
+   * event-time timers as `[t, seq]`, processing-time timers as `[t, seq]` and its end-of-input
+   * horizon. (Snapshots written before had rows of four and an instance-wide `horizon` and
+   * `outWm`: they restore with those.)
    */
   snapshot(): unknown {
     const keys: unknown[] = [];
@@ -484,7 +464,7 @@ export class ProcessCore implements StateHost {
       entry.eventTimers?.forEach((timer, t) => ev.push([t, timer.seq]));
       const pt: number[][] = [];
       entry.procTimers?.forEach((timer, t) => pt.push([t, timer.seq]));
-      keys.push([key, cells, ev, pt, entry.horizon, entry.wm]);
+      keys.push([key, cells, ev, pt, entry.horizon]);
     });
     return { seq: this.seq, procSeq: this.procSeq, inWm: this.inWm, keys };
   }
@@ -506,12 +486,8 @@ export class ProcessCore implements StateHost {
       const what = `key ${String(key)}`;
       if (this.keys.get(key) !== undefined) r.fail(`${what} appears twice`);
       const { cells, state } = createCells(this.spec, this);
-      if (!old && row.length !== 6) r.fail(`${what} must have 6 elements, got ${row.length}`);
-      const entry: KeyEntry = {
-        key, cells, state, eventTimers: undefined, procTimers: undefined,
-        horizon: old ? horizon : r.number(row[4], `${what} horizon`),
-        wm: old ? inWm : r.number(row[5], `${what} watermark`),
-      };
+      if (!old && row.length !== 5) r.fail(`${what} must have 5 elements, got ${row.length}`);
+      const entry: KeyEntry = { key, cells, state, eventTimers: undefined, procTimers: undefined, horizon: old ? horizon : r.number(row[4], `${what} horizon`) };
       const dumped = r.array(row[1], `${what} cells`, cells.length);
       for (let i = 0; i < cells.length; i++) {
         const cell = cells[i] as Cell;

@@ -63,9 +63,10 @@ function inOrder(e: Emitted): Seen {
  * causes (`everyWorker`) must be the same on every worker and counts once.
  */
 function union(c: Case, workers: readonly Emitted[]): Emitted {
-  const shared = (e: Emitted): string[] => e.out.filter((x) => c.everyWorker?.(x.value) === true).map(canonical);
-  workers.forEach((e, i) => expect(shared(e), `worker ${i}'s broadcast-caused output`).toEqual(shared(workers[0] as Emitted)));
-  return joined(...workers.map((e, i) => (i === 0 ? e : { ...e, out: e.out.filter((x) => c.everyWorker?.(x.value) !== true) })));
+  const caused = (x: { value: unknown }): boolean => c.everyWorker?.(x.value) === true;
+  const shared = (e: Emitted): string[][] => [e.out.filter(caused).map(canonical), e.late.filter(caused).map(canonical)];
+  workers.forEach((e, i) => expect(shared(e), `worker ${i}'s broadcast-caused output and late records`).toEqual(shared(workers[0] as Emitted)));
+  return joined(...workers.map((e, i) => (i === 0 ? e : { ...e, out: e.out.filter((x) => !caused(x)), late: e.late.filter((x) => !caused(x)) })));
 }
 
 const sameKey = (a: Key | undefined, b: Key): boolean => a !== undefined && canonical(a) === canonical(b);
