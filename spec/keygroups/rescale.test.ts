@@ -22,7 +22,7 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import {
-  CheckpointError, type DeadLetter, type Key, type LateRecord, type OperatorFactory, filterOperatorSnapshot, isKeyGroupSplittable, keyGroupOf, mergeOperatorSnapshots, splitOperatorSnapshot,
+  CheckpointError, type DeadLetter, type Key, type LateRecord, type OperatorFactory, type StateLayout, filterOperatorSnapshot, isKeyGroupSplittable, keyGroupOf, mergeOperatorSnapshots, splitOperatorSnapshot,
 } from 'tidemark';
 import { type Harness, canonical, harness } from 'tidemark/testing';
 import { type Case, type Ev, type Scenario, type Step, cases, drive, factoriesOf, loaded, roundTrip, scenarios, scenariosUpTo, steps } from '../contract/stateful-cases.js';
@@ -71,11 +71,24 @@ function union(c: Case, workers: readonly Emitted[]): Emitted {
 
 const sameKey = (a: Key | undefined, b: Key): boolean => a !== undefined && canonical(a) === canonical(b);
 
+/** `layout` with every `'max'` rule turned into `'min'` and back: wrong merge rules for counters. */
+function flipped(layout: StateLayout): StateLayout {
+  if (layout === 'max') return 'min';
+  if (layout === 'min') return 'max';
+  if (typeof layout === 'string' || !('fields' in layout)) return layout;
+  return { fields: Object.fromEntries(Object.entries(layout.fields).map(([f, l]) => [f, flipped(l)])) };
+}
+
+/** Whether `layout` has a `'max'` or `'min'` rule. */
+const hasCounters = (layout: StateLayout): boolean =>
+  layout === 'max' || layout === 'min' || (typeof layout === 'object' && 'fields' in layout && Object.values(layout.fields).some(hasCounters));
+
 /** One case with `keyGroups` key groups: splitting, merging, running workers and references. */
 class World {
   readonly factories: Map<string, OperatorFactory>;
 
-  constructor(readonly c: Case, readonly keyGroups: number) {
+  /** `flip`: merge with the counters' rules flipped (to show that the tests catch a wrong rule). */
+  constructor(readonly c: Case, readonly keyGroups: number, readonly flip = false) {
     this.factories = factoriesOf(c.build);
   }
 
@@ -120,7 +133,12 @@ class World {
 
   merge(parts: readonly Snapshot[]): Snapshot {
     const names = [...new Set(parts.flatMap((p) => Object.keys(p)))];
-    return roundTrip(Object.fromEntries(names.map((name) => [name, mergeOperatorSnapshots(this.factory(name), name, parts.map((p) => p[name]))])));
+    const factory = (name: string): OperatorFactory => {
+      const f = this.factory(name);
+      const d = f.keyedState;
+      return this.flip && d !== undefined && d !== 'stateless' && d !== 'not-keyed' ? { ...f, keyedState: flipped(d) } : f;
+    };
+    return roundTrip(Object.fromEntries(names.map((name) => [name, mergeOperatorSnapshots(factory(name), name, parts.map((p) => p[name]))])));
   }
 
   /**
@@ -208,8 +226,8 @@ class World {
  * One scenario on `n` workers with `keyGroups` key groups: (a) split, (b) merged back, (c) rescaled
  * `from` → `to` at a second cut `at2` (in 1/1000 of the steps after the first).
  */
-function rescales(c: Case, sc: Scenario, n: number, keyGroups: number, at2: number, [from, to]: readonly [number, number]): void {
-  const world = new World(c, keyGroups);
+function rescales(c: Case, sc: Scenario, n: number, keyGroups: number, at2: number, [from, to]: readonly [number, number], flip = false): void {
+  const world = new World(c, keyGroups, flip);
   const ss = steps(sc, c.scale ?? 1);
   const cut = Math.round((sc.cut / 1000) * ss.length);
   const first = harness(c.build);
@@ -272,6 +290,18 @@ describe.each(Object.entries(cases))('key groups: %s', (_name, c) => {
         fc.property(arb, fc.integer({ min: 2, max: 4 }), fc.constantFrom(2, 8, 128), fc.integer({ min: 0, max: 1000 }), fc.constantFrom(...rescalings), (sc, n, keyGroups, at2, r) => rescales(c, sc, n, keyGroups, at2, r)),
         { numRuns: 24, seed: 20261207 },
       );
+    });
+  }
+
+  const layouts = [...new World(c, 128).factories.values()].map((f) => f.keyedState).filter((d): d is StateLayout => d !== undefined && d !== 'stateless' && d !== 'not-keyed');
+  if (c.countersOrderKeys === true) {
+    it('declares merge rules for its counters', () => expect(layouts.some(hasCounters)).toBe(true));
+    it('would catch a wrong merge rule: with max and min flipped, the rescale property fails', () => {
+      const run = fc.check(
+        fc.property(crowded, fc.integer({ min: 2, max: 4 }), fc.constantFrom(2, 8), fc.integer({ min: 0, max: 1000 }), fc.constantFrom(...rescalings), (sc, n, keyGroups, at2, r) => rescales(c, sc, n, keyGroups, at2, r, true)),
+        { numRuns: 300, seed: 20261207, endOnFailure: true },
+      );
+      expect(run.failed).toBe(true);
     });
   }
 });
