@@ -23,7 +23,7 @@ export type { BackoffOptions } from './engine/backoff.js';
 export type { CheckpointSummary } from './engine/runtime/checkpointer.js';
 export { hashKey, keyProblem, KeyMap, type Key, type KeyPrimitive } from './engine/keys.js';
 export { DEFAULT_KEY_GROUPS, MAX_KEY_GROUPS, checkKeyGroups, keyGroupOf, partitionOfKeyGroup } from './engine/key-groups.js';
-export { filterOperatorSnapshot, isKeyGroupSplittable, mergeOperatorSnapshots } from './engine/key-group-state.js';
+export { filterOperatorSnapshot, isKeyGroupSplittable, mergeOperatorSnapshots, splitOperatorSnapshot } from './engine/key-group-state.js';
 export type { KeyedStateDeclaration, StateLayout } from './engine/state-layout.js';
 export { restoredKeyGroups } from './engine/runtime/restore.js';
 export type { OnError, OperatorContext, OperatorFactory, OperatorLogic, Output } from './engine/operator.js';

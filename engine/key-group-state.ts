@@ -29,22 +29,27 @@ export function isKeyGroupSplittable(factory: OperatorFactory): boolean {
 
 /**
  * Merges the snapshots of one operator taken on several workers that owned disjoint key groups
- * into one snapshot (as if one worker had run them all): keyed rows are concatenated (a key in
- * two parts is an error), shared parts merge as the layout says (counters: max; watermarks: must
- * agree; broadcast state: taken once). `undefined` parts (a worker without state for the operator)
- * are skipped. The parts must be taken at one consistent cut. Throws `CheckpointError` naming the
- * operator when its factory declares no keyed layout and more than one part has state, or when a
- * part does not fit the layout.
+ * into one snapshot (as if one worker had run them all): keyed rows are concatenated (a key that
+ * two parts hold anywhere in their state — in any field or group — is an error), shared parts
+ * merge as the layout says (counters: max; watermarks: must agree; broadcast state: taken once).
+ * `undefined` parts (a worker without state for the operator) are skipped; errors name parts by
+ * their index in `parts`. The parts must be taken at one consistent cut. The result shares no
+ * array or object with `parts` (an operator may keep and change what it restores). Throws
+ * `CheckpointError` naming the operator when its factory declares no keyed layout and more than
+ * one part has state, or when a part does not fit the layout.
  *
  * @example
  * const merged = mergeOperatorSnapshots(factory, 'perUser', workers.map((w) => w.operators['perUser']?.state));
  */
 export function mergeOperatorSnapshots(factory: OperatorFactory, name: string, parts: readonly unknown[]): unknown {
-  const present = parts.filter((p) => p !== undefined);
+  const present: Part[] = [];
+  parts.forEach((v, part) => {
+    if (v !== undefined) present.push({ v, part });
+  });
   const d = factory.keyedState;
   const prefix = `${name}: cannot merge the ${factory.kind} state of ${present.length} worker${present.length === 1 ? '' : 's'}`;
   if (d === undefined || d === 'not-keyed') {
-    if (present.length <= 1) return present[0];
+    if (present.length <= 1) return copyData(present[0]?.v);
     throw new CheckpointError(`${prefix}: its state is not organised by key (the operator declares ${d === undefined ? 'no keyed layout' : "'not-keyed'"}), so it runs on a single worker`);
   }
   if (d === 'stateless') {
@@ -52,27 +57,55 @@ export function mergeOperatorSnapshots(factory: OperatorFactory, name: string, p
     throw new CheckpointError(`${prefix}: the operator declares itself stateless, yet a worker saved state for it`);
   }
   if (present.length === 0) return undefined;
-  return mergeAt(d, present, '', failer(prefix));
+  return mergeAt(d, present, '', { owner: new KeyMap<number>(), fail: failer(prefix) });
 }
 
 /**
  * The part of a snapshot that belongs to the keys `owns` accepts: keyed rows of other keys are
  * dropped (and groups left without rows), shared parts (counters, watermarks, broadcast state)
- * kept as they are. The result shares unchanged parts with `state`. Throws `CheckpointError` naming the
- * operator when it is not organised by key or `state` does not fit its layout.
+ * kept. The result shares no array or object with `state`. `undefined` state gives `undefined`.
+ * Throws `CheckpointError` naming the operator when it is not organised by key (and has state) or
+ * `state` does not fit its layout. To cut one snapshot for several workers, use
+ * {@link splitOperatorSnapshot} (one pass instead of one per worker).
  *
  * @example
  * const mine = filterOperatorSnapshot(factory, 'perUser', state, (k) => keyGroupOf(k, 128) % workers === worker);
  */
 export function filterOperatorSnapshot(factory: OperatorFactory, name: string, state: unknown, owns: (key: Key) => boolean): unknown {
+  return splitWith(factory, name, state, 1, (key) => (owns(key) ? 0 : -1))[0];
+}
+
+/**
+ * Splits a snapshot for `parts` workers in one pass: part `i` holds the keyed rows of the keys
+ * for which `partOf(key)` is `i` (an integer in `[0, parts)`) and a copy of every shared part
+ * (counters, watermarks, broadcast state); groups left without rows are dropped. The parts share
+ * no array or object with `state` or with each other. `undefined` state gives `parts` times
+ * `undefined`. Throws `CheckpointError` naming the operator when it is not organised by key (and
+ * has state), `state` does not fit its layout, or `partOf` returns something else; `RangeError`
+ * naming the function when `parts` is not a positive integer.
+ *
+ * @example
+ * const perWorker = splitOperatorSnapshot(factory, 'perUser', state, 4, (k) => keyGroupOf(k, 128) % 4);
+ */
+export function splitOperatorSnapshot(factory: OperatorFactory, name: string, state: unknown, parts: number, partOf: (key: Key) => number): unknown[] {
+  if (!Number.isInteger(parts) || parts < 1) throw new RangeError(`tidemark.splitOperatorSnapshot: parts must be a positive integer, got ${String(parts)}`);
+  return splitWith(factory, name, state, parts, (key) => {
+    const p = partOf(key);
+    if (!Number.isInteger(p) || p < 0 || p >= parts) throw new CheckpointError(`${name}: cannot split the ${factory.kind} state by key group: partOf returned ${show(p)} for key ${show(key)}; it must be an integer from 0 to ${parts - 1}`);
+    return p;
+  });
+}
+
+/** Splits `state` into `n` parts by `route` (−1: dropped), following the factory's layout. */
+function splitWith(factory: OperatorFactory, name: string, state: unknown, n: number, route: (key: Key) => number): unknown[] {
   const d = factory.keyedState;
   const prefix = `${name}: cannot split the ${factory.kind} state by key group`;
+  if (state === undefined) return new Array<unknown>(n).fill(undefined);
   if (d === undefined || d === 'not-keyed') {
     throw new CheckpointError(`${prefix}: its state is not organised by key (the operator declares ${d === undefined ? 'no keyed layout' : "'not-keyed'"}); restore it whole on a single worker`);
   }
-  if (state === undefined) return undefined;
   if (d === 'stateless') throw new CheckpointError(`${prefix}: the operator declares itself stateless, yet state was saved for it`);
-  return filterAt(d, state, owns, '', failer(prefix));
+  return splitAt(d, state, n, route, '', failer(prefix));
 }
 
 function failer(prefix: string): Fail {
@@ -85,56 +118,69 @@ const field = (path: string, f: string): string => (path === '' ? f : `${path}.$
 
 // ---- merging ----------------------------------------------------------------------------------
 
-function mergeAt(layout: StateLayout, parts: readonly unknown[], path: string, fail: Fail): unknown {
+/** One worker's value at some place of the snapshot, with the worker's index in the given parts. */
+interface Part {
+  readonly v: unknown;
+  readonly part: number;
+}
+
+/** What one merge threads through the whole snapshot. */
+interface Merging {
+  /** The part that holds each key seen so far, anywhere in the snapshot. */
+  readonly owner: KeyMap<number>;
+  readonly fail: Fail;
+}
+
+function mergeAt(layout: StateLayout, parts: readonly Part[], path: string, m: Merging): unknown {
   switch (layout) {
     case 'keyed':
-      return mergeRows(parts.map((list, part) => ({ list, part })), path, fail);
+      return mergeRows(parts, path, m);
     case 'max':
     case 'min':
-      return extreme(layout, parts, path, fail);
+      return extreme(layout, parts, path, m.fail);
     case 'same': {
-      const first = parts[0];
+      const first = (parts[0] as Part).v;
       for (let i = 1; i < parts.length; i++) {
-        if (!sameData(first, parts[i])) fail(path, `differs between workers (${show(first)} and ${show(parts[i])}); the snapshots must be taken at one consistent cut`);
+        const p = parts[i] as Part;
+        if (!sameData(first, p.v)) m.fail(path, `differs between workers (${show(first)} in part ${(parts[0] as Part).part} and ${show(p.v)} in part ${p.part}); the snapshots must be taken at one consistent cut`);
       }
-      return first;
+      return copyData(first);
     }
     case 'broadcast':
-      return parts[0];
+      return copyData((parts[0] as Part).v);
     default:
-      return 'fields' in layout ? mergeFields(layout.fields, parts, path, fail) : mergeGroups(layout.groups, parts, path, fail);
+      return 'fields' in layout ? mergeFields(layout.fields, parts, path, m) : mergeGroups(layout.groups, parts, path, m);
   }
 }
 
-/** Concatenates the parts' lists of `[key, …]` rows, refusing a key that two parts hold. */
-function mergeRows(lists: readonly { readonly list: unknown; readonly part: number }[], path: string, fail: Fail): unknown[][] {
-  const owner = new KeyMap<number>();
+/** Concatenates the parts' lists of `[key, …]` rows (copied), refusing a key that another part holds anywhere. */
+function mergeRows(lists: readonly Part[], path: string, m: Merging): unknown[][] {
   const out: unknown[][] = [];
-  for (const { list, part } of lists) {
-    for (const row of rowsOf(list, path, fail)) {
+  for (const { v, part } of lists) {
+    for (const row of rowsOf(v, path, m.fail)) {
       const key = row[0] as Key;
-      const seen = owner.get(key);
-      if (seen === undefined) owner.set(key, part);
-      else if (seen !== part) fail(path, `holds key ${show(key)} in the state of two workers (parts ${seen} and ${part}; workers must own disjoint key groups)`);
-      out.push(row);
+      const seen = m.owner.get(key);
+      if (seen === undefined) m.owner.set(key, part);
+      else if (seen !== part) m.fail(path, `holds key ${show(key)} in the state of two workers (parts ${seen} and ${part}; workers must own disjoint key groups)`);
+      out.push(copyData(row) as unknown[]);
     }
   }
   return out;
 }
 
-function extreme(how: 'max' | 'min', parts: readonly unknown[], path: string, fail: Fail): unknown {
+function extreme(how: 'max' | 'min', parts: readonly Part[], path: string, fail: Fail): unknown {
   const pick = how === 'max' ? Math.max : Math.min;
-  const first = parts[0];
+  const first = (parts[0] as Part).v;
   if (typeof first === 'number') {
     let m = first;
-    for (const p of parts) m = pick(m, numberAt(p, path, fail));
+    for (const p of parts) m = pick(m, numberAt(p.v, path, fail));
     return m;
   }
   if (!Array.isArray(first)) fail(path, `must be a number or an array of numbers, got ${show(first)}`);
   const out = first.map((x, i) => numberAt(x, `${path}[${i}]`, fail));
-  for (const p of parts) {
-    if (!Array.isArray(p) || p.length !== out.length) fail(path, `must be an array of ${out.length} numbers on every worker, got ${show(p)}`);
-    for (let i = 0; i < out.length; i++) out[i] = pick(out[i] as number, numberAt(p[i], `${path}[${i}]`, fail));
+  for (const { v } of parts) {
+    if (!Array.isArray(v) || v.length !== out.length) fail(path, `must be an array of ${out.length} numbers on every worker, got ${show(v)}`);
+    for (let i = 0; i < out.length; i++) out[i] = pick(out[i] as number, numberAt(v[i], `${path}[${i}]`, fail));
   }
   return out;
 }
@@ -144,71 +190,104 @@ function numberAt(v: unknown, path: string, fail: Fail): number {
   return v;
 }
 
-function mergeFields(fields: { readonly [field: string]: StateLayout }, parts: readonly unknown[], path: string, fail: Fail): Record<string, unknown> {
-  const objects = parts.map((p) => objectAt(p, fields, path, fail));
+/** Checks that `v` is a number or an array of numbers (a `'max'` / `'min'` counter). */
+function countersAt(v: unknown, path: string, fail: Fail): void {
+  if (Array.isArray(v)) v.forEach((x, i) => numberAt(x, `${path}[${i}]`, fail));
+  else if (typeof v !== 'number' || Number.isNaN(v)) fail(path, `must be a number or an array of numbers, got ${show(v)}`);
+}
+
+function mergeFields(fields: { readonly [field: string]: StateLayout }, parts: readonly Part[], path: string, m: Merging): Record<string, unknown> {
+  const objects = parts.map((p) => ({ o: objectAt(p.v, fields, path, m.fail), part: p.part }));
   const out: Record<string, unknown> = {};
   for (const f of Object.keys(fields)) {
-    const values = objects.map((o) => o[f]);
-    if (values.every((v) => v === undefined)) continue;
-    out[f] = mergeAt(fields[f] as StateLayout, values, field(path, f), fail);
+    const values = objects.map(({ o, part }) => ({ v: o[f], part }));
+    if (values.every((x) => x.v === undefined)) continue;
+    out[f] = mergeAt(fields[f] as StateLayout, values, field(path, f), m);
   }
   return out;
 }
 
 interface Group {
   readonly header: unknown[];
-  readonly lists: { list: unknown; part: number }[];
+  readonly lists: Part[];
 }
 
 /** Merges lists of groups `[id, …, rows, …]` (rows at `at`) by id; other elements must agree. */
-function mergeGroups(at: number, parts: readonly unknown[], path: string, fail: Fail): unknown[] {
+function mergeGroups(at: number, parts: readonly Part[], path: string, m: Merging): unknown[] {
   const byId = new Map<unknown, Group>();
-  for (const [p, part] of parts.entries()) {
-    for (const [i, g] of groupsOf(part, at, path, fail).entries()) {
+  for (const { v, part } of parts) {
+    for (const [i, g] of groupsOf(v, at, path, m.fail).entries()) {
       const known = byId.get(g[0]);
       if (known === undefined) {
-        byId.set(g[0], { header: g, lists: [{ list: g[at], part: p }] });
+        byId.set(g[0], { header: g, lists: [{ v: g[at], part }] });
         continue;
       }
       const n = Math.max(known.header.length, g.length);
       for (let j = 1; j < n; j++) {
         if (j !== at && !sameData(known.header[j], g[j])) {
-          fail(`${path}[${i}]`, `(group ${show(g[0])} of part ${p}) differs from an earlier part's at element ${j} (${show(known.header[j])} and ${show(g[j])}); the snapshots must be taken at one consistent cut`);
+          m.fail(`${path}[${i}]`, `(group ${show(g[0])} of part ${part}) differs from an earlier part's at element ${j} (${show(known.header[j])} and ${show(g[j])}); the snapshots must be taken at one consistent cut`);
         }
       }
-      known.lists.push({ list: g[at], part: p });
+      known.lists.push({ v: g[at], part });
     }
   }
   const groups = [...byId.values()];
   if (groups.every((g) => typeof g.header[0] === 'number')) groups.sort((a, b) => (a.header[0] as number) - (b.header[0] as number));
   return groups.map((g) => {
-    const merged = g.header.slice();
-    merged[at] = mergeRows(g.lists, `${path} group ${show(g.header[0])}`, fail);
+    const merged = g.header.map((x, j) => (j === at ? undefined : copyData(x)));
+    merged[at] = mergeRows(g.lists, `${path} group ${show(g.header[0])}`, m);
     return merged;
   });
 }
 
 // ---- splitting --------------------------------------------------------------------------------
 
-function filterAt(layout: StateLayout, state: unknown, owns: (key: Key) => boolean, path: string, fail: Fail): unknown {
-  if (layout === 'keyed') return rowsOf(state, path, fail).filter((row) => owns(row[0] as Key));
-  if (typeof layout === 'string') return state;
+/** `state` split into `n` parts by `route` (−1: dropped); every part freshly copied. */
+function splitAt(layout: StateLayout, state: unknown, n: number, route: (key: Key) => number, path: string, fail: Fail): unknown[] {
+  const outs: unknown[] = new Array<unknown>(n);
+  if (layout === 'keyed') {
+    const lists = splitRows(rowsOf(state, path, fail), n, route);
+    for (let p = 0; p < n; p++) outs[p] = lists[p];
+    return outs;
+  }
+  if (typeof layout === 'string') {
+    if (layout === 'max' || layout === 'min') countersAt(state, path, fail);
+    for (let p = 0; p < n; p++) outs[p] = copyData(state);
+    return outs;
+  }
   if ('fields' in layout) {
     const o = objectAt(state, layout.fields, path, fail);
-    const out: Record<string, unknown> = {};
-    for (const f of Object.keys(o)) out[f] = filterAt(layout.fields[f] as StateLayout, o[f], owns, field(path, f), fail);
-    return out;
+    const objects: Record<string, unknown>[] = [];
+    for (let p = 0; p < n; p++) objects.push({});
+    for (const f of Object.keys(o)) {
+      const parts = splitAt(layout.fields[f] as StateLayout, o[f], n, route, field(path, f), fail);
+      for (let p = 0; p < n; p++) (objects[p] as Record<string, unknown>)[f] = parts[p];
+    }
+    return objects;
   }
   const at = layout.groups;
-  const out: unknown[] = [];
+  const lists: unknown[][] = [];
+  for (let p = 0; p < n; p++) lists.push([]);
   groupsOf(state, at, path, fail).forEach((g, i) => {
-    const rows = rowsOf(g[at], `${path}[${i}][${at}]`, fail).filter((row) => owns(row[0] as Key));
-    if (rows.length === 0) return;
-    const kept = g.slice();
-    kept[at] = rows;
-    out.push(kept);
+    const rows = splitRows(rowsOf(g[at], `${path}[${i}][${at}]`, fail), n, route);
+    for (let p = 0; p < n; p++) {
+      if ((rows[p] as unknown[][]).length === 0) continue;
+      const kept = g.map((x, j) => (j === at ? rows[p] : copyData(x)));
+      (lists[p] as unknown[]).push(kept);
+    }
   });
-  return out;
+  return lists;
+}
+
+/** The rows (copied) of each of `n` parts. */
+function splitRows(rows: readonly unknown[][], n: number, route: (key: Key) => number): unknown[][][] {
+  const lists: unknown[][][] = [];
+  for (let p = 0; p < n; p++) lists.push([]);
+  for (const row of rows) {
+    const p = route(row[0] as Key);
+    if (p >= 0) (lists[p] as unknown[][]).push(copyData(row) as unknown[]);
+  }
+  return lists;
 }
 
 // ---- shapes -----------------------------------------------------------------------------------
@@ -267,6 +346,31 @@ function sameData(a: unknown, b: unknown): boolean {
     if (!Object.prototype.hasOwnProperty.call(b, k) || !sameData((a as Record<string, unknown>)[k], (b as Record<string, unknown>)[k])) return false;
   }
   return true;
+}
+
+/**
+ * A deep copy of plain snapshot data (arrays, plain objects, typed arrays, maps and sets), so that
+ * what a merge or split returns can be restored — and kept and changed — by an operator without
+ * touching its input or another part. Other objects are shared.
+ */
+function copyData(v: unknown): unknown {
+  if (v === null || typeof v !== 'object') return v;
+  if (Array.isArray(v)) {
+    const out = new Array<unknown>(v.length);
+    for (let i = 0; i < v.length; i++) out[i] = copyData(v[i]);
+    return out;
+  }
+  if (ArrayBuffer.isView(v)) {
+    if (v instanceof DataView) return new DataView(v.buffer.slice(v.byteOffset, v.byteOffset + v.byteLength));
+    return (v as unknown as { slice(): unknown }).slice();
+  }
+  if (v instanceof Map) return new Map([...v].map(([k, x]) => [copyData(k), copyData(x)]));
+  if (v instanceof Set) return new Set([...v].map(copyData));
+  const proto: unknown = Object.getPrototypeOf(v);
+  if (proto !== Object.prototype && proto !== null) return v;
+  const out: Record<string, unknown> = {};
+  for (const k of Object.keys(v)) out[k] = copyData((v as Record<string, unknown>)[k]);
+  return out;
 }
 
 /** A short rendering of a value for messages. */

@@ -211,7 +211,7 @@ export class IntervalJoinLogic implements OperatorLogic {
       return out;
     };
     this.states.forEach((st, key) => keys.push([key, side(st.sides[0]), side(st.sides[1])]));
-    return { seqs: this.seqs, keys };
+    return { seqs: [this.seqs[0], this.seqs[1]], keys };
   }
 
   /** Restores what `snapshot()` returned (called once, right after construction). */

@@ -6,12 +6,20 @@
  * restored run's output equals the uninterrupted output (values, timestamps and order), late
  * records, side outputs and dead letters included. Also: a corrupt or incompatible resumed value
  * is refused with an error naming the operator, and every stateful factory states its signature.
+ *
+ * The harness restores operator state but not the node's watermarks: the test re-delivers the
+ * watermark, and the restored operator runs `onWatermark(W)` again. Work registered behind `W`
+ * since the last advance (a continuous early-firing timer set by a late record, say) then fires at
+ * the restore rather than at the next advance — a harness artefact: the runtime restores node
+ * watermarks, and runtime-restore.test.ts shows a real pipeline restored at any record continues
+ * exactly. So with crowded timestamps, where such work is common, the harness cuts just after a
+ * watermark advance (nothing registered behind it since); the usual scenarios cut anywhere.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { Pipeline, count, fromArray, globalWindow, session, sliding, sum, tumbling } from 'tidemark';
 import { canonical, harness } from 'tidemark/testing';
-import { type Build, type Ev, type Seen, type Step, cases, drive, keyOf, lefts, loaded, processFn, rights, roundTrip, scenarios, steps, take } from './stateful-cases.js';
+import { type Build, type Ev, type Seen, type Step, cases, drive, keyOf, lefts, loaded, processFn, rights, roundTrip, scenarios, scenariosUpTo, steps, take } from './stateful-cases.js';
 
 function uninterrupted(build: Build, ss: readonly Step[]): Seen {
   const seen: Seen = { out: [], late: [], dead: [] };
@@ -46,6 +54,20 @@ describe.each(Object.entries(cases))('snapshot/restore: %s', (_name, c) => {
         expect(parts.out).toEqual(whole.out);
         expect(parts.late).toEqual(whole.late);
         expect(parts.dead).toEqual(whole.dead);
+      }),
+      { numRuns: 40, seed: 20261130 },
+    );
+  });
+
+  it('a restore right after a watermark advance continues exactly, with timestamps crowded onto 0–12', () => {
+    fc.assert(
+      fc.property(scenariosUpTo(12), (sc) => {
+        const ss = steps(sc, c.scale ?? 1);
+        let cut = Math.round((sc.cut / 1000) * ss.length);
+        while (cut > 0 && ss[cut - 1]?.kind !== 'watermark') cut--;
+        const whole = uninterrupted(c.build, ss);
+        const parts = interrupted(c.build, ss, cut);
+        expect(parts).toEqual(whole);
       }),
       { numRuns: 40, seed: 20261130 },
     );

@@ -14,7 +14,7 @@ import { type Harness, canonical, harness } from 'tidemark/testing';
 
 export interface Ev {
   id: number;
-  k: string | number | bigint | (string | number)[];
+  k: string | number | bigint | boolean | (string | number)[];
   v: number;
   /** Which input of a two-input operator the record goes to: L(eft), R(ight) or B(roadcast). */
   side: 'L' | 'R' | 'B';
@@ -31,14 +31,20 @@ export interface Case {
   readonly route?: (e: Ev) => Key | undefined;
   /** On several workers: the routing key of an operator's state key (when the pipeline re-keys); default the key itself. */
   readonly stateKey?: (k: Key) => Key;
-  /** On several workers: outputs that every worker emits (what the broadcast input causes). */
-  readonly everyWorker?: (value: unknown) => boolean;
   /**
-   * On several workers: emissions count as late when behind the operator's output watermark, which
-   * holds back for the pending timers of every key the instance has — so the same emission can be
-   * on time in one run and late on a worker that holds fewer keys. Compare emissions regardless.
+   * On several workers: outputs that the broadcast input causes. A parallel run forwards them from
+   * worker 0 only (`OperatorContext.worker`); harness workers all think they are worker 0, so the
+   * key-group tests check that they all emit the same and count it once.
    */
-  readonly lateByHold?: boolean;
+  readonly everyWorker?: (value: unknown) => boolean;
+  /** Operators whose state is not organised by key (`'not-keyed'`: they run on a single worker). */
+  readonly singleWorker?: readonly string[];
+  /**
+   * A shared sequence counter (merged by `'max'`) orders a key's own tied items, so a wrong merge
+   * rule changes that key's results and the key-group tests must catch it. (Elsewhere counters
+   * only order items of different keys, which no worker split keeps anyway.)
+   */
+  readonly countersOrderKeys?: true;
 }
 
 const packr = new Packr({ useRecords: false, moreTypes: true, int64AsType: 'bigint' });
@@ -69,6 +75,10 @@ export const processFn: ProcessFunction<Ev['k'], Ev, typeof processState, unknow
     ctx.emit({ k: ctx.key, timer: t.timestamp, domain: t.domain, n: ctx.state.n.get(), seen: ctx.state.seen.size, byV: ctx.state.byV.size });
     if (t.domain === 'event-time' && t.timestamp % 3 === 0) ctx.state.n.set((ctx.state.n.get() ?? 0) + 100);
     if (t.timestamp % 7 === 0) ctx.state.seen.clear();
+    // self-renewing: an even event-time timer sets the next one (ends at the key's end-of-input horizon)
+    if (t.domain === 'event-time' && t.timestamp % 2 === 0) ctx.timers.registerEventTime(t.timestamp + 10);
+    // an emission behind the timer (late when behind the key's watermark)
+    if (t.timestamp % 5 === 0) ctx.emit({ k: ctx.key, behind: t.timestamp }, t.timestamp - 3);
   },
 };
 
@@ -83,7 +93,7 @@ export const cases: Record<string, Case> = {
   'window process': { build: (s) => lefts(s).window(tumbling(8), { allowedLateness: 4 }).process((k, w, recs) => [{ k, w, ids: recs.map((r) => r.id) }], { name: 'op' }) },
   // ---- windows: per-window triggers ------------------------------------------------------
   'tumbling, early every 2 records, retracting': { build: (s) => lefts(s).window(tumbling(10), { allowedLateness: 5, accumulation: 'retracting', trigger: { early: { everyRecords: 2 } } }).aggregate(sum((e) => e.v), { name: 'op' }) },
-  'sliding, continuous event-time early, discarding, late every 2': { build: (s) => lefts(s).window(sliding(12, 5), { allowedLateness: 4, accumulation: 'discarding', trigger: { early: { everyEventTime: 3 }, late: { everyRecords: 2 } } }).aggregate(count(), { name: 'op' }) },
+  'sliding, continuous event-time early, discarding, late every 2': { countersOrderKeys: true, build: (s) => lefts(s).window(sliding(12, 5), { allowedLateness: 4, accumulation: 'discarding', trigger: { early: { everyEventTime: 3 }, late: { everyRecords: 2 } } }).aggregate(count(), { name: 'op' }) },
   'tumbling, processing-time early and late, closing always': { build: (s) => lefts(s).window(tumbling(10), { allowedLateness: 6, closing: 'always', trigger: { early: { afterProcessingTime: 5 }, late: { afterProcessingTime: 3 }, onTime: 'if-non-empty' } }).aggregate(toList(), { name: 'op' }) },
   'count windows (global, early every 3, discarding)': { build: (s) => lefts(s).window(globalWindow(), { accumulation: 'discarding', trigger: { early: { everyRecords: 3 } } }).aggregate(sum((e) => e.v), { name: 'op' }) },
   'calendar days (Europe/Berlin)': { scale: 3_600_000, build: (s) => lefts(s).window(calendar('day', { timeZone: 'Europe/Berlin' }), { allowedLateness: 7_200_000 }).aggregate(count(), { name: 'op' }) },
@@ -108,13 +118,13 @@ export const cases: Record<string, Case> = {
   'session reduce, discarding (empty accumulators)': { build: (s) => lefts(s).window(session(6), { allowedLateness: 4, accumulation: 'discarding', trigger: { early: { everyRecords: 2 } } }).aggregate(reduce((a: Ev, b: Ev) => (b.v > a.v ? b : a)), { name: 'op' }) },
   'sliding min': { build: (s) => lefts(s).window(sliding(9, 3)).aggregate(min((e) => e.v), { name: 'op' }) },
   // ---- other keyed operators -----------------------------------------------------------------
-  sortByEventTime: { build: (s) => lefts(s).sortByEventTime({ name: 'op' }) },
-  'sortByEventTime + scan': { build: (s) => lefts(s).sortByEventTime().scan((acc, e) => acc + e.v, 0, { name: 'op' }) },
-  'process (state, TTL, timers, side output)': { lateByHold: true, build: (s) => withSide(lefts(s).process(processFn, { name: 'op' })) },
+  sortByEventTime: { singleWorker: ['op'], build: (s) => lefts(s).sortByEventTime({ name: 'op' }) },
+  'sortByEventTime + scan': { singleWorker: ['sort'], build: (s) => lefts(s).sortByEventTime({ name: 'sort' }).scan((acc, e) => acc + e.v, 0, { name: 'op' }) },
+  'process (state, TTL, timers, side output)': { build: (s) => withSide(lefts(s).process(processFn, { name: 'op' })) },
   'broadcast process': {
+    countersOrderKeys: true,
     route: (e) => (e.side === 'B' ? undefined : e.k),
     everyWorker: (v) => v !== null && typeof v === 'object' && 'rule' in v && !('id' in v),
-    lateByHold: true,
     build: (s) => withSide(s.filter((e) => e.side !== 'B').keyBy(keyOf).connect(s.filter((e) => e.side === 'B').broadcast()).process<unknown, { n: ReturnType<typeof valueState<number>> }, number, number>({
       state: { n: valueState<number>() },
       onBroadcast(e: Ev, ctx) {
@@ -130,6 +140,8 @@ export const cases: Record<string, Case> = {
       },
       onTimer(t, ctx) {
         ctx.emit({ k: ctx.key, timer: t.timestamp, rules: [...ctx.broadcast.entries()] });
+        if (t.timestamp % 3 === 0) ctx.timers.registerEventTime(t.timestamp + 7);
+        if (t.timestamp % 4 === 0) ctx.emit({ k: ctx.key, behind: t.timestamp }, t.timestamp - 2);
       },
     }, { name: 'op' })),
   },
@@ -139,8 +151,8 @@ export const cases: Record<string, Case> = {
   'window join apply, right, global': { build: (s) => lefts(s).windowJoin(rights(s), globalWindow(), { type: 'right' }).apply((k, _w, l, r) => [{ k, l: l.length, r: r.length }], { name: 'op' }) },
   'session join pairs, full': { build: (s) => lefts(s).windowJoin(rights(s), session(5), { type: 'full' }).pairs({ name: 'op' }) },
   'interval join, inner': { build: (s) => lefts(s).intervalJoin(rights(s), { lower: -4, upper: 6, name: 'op' }).map((p) => [p.left.id, p.right.id]) },
-  'interval join, full': { build: (s) => lefts(s).intervalJoin(rights(s), { lower: -5, upper: 3, upperInclusive: false, type: 'full', name: 'op' }) },
-  'temporal join': { build: (s) => lefts(s).temporalJoin(rights(s), { grace: 3, name: 'op' }) },
+  'interval join, full': { countersOrderKeys: true, build: (s) => lefts(s).intervalJoin(rights(s), { lower: -5, upper: 3, upperInclusive: false, type: 'full', name: 'op' }) },
+  'temporal join': { countersOrderKeys: true, build: (s) => lefts(s).temporalJoin(rights(s), { grace: 3, name: 'op' }) },
 };
 
 export type Step = { kind: 'record'; ev: Ev; t: number } | { kind: 'watermark'; w: number } | { kind: 'clock'; t: number };
@@ -153,7 +165,7 @@ export type Step = { kind: 'record'; ev: Ev; t: number } | { kind: 'watermark'; 
 export function scenariosUpTo(maxTs: number) {
   return fc.record({
     recs: fc.array(fc.record({
-      k: fc.constantFrom<Ev['k']>('a', 'b', 1, '1', 1n, ['a', 1]),
+      k: fc.constantFrom<Ev['k']>('a', 'b', 1, '1', 1n, ['a', 1], 0, -0, Number.NaN, true, false, [], -(2n ** 70n)),
       v: fc.integer({ min: 0, max: 9 }),
       ts: fc.integer({ min: 0, max: maxTs }),
       side: fc.constantFrom<Ev['side']>('L', 'L', 'R', 'R', 'B'),

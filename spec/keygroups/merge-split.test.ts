@@ -9,7 +9,7 @@
 import { describe, expect, it } from 'vitest';
 import {
   CheckpointError, type Key, type OperatorFactory, type StateLayout, type Stream, Pipeline, count, filterOperatorSnapshot, fromArray, isKeyGroupSplittable,
-  keyGroupOf, mergeOperatorSnapshots, restoredKeyGroups, sum, tumbling, valueState,
+  keyGroupOf, mergeOperatorSnapshots, restoredKeyGroups, splitOperatorSnapshot, sum, tumbling, valueState,
 } from 'tidemark';
 import { canonical, harness } from 'tidemark/testing';
 
@@ -55,7 +55,10 @@ describe('mergeOperatorSnapshots', () => {
   it('refuses parts that are not from one consistent cut, naming the operator and the place', () => {
     expect(() => mergeOperatorSnapshots(op, 'perUser', [a, { ...b, prevW: 8 }])).toThrow(CheckpointError);
     expect(() => mergeOperatorSnapshots(op, 'perUser', [a, { ...b, prevW: 8 }]))
-      .toThrow("perUser: cannot merge the test-op state of 2 workers: prevW differs between workers (7 and 8); the snapshots must be taken at one consistent cut");
+      .toThrow("perUser: cannot merge the test-op state of 2 workers: prevW differs between workers (7 in part 0 and 8 in part 1); the snapshots must be taken at one consistent cut");
+    // parts are named by their index as given, workers without state included
+    expect(() => mergeOperatorSnapshots(op, 'perUser', [undefined, a, undefined, { ...b, prevW: 8 }])).toThrow('prevW differs between workers (7 in part 1 and 8 in part 3)');
+    expect(() => mergeOperatorSnapshots(op, 'op', [undefined, a, { ...b, keys: [['a', 9]] }])).toThrow('(parts 1 and 2;');
     expect(() => mergeOperatorSnapshots(op, 'perUser', [a, { ...b, windows: [[0, 11, [[1n, 'z']]]] }]))
       .toThrow("perUser: cannot merge the test-op state of 2 workers: windows[0] (group 0 of part 1) differs from an earlier part's at element 1 (10 and 11)");
   });
@@ -63,6 +66,25 @@ describe('mergeOperatorSnapshots', () => {
   it('refuses a key that two workers hold, but not a key with several rows in one part', () => {
     expect(() => mergeOperatorSnapshots(op, 'op', [a, { ...b, keys: [['a', 9]] }])).toThrow("op: cannot merge the test-op state of 2 workers: keys holds key 'a' in the state of two workers (parts 0 and 1; workers must own disjoint key groups)");
     expect(() => mergeOperatorSnapshots(op, 'op', [a, { ...b, windows: [[0, 10, [['a', 'q']]]] }])).toThrow(/windows group 0 holds key 'a' in the state of two workers/);
+  });
+
+  it('refuses a key that two workers hold anywhere: in different groups or different fields', () => {
+    // 'a' is in group 10 of part 0 and group 30 of part 1
+    expect(() => mergeOperatorSnapshots(op, 'op', [a, { ...b, windows: [[30, 40, [['a', 'q']]]] }])).toThrow("windows group 30 holds key 'a' in the state of two workers (parts 0 and 1;");
+    // 1n is in part 1's keys and in part 0's windows
+    expect(() => mergeOperatorSnapshots(op, 'op', [{ ...a, windows: [[50, 60, [[1n, 'q']]]] }, b])).toThrow(/windows group 50 holds key 1n in the state of two workers \(parts 1 and 0;/);
+    // one part may hold a key in several places
+    expect(() => mergeOperatorSnapshots(op, 'op', [{ ...a, windows: [[50, 60, [['a', 'q']]]] }, b])).not.toThrow();
+  });
+
+  it('returns data that shares nothing with the parts', () => {
+    const m = mergeOperatorSnapshots(op, 'op', [a, b]) as typeof merged;
+    (m.keys[0] as unknown[]).push('changed');
+    (m.rules[0] as unknown[]).push('changed');
+    ((m.windows[0] as unknown[])[2] as unknown[]).push(['z', 0]);
+    expect(a.keys[0]).toEqual(['a', 1]);
+    expect(a.rules[0]).toEqual(['r', 1]);
+    expect((a.windows[1] as unknown[])[2]).toEqual([['a', 'y']]);
   });
 
   it('refuses state that does not fit the layout', () => {
@@ -108,6 +130,37 @@ describe('filterOperatorSnapshot', () => {
     expect(() => filterOperatorSnapshot(op, 'op', { ...merged, keys: [[null]] }, () => true)).toThrow(/^op: cannot split the test-op state by key group: keys\[0\] has an invalid key/);
     expect(() => filterOperatorSnapshot(op, 'op', { ...merged, other: 1 }, () => true)).toThrow("op: cannot split the test-op state by key group: other is not declared in the operator's keyed layout");
     expect(() => filterOperatorSnapshot(op, 'op', [], () => true)).toThrow('op: cannot split the test-op state by key group: the state must be an object, got []');
+    // counters are checked too
+    expect(() => filterOperatorSnapshot(op, 'op', { ...merged, seq: 'x' }, () => true)).toThrow("op: cannot split the test-op state by key group: seq must be a number or an array of numbers, got 'x'");
+    expect(() => filterOperatorSnapshot(op, 'op', { ...merged, seqs: [1, null] }, () => true)).toThrow('seqs[1] must be a number, got null');
+  });
+});
+
+describe('splitOperatorSnapshot', () => {
+  it('cuts a snapshot for n workers in one pass, as filterOperatorSnapshot per worker does', () => {
+    for (const n of [1, 2, 3, 4]) {
+      const partOf = (k: Key): number => keyGroupOf(k, 8) % n;
+      const parts = splitOperatorSnapshot(op, 'op', merged, n, partOf);
+      expect(parts).toHaveLength(n);
+      parts.forEach((p, i) => expect(p, `part ${i} of ${n}`).toEqual(filterOperatorSnapshot(op, 'op', merged, (k) => partOf(k) === i)));
+    }
+  });
+
+  it('gives parts that share nothing with the state or with each other', () => {
+    const [p0, p1] = splitOperatorSnapshot(op, 'op', merged, 2, (k) => (k === 'a' ? 0 : 1)) as [typeof merged, typeof merged];
+    (p0.rules[0] as unknown[]).push('changed');
+    (p0.keys[0] as unknown[]).push('changed');
+    expect(p1.rules[0]).toEqual(['r', 1]);
+    expect(merged.rules[0]).toEqual(['r', 1]);
+    expect(merged.keys[0]).toEqual(['a', 1]);
+  });
+
+  it('refuses a bad part count or a partOf result out of range, and splits undefined state into undefined parts', () => {
+    expect(() => splitOperatorSnapshot(op, 'op', merged, 0, () => 0)).toThrow('tidemark.splitOperatorSnapshot: parts must be a positive integer, got 0');
+    expect(() => splitOperatorSnapshot(op, 'op', merged, 2.5, () => 0)).toThrow(RangeError);
+    expect(() => splitOperatorSnapshot(op, 'op', merged, 2, () => 2)).toThrow("op: cannot split the test-op state by key group: partOf returned 2 for key 'a'; it must be an integer from 0 to 1");
+    expect(() => splitOperatorSnapshot(op, 'op', merged, 2, () => -1)).toThrow(CheckpointError);
+    expect(splitOperatorSnapshot(op, 'op', undefined, 3, () => 0)).toEqual([undefined, undefined, undefined]);
   });
 });
 
@@ -119,7 +172,9 @@ describe('operators that are not organised by key, and stateless ones', () => {
     expect(isKeyGroupSplittable(asyncMap)).toBe(false);
     expect(isKeyGroupSplittable(custom)).toBe(false);
     const pending = { pending: [{ value: 1, t: 0 }] };
-    expect(mergeOperatorSnapshots(asyncMap, 'enrich', [undefined, pending])).toBe(pending);
+    expect(mergeOperatorSnapshots(asyncMap, 'enrich', [undefined, pending])).toEqual(pending);
+    expect(mergeOperatorSnapshots(asyncMap, 'enrich', [undefined, pending])).not.toBe(pending);
+    expect(filterOperatorSnapshot(asyncMap, 'enrich', undefined, () => true)).toBeUndefined();
     expect(() => mergeOperatorSnapshots(asyncMap, 'enrich', [pending, pending])).toThrow(CheckpointError);
     expect(() => mergeOperatorSnapshots(asyncMap, 'enrich', [pending, pending]))
       .toThrow("enrich: cannot merge the asyncMap state of 2 workers: its state is not organised by key (the operator declares 'not-keyed'), so it runs on a single worker");
@@ -152,7 +207,7 @@ describe('operators that are not organised by key, and stateless ones', () => {
     const factories = p.plan.nodes.flatMap((n) => (n.factory === undefined ? [] : [n.factory]));
     expect(factories.length).toBeGreaterThan(15);
     for (const f of factories) expect(f.keyedState, f.kind).toBeDefined();
-    expect(factories.filter((f) => !isKeyGroupSplittable(f)).map((f) => f.kind)).toEqual(['asyncMap']);
+    expect(factories.filter((f) => !isKeyGroupSplittable(f)).map((f) => f.kind)).toEqual(['asyncMap', 'sortByEventTime']);
   });
 });
 
@@ -164,7 +219,9 @@ describe('merged state of real operators', () => {
   })();
 
   it('sequence counters merge by max: a key’s records tied on a timestamp stay in arrival order', () => {
-    const build = (s: Stream<{ k: string; v: number }>): Stream<{ k: string; v: number }> => s.keyBy((e) => e.k).sortByEventTime({ name: 'op' });
+    // a broadcast process holds keyed records until the watermark passes them, ordered by (time, seq)
+    const build = (s: Stream<{ k: string; v: number }>): Stream<[unknown, number]> => s.filter((e) => e.v >= 0).keyBy((e) => e.k)
+      .connect(s.filter((e) => e.v < 0).broadcast()).process<[unknown, number]>({ onBroadcast() {}, onRecord(e: { v: number }, ctx) { ctx.emit([ctx.key, e.v]); } }, { name: 'op' });
     const factory = factoryOf(build);
     const w0 = harness(build);
     for (let v = 0; v < 5; v++) w0.addElement({ k: k0, v }, 100);
@@ -175,7 +232,7 @@ describe('merged state of real operators', () => {
     const one = harness(build, { restore: { op: state } });
     one.addElement({ k: k0, v: 5 }, 100);
     one.finish();
-    expect(one.takeOutput().filter((e) => e.k === k0).map((e) => e.v)).toEqual([0, 1, 2, 3, 4, 5]);
+    expect(one.takeOutput().filter(([k]) => k === k0).map(([, v]) => v)).toEqual([0, 1, 2, 3, 4, 5]);
   });
 
   it('a window operator’s state split by key group fires each key’s windows on its worker only', () => {

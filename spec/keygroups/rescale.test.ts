@@ -8,16 +8,22 @@
  *     across workers is not defined);
  * (b) merged back from those parts (`mergeOperatorSnapshots`) restores one instance that emits the
  *     same;
- * (c) split for 2 workers that run on to a second cut, merged from their snapshots and split again
- *     for 3 (rescale 2 → 3): each worker emits its keys' results, each key's in order, and together
- *     — or the merged state on one worker — what one instance restored at both cuts emits.
+ * (c) split for m workers that run on to a second cut, merged from their snapshots and split again
+ *     for m' (`splitOperatorSnapshot`; rescales 2 → 3, 4 → 2 and 3 → 1): each worker emits its
+ *     keys' results, each key's in order, and together — or the merged state on one worker — what
+ *     one instance restored at both cuts emits.
+ * Results and late records are compared exactly: whether an emission is late, and when
+ * self-renewing timers end, depend only on its key. Operators that declare `'not-keyed'`
+ * (`Case.singleWorker`) are checked to refuse a split instead.
  * The reference restores at the same cuts because a restore delivers the watermark again (see
  * `World.run`); the checkpoint contract ties a restored run to the uninterrupted one. Every
  * snapshot goes through the msgpack round trip the runtime applies.
  */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { type DeadLetter, type Key, type LateRecord, type OperatorFactory, filterOperatorSnapshot, isKeyGroupSplittable, keyGroupOf, mergeOperatorSnapshots } from 'tidemark';
+import {
+  CheckpointError, type DeadLetter, type Key, type LateRecord, type OperatorFactory, type StateLayout, filterOperatorSnapshot, isKeyGroupSplittable, keyGroupOf, mergeOperatorSnapshots, splitOperatorSnapshot,
+} from 'tidemark';
 import { type Harness, canonical, harness } from 'tidemark/testing';
 import { type Case, type Ev, type Scenario, type Step, cases, drive, factoriesOf, loaded, roundTrip, scenarios, scenariosUpTo, steps } from '../contract/stateful-cases.js';
 
@@ -44,22 +50,12 @@ function collect(h: Harness<Ev, unknown>): Emitted {
   return { out: h.takeOutputWithTimestamps(), late: h.takeLate(), dead: h.takeDeadLetters() };
 }
 
-/**
- * What several workers emit, comparable with one instance: with `lateByHold` (see `Case`) late
- * emissions count as emissions (whether one is late depends on the keys an instance holds).
- */
-function emissions(c: Case, e: Emitted): Emitted {
-  if (c.lateByHold !== true) return e;
-  return { out: [...e.out, ...e.late.map((l) => ({ value: l.value, timestamp: l.timestamp }))], late: [], dead: e.dead };
-}
-
 function multiset(e: Emitted): Seen {
   return { out: e.out.map(canonical).sort(), late: e.late.map(canonical).sort(), dead: e.dead.map(canonical).sort() };
 }
 
-/** In order — but as a multiset with `lateByHold`, where out and late emissions were merged. */
-function inOrder(c: Case, e: Emitted): Seen {
-  return c.lateByHold === true ? multiset(e) : { out: e.out.map(canonical), late: e.late.map(canonical), dead: e.dead.map(canonical) };
+function inOrder(e: Emitted): Seen {
+  return { out: e.out.map(canonical), late: e.late.map(canonical), dead: e.dead.map(canonical) };
 }
 
 /**
@@ -67,18 +63,32 @@ function inOrder(c: Case, e: Emitted): Seen {
  * causes (`everyWorker`) must be the same on every worker and counts once.
  */
 function union(c: Case, workers: readonly Emitted[]): Emitted {
-  const shared = (e: Emitted): string[] => e.out.filter((x) => c.everyWorker?.(x.value) === true).map(canonical);
-  workers.forEach((e, i) => expect(shared(e), `worker ${i}'s broadcast-caused output`).toEqual(shared(workers[0] as Emitted)));
-  return joined(...workers.map((e, i) => (i === 0 ? e : { ...e, out: e.out.filter((x) => c.everyWorker?.(x.value) !== true) })));
+  const caused = (x: { value: unknown }): boolean => c.everyWorker?.(x.value) === true;
+  const shared = (e: Emitted): string[][] => [e.out.filter(caused).map(canonical), e.late.filter(caused).map(canonical)];
+  workers.forEach((e, i) => expect(shared(e), `worker ${i}'s broadcast-caused output and late records`).toEqual(shared(workers[0] as Emitted)));
+  return joined(...workers.map((e, i) => (i === 0 ? e : { ...e, out: e.out.filter((x) => !caused(x)), late: e.late.filter((x) => !caused(x)) })));
 }
 
 const sameKey = (a: Key | undefined, b: Key): boolean => a !== undefined && canonical(a) === canonical(b);
+
+/** `layout` with every `'max'` rule turned into `'min'` and back: wrong merge rules for counters. */
+function flipped(layout: StateLayout): StateLayout {
+  if (layout === 'max') return 'min';
+  if (layout === 'min') return 'max';
+  if (typeof layout === 'string' || !('fields' in layout)) return layout;
+  return { fields: Object.fromEntries(Object.entries(layout.fields).map(([f, l]) => [f, flipped(l)])) };
+}
+
+/** Whether `layout` has a `'max'` or `'min'` rule. */
+const hasCounters = (layout: StateLayout): boolean =>
+  layout === 'max' || layout === 'min' || (typeof layout === 'object' && 'fields' in layout && Object.values(layout.fields).some(hasCounters));
 
 /** One case with `keyGroups` key groups: splitting, merging, running workers and references. */
 class World {
   readonly factories: Map<string, OperatorFactory>;
 
-  constructor(readonly c: Case, readonly keyGroups: number) {
+  /** `flip`: merge with the counters' rules flipped (to show that the tests catch a wrong rule). */
+  constructor(readonly c: Case, readonly keyGroups: number, readonly flip = false) {
     this.factories = factoriesOf(c.build);
   }
 
@@ -108,16 +118,27 @@ class World {
     return f;
   }
 
-  split(state: Snapshot, n: number): Snapshot[] {
-    return Array.from({ length: n }, (_, i) => {
-      const owns = this.owns(i, n);
-      return roundTrip(Object.fromEntries(Object.entries(state).map(([name, s]) => [name, filterOperatorSnapshot(this.factory(name), name, s, owns)])));
-    });
+  /** `state` split for `n` workers: by `filterOperatorSnapshot` per worker, or in one pass (`splitOperatorSnapshot`). */
+  split(state: Snapshot, n: number, onePass = false): Snapshot[] {
+    const stateKey = this.c.stateKey ?? ((k: Key) => k);
+    const parts: Record<string, unknown>[] = Array.from({ length: n }, () => ({}));
+    for (const [name, s] of Object.entries(state)) {
+      const cut = onePass
+        ? splitOperatorSnapshot(this.factory(name), name, s, n, (key) => keyGroupOf(stateKey(key), this.keyGroups) % n)
+        : parts.map((_, i) => filterOperatorSnapshot(this.factory(name), name, s, this.owns(i, n)));
+      cut.forEach((x, i) => ((parts[i] as Record<string, unknown>)[name] = x));
+    }
+    return parts.map(roundTrip);
   }
 
   merge(parts: readonly Snapshot[]): Snapshot {
     const names = [...new Set(parts.flatMap((p) => Object.keys(p)))];
-    return roundTrip(Object.fromEntries(names.map((name) => [name, mergeOperatorSnapshots(this.factory(name), name, parts.map((p) => p[name]))])));
+    const factory = (name: string): OperatorFactory => {
+      const f = this.factory(name);
+      const d = f.keyedState;
+      return this.flip && d !== undefined && d !== 'stateless' && d !== 'not-keyed' ? { ...f, keyedState: flipped(d) } : f;
+    };
+    return roundTrip(Object.fromEntries(names.map((name) => [name, mergeOperatorSnapshots(factory(name), name, parts.map((p) => p[name]))])));
   }
 
   /**
@@ -164,26 +185,31 @@ class World {
       const share = this.share(i, parts.length);
       const { h } = this.resume(p, now, w, ss.slice(cuts.at(-1)), share);
       h.finish();
-      const got = emissions(this.c, collect(h));
-      const want = emissions(this.c, this.run(ss, cuts, share).after);
+      const got = collect(h);
+      const want = this.run(ss, cuts, share).after;
       const what = `worker ${i} of ${parts.length}`;
-      if (sameOrder) expect(inOrder(this.c, got), `${what}, in order`).toEqual(inOrder(this.c, want));
+      if (sameOrder) expect(inOrder(got), `${what}, in order`).toEqual(inOrder(want));
       else {
         expect(multiset(got), what).toEqual(multiset(want));
-        if (this.c.lateByHold !== true) this.perKeyOrder(got, ss, cuts, share, what);
+        this.perKeyOrder(got, ss, cuts, share, what);
       }
       return got;
     }));
   }
 
-  /** Each key's results in `got` come in the order of a run on that key alone (checked on results only that key's run emits). */
+  /** Each key's results in `got` come in the order of a run on that key (and the broadcast input) alone (checked on results only that key's run emits). */
   perKeyOrder(got: Emitted, ss: readonly Step[], cuts: readonly number[], share: (s: Step) => boolean, what: string): void {
     const keys = new Map<string, Key>();
     for (const s of ss) {
       const key = s.kind === 'record' && share(s) ? this.routeKey(s.ev) : undefined;
       if (key !== undefined) keys.set(canonical(key), key);
     }
-    const runs = [...keys.values()].map((k) => this.run(ss, cuts, (s) => s.kind !== 'record' || (share(s) && sameKey(this.routeKey(s.ev), k))).after);
+    // each key's run gets the broadcast input too (route key undefined)
+    const runs = [...keys.values()].map((k) => this.run(ss, cuts, (s) => {
+      if (s.kind !== 'record') return true;
+      const key = this.routeKey(s.ev);
+      return share(s) && (key === undefined || sameKey(key, k));
+    }).after);
     const count = new Map<string, number>();
     for (const r of runs) for (const x of [...r.out, ...r.late]) count.set(canonical(x), (count.get(canonical(x)) ?? 0) + 1);
     runs.forEach((r, j) => {
@@ -198,10 +224,10 @@ class World {
 
 /**
  * One scenario on `n` workers with `keyGroups` key groups: (a) split, (b) merged back, (c) rescaled
- * 2 → 3 at a second cut `at2` (in 1/1000 of the steps after the first).
+ * `from` → `to` at a second cut `at2` (in 1/1000 of the steps after the first).
  */
-function rescales(c: Case, sc: Scenario, n: number, keyGroups: number, at2: number): void {
-  const world = new World(c, keyGroups);
+function rescales(c: Case, sc: Scenario, n: number, keyGroups: number, at2: number, [from, to]: readonly [number, number], flip = false): void {
+  const world = new World(c, keyGroups, flip);
   const ss = steps(sc, c.scale ?? 1);
   const cut = Math.round((sc.cut / 1000) * ss.length);
   const first = harness(c.build);
@@ -218,40 +244,64 @@ function rescales(c: Case, sc: Scenario, n: number, keyGroups: number, at2: numb
   // (a) n workers, each with its key groups' state
   const once = restoredAt([cut]);
   const parts = world.split(snap, n);
-  expect(multiset(joined(emissions(c, before), world.finishOn(parts, now, w, ss, [cut], true))), '(a) split').toEqual(multiset(emissions(c, once)));
+  expect(multiset(joined(before, world.finishOn(parts, now, w, ss, [cut], true))), '(a) split').toEqual(multiset(once));
 
   // (b) the parts merged back, on one worker: the same, late records included
   const { h: one } = world.resume(world.merge(parts), now, w, rest, all);
   one.finish();
   expect(multiset(joined(before, collect(one))), '(b) merged').toEqual(multiset(once));
 
-  // (c) 2 workers run on to a second cut; their snapshots merged, then split for 3
+  // (c) `from` workers run on to a second cut; their snapshots merged, then split for `to` in one pass
   const cut2 = cut + Math.round((at2 / 1000) * rest.length);
-  const twice = emissions(c, restoredAt([cut, cut2]));
-  const two = world.split(snap, 2).map((p, i) => world.resume(p, now, w, ss.slice(cut, cut2), world.share(i, 2)));
-  const duringTwo = union(c, two.map(({ h }) => emissions(c, collect(h))));
-  const w2 = Math.max(...two.map((x) => x.w));
-  const now2 = (two[0] as { h: Harness<Ev, unknown> }).h.clock.now();
-  const merged = world.merge(two.map(({ h }) => roundTrip(h.snapshot())));
-  const three = world.finishOn(world.split(merged, 3), now2, w2, ss, [cut, cut2], false);
-  expect(multiset(joined(emissions(c, before), duringTwo, three)), '(c) rescaled 2 → 3').toEqual(multiset(twice));
+  const twice = restoredAt([cut, cut2]);
+  const first2 = world.split(snap, from, true).map((p, i) => world.resume(p, now, w, ss.slice(cut, cut2), world.share(i, from)));
+  const during = union(c, first2.map(({ h }) => collect(h)));
+  const w2 = Math.max(...first2.map((x) => x.w));
+  const now2 = (first2[0] as { h: Harness<Ev, unknown> }).h.clock.now();
+  const merged = world.merge(first2.map(({ h }) => roundTrip(h.snapshot())));
+  const then = world.finishOn(world.split(merged, to, true), now2, w2, ss, [cut, cut2], false);
+  expect(multiset(joined(before, during, then)), `(c) rescaled ${from} → ${to}`).toEqual(multiset(twice));
   const { h: single } = world.resume(merged, now2, w2, ss.slice(cut2), all);
   single.finish();
-  expect(multiset(joined(emissions(c, before), duringTwo, emissions(c, collect(single)))), '(c) merged from 2 workers, on one').toEqual(multiset(twice));
+  expect(multiset(joined(before, during, collect(single))), `(c) merged from ${from} workers, on one`).toEqual(multiset(twice));
 }
 
+const rescalings = [[2, 3], [4, 2], [3, 1]] as const;
+
 describe.each(Object.entries(cases))('key groups: %s', (_name, c) => {
-  it('declares a keyed layout for every operator with state', () => {
+  it(c.singleWorker === undefined ? 'declares a keyed layout for every operator with state' : 'declares the single-worker operators not keyed; they refuse a split', () => {
     const world = new World(c, 128);
-    for (const name of Object.keys(loaded(c.build, c.scale).snapshot())) expect(isKeyGroupSplittable(world.factory(name)), name).toBe(true);
+    const snap = roundTrip(loaded(c.build, c.scale).snapshot());
+    for (const name of Object.keys(snap)) {
+      const single = c.singleWorker?.includes(name) === true;
+      expect(isKeyGroupSplittable(world.factory(name)), name).toBe(!single);
+      if (!single) continue;
+      expect(() => splitOperatorSnapshot(world.factory(name), name, snap[name], 2, () => 0)).toThrow(CheckpointError);
+      expect(() => filterOperatorSnapshot(world.factory(name), name, snap[name], all)).toThrow(/restore it whole on a single worker/);
+      expect(filterOperatorSnapshot(world.factory(name), name, undefined, all)).toBeUndefined();
+      expect(mergeOperatorSnapshots(world.factory(name), name, [undefined, snap[name]])).toEqual(snap[name]);
+    }
   });
 
+  if (c.singleWorker !== undefined) return;
   for (const [what, arb] of [['timestamps 0–70', scenarios], ['crowded: timestamps 0–12', crowded]] as const) {
-    it(`split by key group, merged, and rescaled 2 → 3, state continues as on one instance (${what})`, () => {
+    it(`split by key group, merged, and rescaled 2 → 3, 4 → 2, 3 → 1: state continues as on one instance (${what})`, () => {
       fc.assert(
-        fc.property(arb, fc.integer({ min: 2, max: 4 }), fc.constantFrom(2, 8, 128), fc.integer({ min: 0, max: 1000 }), (sc, n, keyGroups, at2) => rescales(c, sc, n, keyGroups, at2)),
-        { numRuns: 20, seed: 20261207 },
+        fc.property(arb, fc.integer({ min: 2, max: 4 }), fc.constantFrom(2, 8, 128), fc.integer({ min: 0, max: 1000 }), fc.constantFrom(...rescalings), (sc, n, keyGroups, at2, r) => rescales(c, sc, n, keyGroups, at2, r)),
+        { numRuns: 24, seed: 20261207 },
       );
+    });
+  }
+
+  const layouts = [...new World(c, 128).factories.values()].map((f) => f.keyedState).filter((d): d is StateLayout => d !== undefined && d !== 'stateless' && d !== 'not-keyed');
+  if (c.countersOrderKeys === true) {
+    it('declares merge rules for its counters', () => expect(layouts.some(hasCounters)).toBe(true));
+    it('would catch a wrong merge rule: with max and min flipped, the rescale property fails', () => {
+      const run = fc.check(
+        fc.property(crowded, fc.integer({ min: 2, max: 4 }), fc.constantFrom(2, 8), fc.integer({ min: 0, max: 1000 }), fc.constantFrom(...rescalings), (sc, n, keyGroups, at2, r) => rescales(c, sc, n, keyGroups, at2, r, true)),
+        { numRuns: 300, seed: 20261207, endOnFailure: true },
+      );
+      expect(run.failed).toBe(true);
     });
   }
 });
