@@ -18,6 +18,24 @@ export interface SinkContext {
    * and its handle. Anything the sink received after that checkpoint must be discarded.
    */
   readonly restored?: { readonly checkpointId: number; readonly handle: unknown };
+  /**
+   * Fencing (multi-process runs): the scope this sink instance writes for and its owner's token.
+   * A sink that supports it keeps its lineage per scope and refuses — with an error — any write
+   * or commit once a newer token has been seen for the scope; absent in single-process runs.
+   */
+  readonly fence?: FenceToken;
+}
+
+/**
+ * A fencing token: `token` grows with every change of owner of `scope` (e.g. the revision of the
+ * lease that grants a partition); a writer with an older token than the newest seen is refused.
+ *
+ * @example
+ * const fence: FenceToken = { scope: 'orders/p3', token: 42 };
+ */
+export interface FenceToken {
+  readonly scope: string;
+  readonly token: number;
 }
 
 /**

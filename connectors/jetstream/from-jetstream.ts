@@ -116,6 +116,8 @@ export function fromJetStream<T = unknown>(options: FromJetStreamOptions<T>): Je
     providesTimestamps: true,
     providesWatermarks: false,
     replayable: true,
+    // Numbered partitions `0…n−1` given as a count can be shared out (`SourceContext.partitions`).
+    ...(typeof options.partitions === 'number' ? { partitionCount: options.partitions } : {}),
     open(ctx) {
       current = new JetStreamReader(settings, ctx);
       return current;
@@ -186,7 +188,12 @@ class JetStreamReader<T> implements SourceReader<T> {
   }
 
   constructor(private readonly s: ReaderSettings<T>, private readonly ctx: SourceContext) {
-    this.partitions = [...s.subjects.keys()];
+    const share = ctx.partitions;
+    if (share !== undefined) {
+      const unknown = share.filter((p) => !s.subjects.has(p));
+      if (unknown.length > 0) throw new SourceError(`${WHERE}: the run assigned partition(s) ${unknown.join(', ')} of stream '${s.stream}', which this source does not have (${[...s.subjects.keys()].join(', ')})`);
+    }
+    this.partitions = share === undefined ? [...s.subjects.keys()] : [...share];
     s.signal?.addEventListener('abort', this.wake, { once: true });
   }
 

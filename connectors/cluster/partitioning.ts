@@ -1,0 +1,29 @@
+/**
+ * How records map to partitions in a multi-process run: key → key group (a stable hash, the same
+ * in every process) → partition `group mod P`. Producers publish each record to the partition of
+ * its key, so that partition `p` holds exactly the keys of the key groups `g ≡ p (mod P)`, and a
+ * task reading partition `p` owns those groups' state.
+ */
+import { PlanError } from '../../engine/errors.js';
+import { DEFAULT_KEY_GROUPS, checkKeyGroups, keyGroupOf, partitionOfKeyGroup } from '../../engine/key-groups.js';
+import type { Key } from '../../engine/keys.js';
+
+/**
+ * The partition (of `partitions`) that owns `key`: `keyGroupOf(key, keyGroups) mod partitions`.
+ * `partitions` must divide `keyGroups` (default {@link DEFAULT_KEY_GROUPS}).
+ *
+ * @example
+ * const subject = `ORDERS.${partitionFor(order.user, 8)}`; // publish where the runner expects it
+ */
+export function partitionFor(key: Key, partitions: number, keyGroups: number = DEFAULT_KEY_GROUPS): number {
+  return partitionOfKeyGroup(keyGroupOf(key, keyGroups), partitions);
+}
+
+/** Checks a partition count against a key-group count: P ≥ 1 divides G (so P is a power of two). */
+export function checkPartitions(partitions: unknown, keyGroups: unknown, where: string): { partitions: number; keyGroups: number } {
+  const g = checkKeyGroups(keyGroups, where);
+  if (typeof partitions !== 'number' || !Number.isInteger(partitions) || partitions < 1 || g % partitions !== 0) {
+    throw new PlanError(`${where}: partitions must be a positive integer dividing keyGroups (${g}), i.e. a power of two up to ${g}, got ${String(partitions)}`);
+  }
+  return { partitions, keyGroups: g };
+}
