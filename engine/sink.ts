@@ -36,6 +36,12 @@ export interface SinkContext {
 export interface FenceToken {
   readonly scope: string;
   readonly token: number;
+  /**
+   * How long (ms) a writer may keep a transaction open and idle while it holds the scope (a
+   * paused process): the store ends such a transaction so that a new owner is not blocked for
+   * longer. Default 10 s; multi-process runs use the lease TTL.
+   */
+  readonly holdMs?: number;
 }
 
 /**

@@ -159,7 +159,8 @@ export class LeaseTable {
   /** The instances whose heartbeat has not expired. */
   async members(): Promise<string[]> {
     const keys: string[] = [];
-    for await (const k of await this.kv.keys('member.*')) keys.push(k);
+    // (a key updated while it is listed may be listed twice)
+    for await (const k of await this.kv.keys('member.*')) if (!keys.includes(k)) keys.push(k);
     const now = this.now();
     const live = await Promise.all(keys.map(async (k) => {
       const e = await this.kv.get(k);

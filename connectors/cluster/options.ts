@@ -61,6 +61,8 @@ export interface RunPartitionedOptions {
 export type PartitionedEvent =
   | { readonly type: 'claimed'; readonly partition: number; readonly token: number }
   | { readonly type: 'started'; readonly partition: number; readonly token: number }
+  /** A task's sub-topology (`lineage`) restored from `checkpoint` (undefined: it had none, and starts from the beginning). */
+  | { readonly type: 'restored'; readonly partition: number; readonly lineage: string; readonly checkpoint: number | undefined }
   | { readonly type: 'finished'; readonly partition: number }
   | { readonly type: 'released'; readonly partition: number }
   | { readonly type: 'lost'; readonly partition: number; readonly reason: string }

@@ -208,9 +208,10 @@ class Instance implements PartitionedHandle {
     };
     x.task = new PartitionTask({
       module: o.module, args: o.args, applicationId: o.applicationId, partition: p, partitions: o.partitions, keyGroups: o.keyGroups,
-      token: lease.token, checkpoints: o.checkpoints, batchSize: o.batchSize,
+      token: lease.token, holdMs: o.leaseTtlMs, checkpoints: o.checkpoints, batchSize: o.batchSize,
       leaseHeld: () => x.held && Date.now() < x.lease.expiresAt,
       onEvent: undefined,
+      onRestored: (lineage, checkpoint) => this.emit({ type: 'restored', partition: p, lineage, checkpoint }),
       stages: this.stages,
     });
     this.owned.set(p, x);

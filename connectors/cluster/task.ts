@@ -28,11 +28,15 @@ export interface TaskConfig {
   readonly keyGroups: number;
   /** The lease's fencing token. */
   readonly token: number;
+  /** The lease TTL: how long a paused writer's open transaction may block a successor. */
+  readonly holdMs: number;
   readonly checkpoints: ResolvedCheckpoints;
   readonly batchSize: number | undefined;
   /** False once this instance knows it lost the lease: every write is then refused locally. */
   readonly leaseHeld: () => boolean;
   readonly onEvent: PipelineEventListener | undefined;
+  /** Called once a stage has restored (with the checkpoint id) or found no checkpoint (undefined). */
+  readonly onRestored?: (lineage: string, checkpoint: number | undefined) => void;
   /**
    * Turns the module's plan into the plans this task runs (one per sub-topology) with the name
    * of each plan's checkpoint lineage; default: the plan itself, lineage `p<partition>`.
@@ -103,7 +107,7 @@ export class PartitionTask {
   /** Opens a stage's fenced checkpoint lineage, restores its latest checkpoint, and compiles it. */
   private async prepare(stage: TaskStage, p: Pipeline): Promise<{ runtime: Runtime; store: CheckpointStore }> {
     const c = this.cfg;
-    const fence: FenceToken = { scope: `${c.applicationId}/${stage.lineage}`, token: c.token };
+    const fence: FenceToken = { scope: `${c.applicationId}/${stage.lineage}`, token: c.token, holdMs: c.holdMs };
     const plan = taskPlan(stage.plan, { partition: c.partition, partitions: c.partitions, keyGroups: c.keyGroups, fence });
     const assigned: Record<string, number[]> = {};
     for (const node of plan.nodes) {
@@ -140,6 +144,7 @@ export class PartitionTask {
       ...(c.onEvent === undefined ? {} : { onEvent: c.onEvent }),
     });
     this.runtimes.push(runtime);
+    c.onRestored?.(stage.lineage, restore?.id);
     return { runtime, store };
   }
 }

@@ -5,8 +5,13 @@
  * sink that carries a token checks the row in the same transaction and is refused with a
  * {@link FencedError} when a newer owner has advanced it. Row locks order a check against an
  * advance: a write either commits before the new owner's advance (and its restore then sees it) or
- * is refused after it.
+ * is refused after it. A writer paused inside such a transaction would block the new owner: the
+ * transaction sets `idle_in_transaction_session_timeout` (the fence's `holdMs`), so the server
+ * ends it — rolled back — once it has been idle that long.
  */
+
+/** `holdMs` when a fence does not give it. */
+export const DEFAULT_FENCE_HOLD_MS = 10_000;
 import type pg from 'pg';
 import { PlanError, TidemarkError } from '../../engine/errors.js';
 import type { FenceToken } from '../../engine/sink.js';
@@ -31,10 +36,11 @@ export class FencedError extends TidemarkError {
 export function checkFence(fence: unknown, where: string): FenceToken | undefined {
   if (fence === undefined) return undefined;
   const f = fence as Partial<FenceToken> | null;
-  if (f === null || typeof f !== 'object' || typeof f.scope !== 'string' || f.scope.length === 0 || typeof f.token !== 'number' || !Number.isSafeInteger(f.token) || f.token < 0) {
-    throw new PlanError(`${where}: fence must be { scope: non-empty string, token: integer ≥ 0 }, got ${JSON.stringify(fence)}`);
+  if (f === null || typeof f !== 'object' || typeof f.scope !== 'string' || f.scope.length === 0 || typeof f.token !== 'number' || !Number.isSafeInteger(f.token) || f.token < 0
+    || (f.holdMs !== undefined && (!Number.isSafeInteger(f.holdMs) || f.holdMs < 1))) {
+    throw new PlanError(`${where}: fence must be { scope: non-empty string, token: integer ≥ 0, holdMs?: positive integer }, got ${JSON.stringify(fence)}`);
   }
-  return { scope: f.scope, token: f.token };
+  return { scope: f.scope, token: f.token, ...(f.holdMs === undefined ? {} : { holdMs: f.holdMs }) };
 }
 
 /** The quoted fence table next to `table` (same schema). */
@@ -55,6 +61,7 @@ export function fenceTableDdl(fences: string): string {
  * transaction. `what` names the refused write in the message.
  */
 export async function enforceFence(client: pg.PoolClient, fences: string, fence: FenceToken, advance: boolean, what: string): Promise<void> {
+  await client.query(`SET LOCAL idle_in_transaction_session_timeout = ${Math.floor(fence.holdMs ?? DEFAULT_FENCE_HOLD_MS)}`);
   await client.query(`INSERT INTO ${fences} ("scope", "token") VALUES ($1, $2) ON CONFLICT ("scope") DO NOTHING`, [fence.scope, fence.token]);
   const row = await client.query<{ token: string }>(`SELECT "token" FROM ${fences} WHERE "scope" = $1 ${advance ? 'FOR UPDATE' : 'FOR SHARE'}`, [fence.scope]);
   const current = Number(row.rows[0]?.token ?? fence.token);

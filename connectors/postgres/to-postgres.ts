@@ -438,7 +438,16 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
       }
       await transaction('opening', async (client) => {
         if (createTable) {
-          await client.query(ddl);
+          // Several sinks (e.g. the partitions of a multi-process run) may create it at once: the
+          // losers of that race see a unique violation, and the table exists.
+          await client.query('SAVEPOINT create_table');
+          try {
+            await client.query(ddl);
+          } catch (e) {
+            const code = (e as { code?: unknown }).code;
+            if (code !== '23505' && code !== '42P07') throw e;
+            await client.query('ROLLBACK TO SAVEPOINT create_table');
+          }
         } else {
           const found = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [table]);
           if (found.rows[0]?.t == null) throw new Error(`table ${table} does not exist (pass createTable: true to create it)`);
