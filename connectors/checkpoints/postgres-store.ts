@@ -103,9 +103,9 @@ export function postgresCheckpoints(options: PostgresCheckpointOptions): Checkpo
     });
     return ready;
   };
-  /** With a fence: advances the scope's row to this store's token (once, before the first read). */
+  /** Creates the table; with a fence, also advances the scope's row to this store's token (once, before the first read). */
   const claimFence = (): Promise<void> => {
-    if (fence === undefined) return Promise.resolve();
+    if (fence === undefined) return ensureTable();
     fenced ??= (async () => {
       await ensureTable();
       await inTransaction(await getPool().connect(), (c) => enforceFence(c, fences, fence, true, `${WHERE}: taking over '${application}'`));
