@@ -117,7 +117,7 @@ export { postgresCheckpoints, type PostgresCheckpointOptions } from './connector
 export { FencedError } from './connectors/postgres/fence.js';
 export type { FenceToken } from './engine/sink.js';
 export {
-  runPartitioned, partitionFor, fairShare, LeaseTable, PartitioningError,
+  runPartitioned, partitionFor, partitionedSubject, fairShare, LeaseTable, PartitioningError,
   type PartitionedHandle, type PartitionedStatus, type PartitionStatus, type RunPartitionedOptions, type PartitionedCheckpointOptions,
   type PartitionedEvent, type PartitionedModule, type ShareInput, type ShareDecision, type Lease, type LeaseView,
 } from './connectors/cluster/index.js';

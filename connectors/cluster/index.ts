@@ -3,7 +3,7 @@
  */
 export { runPartitioned, type PartitionedHandle, type PartitionedStatus, type PartitionStatus } from './run-partitioned.js';
 export type { RunPartitionedOptions, PartitionedCheckpointOptions, PartitionedEvent, PartitionedModule } from './options.js';
-export { partitionFor } from './partitioning.js';
+export { partitionFor, partitionedSubject } from './partitioning.js';
 export { fairShare, type ShareInput, type ShareDecision } from './share.js';
 export { LeaseTable, type Lease, type LeaseView } from './leases.js';
 export { PartitioningError } from './errors.js';

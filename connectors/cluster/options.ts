@@ -86,6 +86,8 @@ export interface ResolvedOptions {
   readonly partitions: number;
   readonly keyGroups: number;
   readonly nats: JetStreamConnection;
+  /** The connection options as given (for sources that take them). */
+  readonly natsOptions: JetStreamConnectionOptions;
   readonly checkpoints: ResolvedCheckpoints;
   readonly leaseTtlMs: number;
   readonly instanceId: string;
@@ -123,7 +125,7 @@ export function resolveOptions(o: RunPartitionedOptions, defaultInstance: string
   if (o.onEvent !== undefined && typeof o.onEvent !== 'function') throw new PlanError(`${WHERE}: onEvent must be a function`);
   const listener = o.onEvent;
   return {
-    module: o.module, args: o.args, applicationId: o.applicationId, partitions, keyGroups, nats,
+    module: o.module, args: o.args, applicationId: o.applicationId, partitions, keyGroups, nats, natsOptions: o.nats,
     checkpoints: {
       store: { ...(cp.connection === undefined ? {} : { connection: cp.connection }), ...(cp.table === undefined ? {} : { table: cp.table }), ...(cp.keep === undefined ? {} : { keep: cp.keep }) },
       intervalMs, everyRecords: cp.everyRecords,

@@ -27,3 +27,18 @@ export function checkPartitions(partitions: unknown, keyGroups: unknown, where: 
   }
   return { partitions, keyGroups: g };
 }
+
+/**
+ * A `subjectFor` for `toJetStream` that publishes each record to `<prefix>.<partition of its key>`
+ * — where a partitioned run (`runPartitioned`, `fromJetStream({ partitions })`) expects it.
+ *
+ * @example
+ * orders.sink(toJetStream({ servers, subjectFor: partitionedSubject('ORDERS', 8, (o) => o.user), msgId: (o) => o.id }));
+ */
+export function partitionedSubject<T>(prefix: string, partitions: number, key: (record: T) => Key, keyGroups: number = DEFAULT_KEY_GROUPS): (record: T) => string {
+  const where = 'tidemark.partitionedSubject';
+  if (typeof prefix !== 'string' || !/^[^\s*>]+$/.test(prefix)) throw new PlanError(`${where}: prefix must be a subject without wildcards`);
+  checkPartitions(partitions, keyGroups, where);
+  if (typeof key !== 'function') throw new PlanError(`${where}: key must be a function (record) => key`);
+  return (record) => `${prefix}.${partitionFor(key(record), partitions, keyGroups)}`;
+}

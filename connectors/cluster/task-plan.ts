@@ -14,6 +14,8 @@ export interface TaskPlanOptions {
   readonly partitions: number;
   readonly keyGroups: number;
   readonly fence: FenceToken;
+  /** keyBy nodes not followed by a guard (those feeding a repartition). */
+  readonly unguarded?: readonly string[];
 }
 
 /** `sink` with `fence` added to the context it is opened with (everything else delegated). */
@@ -36,7 +38,7 @@ export function taskPlan(plan: Plan, o: TaskPlanOptions): Plan {
     const copy = out.add({ ...rest, inputs, ...(node.sink === undefined ? {} : { sink: fencedSink(node.sink, o.fence) }) }, where);
     same.set(node, copy);
     mainOf.set(node, copy);
-    if (node.kind === 'keyBy') {
+    if (node.kind === 'keyBy' && o.unguarded?.includes(node.name) !== true) {
       const guard = out.add({
         kind: 'partition-guard',
         name: `${node.name}:partition-guard`,

@@ -49,6 +49,8 @@ export interface TaskStage {
   /** The lineage (and fence scope) suffix, e.g. `p3` or `byUser/p3`. */
   readonly lineage: string;
   readonly plan: Plan;
+  /** keyBy nodes not to guard (they feed a repartition: their keys belong to other partitions). */
+  readonly unguarded?: readonly string[];
 }
 
 /** How a task ended. */
@@ -108,7 +110,7 @@ export class PartitionTask {
   private async prepare(stage: TaskStage, p: Pipeline): Promise<{ runtime: Runtime; store: CheckpointStore }> {
     const c = this.cfg;
     const fence: FenceToken = { scope: `${c.applicationId}/${stage.lineage}`, token: c.token, holdMs: c.holdMs };
-    const plan = taskPlan(stage.plan, { partition: c.partition, partitions: c.partitions, keyGroups: c.keyGroups, fence });
+    const plan = taskPlan(stage.plan, { partition: c.partition, partitions: c.partitions, keyGroups: c.keyGroups, fence, unguarded: stage.unguarded ?? [] });
     const assigned: Record<string, number[]> = {};
     for (const node of plan.nodes) {
       const source = node.source?.source;

@@ -5,28 +5,13 @@
  * takes over a share. The combined output must equal a single-process run of the same module over
  * the same input: no loss, no duplicates.
  */
-import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { available, uniqueName } from '../connectors/services.js';
 import { JsAdmin } from '../connectors/jetstream/fixture.js';
 import type { WorkerConfig } from './fixtures/worker.js';
-import { NATS, PG_URL, Worker, explained, type WorkerCommand, buildWorker, dropTables, makeEvents, poll, publishByUser, referenceRun, tableLines } from './support.js';
+import { NATS, PG_URL, Worker, checkpointed, explained, type WorkerCommand, buildWorker, dropTables, makeEvents, poll, publishByUser, referenceRun, tableLines } from './support.js';
 
 const hasServices = (await available('nats')) && (await available('postgres'));
-
-/** The newest checkpoint id of each partition of `app` in the shared store. */
-async function checkpointed(app: string): Promise<Map<number, number>> {
-  const client = new pg.Client(PG_URL);
-  await client.connect();
-  try {
-    const r = await client.query<{ application: string; id: string }>(`SELECT application, max(id) AS id FROM tidemark_checkpoints WHERE application LIKE $1 GROUP BY application`, [`${app}/p%`]);
-    return new Map(r.rows.map((row) => [Number(row.application.slice(app.length + 2)), Number(row.id)]));
-  } catch {
-    return new Map();
-  } finally {
-    await client.end();
-  }
-}
 
 describe.skipIf(!hasServices)('runPartitioned: processes sharing partitions', () => {
   let admin: JsAdmin;

@@ -4,7 +4,7 @@
  * refuses a share naming a partition it does not have.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { SystemClock, fromJetStream, partitionFor } from 'tidemark';
+import { SystemClock, fromJetStream, partitionFor, partitionedSubject, toJetStream } from 'tidemark';
 import { available } from '../connectors/services.js';
 import { JsAdmin } from '../connectors/jetstream/fixture.js';
 import { NATS } from './support.js';
@@ -45,6 +45,22 @@ describe.skipIf(!hasNats)('fromJetStream shares', () => {
     const expected = values.filter((v) => [1, 3].includes(partitionFor(v.user, 4)));
     expect(seen.map((v) => v.i).sort((a, b) => a - b)).toEqual(expected.map((v) => v.i));
     expect((position as { sequences: [number, number][] }).sequences.map(([p]) => p).sort()).toEqual([1, 3]);
+  });
+
+  it('partitionedSubject publishes each record where the partition of its key is read', async () => {
+    const stream = await admin.stream('tm_subject');
+    const values = Array.from({ length: 30 }, (_, i) => ({ user: `u${i % 7}`, i }));
+    const subjectOf = partitionedSubject(stream, 4, (v: { user: string }) => v.user);
+    const sink = toJetStream<{ user: string; i: number }>({ servers: NATS, stream, subjectFor: subjectOf, msgId: (v) => String(v.i) });
+    await sink.open?.({ name: 'pub' });
+    await sink.write(values, values.map(() => 0));
+    await sink.close?.();
+    const reader = fromJetStream<{ user: string; i: number }>({ servers: NATS, stream, partitions: 4 }).open({ name: 'r', batchSize: 100, clock: new SystemClock() });
+    for (let c = await reader.next(); c !== null; c = await reader.next()) {
+      if (c.kind === 'records') for (const v of c.values) expect(c.partition).toBe(partitionFor(v.user, 4));
+    }
+    await reader.close?.();
+    expect(() => partitionedSubject('S', 3, (v: { user: string }) => v.user)).toThrow(/tidemark.partitionedSubject: partitions/);
   });
 
   it('refuses a share naming a partition it does not have', () => {

@@ -181,3 +181,17 @@ export async function explained(workers: readonly Worker[], body: () => Promise<
     throw e;
   }
 }
+
+/** The newest checkpoint id of each partition of `app` in the shared store. */
+export async function checkpointed(app: string): Promise<Map<number, number>> {
+  const client = new pg.Client(PG_URL);
+  await client.connect();
+  try {
+    const r = await client.query<{ application: string; id: string }>(`SELECT application, max(id) AS id FROM tidemark_checkpoints WHERE application LIKE $1 GROUP BY application`, [`${app}/p%`]);
+    return new Map(r.rows.map((row) => [Number(row.application.slice(app.length + 2)), Number(row.id)]));
+  } catch {
+    return new Map();
+  } finally {
+    await client.end();
+  }
+}
