@@ -2,7 +2,7 @@
  * Options of `runPartitioned`, validated eagerly with messages naming the function.
  */
 import type { PoolConfig } from 'pg';
-import type { Pipeline } from '../../api/pipeline.js';
+import type { Pipeline } from '../../index.js';
 import { PlanError } from '../../engine/errors.js';
 import { DEFAULT_KEY_GROUPS } from '../../engine/key-groups.js';
 import { type Duration, toMillis } from '../../engine/time.js';

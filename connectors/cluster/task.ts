@@ -12,7 +12,7 @@ import type { PipelineEventListener } from '../../engine/events.js';
 import type { Plan } from '../../engine/plan.js';
 import { Runtime } from '../../engine/runtime/runtime.js';
 import type { FenceToken } from '../../engine/sink.js';
-import { Pipeline } from '../../api/pipeline.js';
+import { Pipeline } from '../../index.js';
 import { postgresCheckpoints } from '../checkpoints/postgres-store.js';
 import { FencedError } from '../postgres/fence.js';
 import { taskPlan } from './task-plan.js';
