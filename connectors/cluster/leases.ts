@@ -63,6 +63,11 @@ function parseLease(data: Uint8Array): LeaseValue | undefined {
 /**
  * The leases of one application. `now` is the wall clock (epoch ms) used for `expiresAt`: the
  * instances' clocks must agree to well within the TTL.
+ *
+ * @example
+ * const leases = await LeaseTable.open(nc, 'tidemark_clicks', 10_000, () => Date.now());
+ * const lease = await leases.claim(3, 'worker-a'); // undefined if someone else holds it
+ * if (lease !== undefined) await leases.renew(lease, 'worker-a'); // undefined once lost
  */
 export class LeaseTable {
   private constructor(readonly kv: KV, readonly bucket: string, readonly ttlMs: number, private readonly now: () => number) {}

@@ -16,7 +16,7 @@ import { describeRedacted, openConnection } from '../jetstream/connection.js';
 import { type Lease, LeaseTable } from './leases.js';
 import { type PartitionedEvent, type ResolvedOptions, type RunPartitionedOptions, WHERE, resolveOptions } from './options.js';
 import { fairShare } from './share.js';
-import { PartitionTask } from './task.js';
+import { PartitionTask, type StageSplitter } from './task.js';
 import { prepareRepartition } from './repartition/stages.js';
 
 /** What an instance is doing with one partition. */
@@ -55,7 +55,7 @@ interface Owned {
   /** False once renewal failed for good: the task's writes are refused from then on. */
   held: boolean;
   state: PartitionStatus['state'];
-  task: PartitionTask;
+  readonly task: PartitionTask;
 }
 
 /**
@@ -102,7 +102,7 @@ class Instance implements PartitionedHandle {
     private readonly o: ResolvedOptions,
     private readonly nc: NatsConnection,
     private readonly leases: LeaseTable,
-    private readonly stages: ReturnType<typeof prepareRepartition> extends Promise<infer S> ? S : never,
+    private readonly stages: StageSplitter | undefined,
   ) {
     this.instanceId = o.instanceId;
     this.closed = new Promise((res, rej) => {
@@ -202,18 +202,16 @@ class Instance implements PartitionedHandle {
     if (lease === undefined) return;
     this.emit({ type: 'claimed', partition: p, token: lease.token });
     const o = this.o;
-    const x: Owned = {
-      lease, held: true, state: 'running',
-      task: undefined as unknown as PartitionTask,
-    };
-    x.task = new PartitionTask({
+    const holder = { lease, held: true };
+    const task = new PartitionTask({
       module: o.module, args: o.args, applicationId: o.applicationId, partition: p, partitions: o.partitions, keyGroups: o.keyGroups,
       token: lease.token, holdMs: o.leaseTtlMs, checkpoints: o.checkpoints, batchSize: o.batchSize,
-      leaseHeld: () => x.held && Date.now() < x.lease.expiresAt,
+      leaseHeld: () => holder.held && Date.now() < holder.lease.expiresAt,
       onEvent: undefined,
       onRestored: (lineage, checkpoint) => this.emit({ type: 'restored', partition: p, lineage, checkpoint }),
       stages: this.stages,
     });
+    const x: Owned = Object.assign(holder, { state: 'running' as const, task });
     this.owned.set(p, x);
     this.emit({ type: 'started', partition: p, token: lease.token });
     void x.task.done.then(async (outcome) => {

@@ -41,8 +41,11 @@ export interface TaskConfig {
    * Turns the module's plan into the plans this task runs (one per sub-topology) with the name
    * of each plan's checkpoint lineage; default: the plan itself, lineage `p<partition>`.
    */
-  readonly stages?: ((plan: Plan, partition: number) => readonly TaskStage[]) | undefined;
+  readonly stages?: StageSplitter | undefined;
 }
+
+/** Splits the module's plan into the sub-topologies a task of `partition` runs. */
+export type StageSplitter = (plan: Plan, partition: number) => readonly TaskStage[];
 
 /** One sub-topology of a task. */
 export interface TaskStage {

@@ -6,6 +6,9 @@
  *   `<prefix>.0 … <prefix>.<n−1>` (prefix defaults to the stream name); with neither, the whole
  *   stream is partition 0. Every records chunk names its partition, so each partition has its own
  *   watermark (and idleness), and `reader.partitions` declares them all at open.
+ * - Shares: with `partitions: n` (a count) the source declares `partitionCount: n`, and a run that
+ *   assigns it a share (`SourceContext.partitions`, e.g. one task of `runPartitioned`) reads only
+ *   those partitions; its positions then name only them.
  * - A position is a stream sequence: per partition, the last sequence consumed. `positions()`
  *   reports the positions of what has left the pipeline (acknowledged chunks); `from: { positions }`
  *   resumes just after them. Correctness rests on these recorded sequences, never on JetStream

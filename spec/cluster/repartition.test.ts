@@ -6,50 +6,31 @@
  * JetStream drops the replay by message id — the repartition stream holds every input record
  * exactly once — and the output equals a single-process run of the same module.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { fromJetStream } from 'tidemark';
 import { available, uniqueName } from '../connectors/services.js';
-import { JsAdmin, drain } from '../connectors/jetstream/fixture.js';
+import { drain } from '../connectors/jetstream/fixture.js';
 import type { WorkerConfig } from './fixtures/worker.js';
-import {
-  NATS, PG_URL, Worker, type WorkerCommand, buildWorker, checkpointed, dropTables, explained, makeEvents, poll, publishByUser, referenceRun, tableLines,
-} from './support.js';
+import { checkpointed, clusterFixture, makeEvents, NATS, PG_URL, poll, publishByUser, referenceRun, tableLines, Worker } from './support.js';
 
 const hasServices = (await available('nats')) && (await available('postgres'));
 
 describe.skipIf(!hasServices)('runPartitioned: repartition through an intermediate stream', () => {
-  let admin: JsAdmin;
-  let cmd: WorkerCommand;
-  const workers: Worker[] = [];
-  const tables: string[] = [];
-  const streams: string[] = [];
-  beforeAll(async () => {
-    admin = await JsAdmin.connect(NATS);
-    cmd = await buildWorker();
-  });
-  afterAll(async () => {
-    for (const w of workers) w.signal('SIGKILL');
-    cmd?.cleanup();
-    for (const s of streams) await admin?.jsm.streams.delete(s).catch(() => undefined);
-    await admin?.close();
-    await dropTables(tables).catch(() => undefined);
-  });
+  const fx = clusterFixture();
 
-  it('hands records over exactly once across a restore of an upstream task', async () => explained(workers, async () => {
+  it('hands records over exactly once across a restore of an upstream task', async () => fx.explained(async () => {
     const P = 4;
     const n = 4_000;
-    const stream = await admin.stream('tm_repart');
-    await publishByUser(admin, stream, P, makeEvents(n));
+    const stream = await fx.admin.stream('tm_repart');
+    await publishByUser(fx.admin, stream, P, makeEvents(n));
     const app = uniqueName('tmapp');
     const repartition = `${app}-repartition-byPage`;
-    streams.push(repartition);
-    const table = uniqueName('tm_out');
-    const refTable = uniqueName('tm_ref');
-    tables.push(table, refTable);
+      fx.stream(repartition);
+    const table = fx.table('tm_out');
+    const refTable = fx.table('tm_ref');
     const args = { servers: NATS, stream, partitions: P, table, connection: PG_URL, fetchSize: 8, byPage: true };
     const config = (id: string): WorkerConfig => ({ applicationId: app, instanceId: id, partitions: P, leaseTtlMs: 1_500, everyRecords: 60, args, repartition: ['byPage'] });
-    const [a, b] = ['a', 'b'].map((id) => new Worker(cmd, config(id))) as [Worker, Worker];
-    workers.push(a, b);
+    const [a, b] = ['a', 'b'].map((id) => fx.worker(config(id))) as [Worker, Worker];
 
     // b's upstream task of a partition it has not finished has checkpointed (and published on).
     await poll('an upstream checkpoint written by b', async () => {

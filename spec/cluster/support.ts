@@ -10,7 +10,9 @@ import { createInterface } from 'node:readline';
 import { fileURLToPath } from 'node:url';
 import pg from 'pg';
 import { Pipeline, partitionFor } from 'tidemark';
-import type { JsAdmin } from '../connectors/jetstream/fixture.js';
+import { afterAll, beforeAll } from 'vitest';
+import { JsAdmin as JsAdminClass, type JsAdmin } from '../connectors/jetstream/fixture.js';
+import { uniqueName } from '../connectors/services.js';
 import clusterModule, { type ClusterArgs, type ClusterEvent } from './fixtures/module.js';
 import type { WorkerConfig } from './fixtures/worker.js';
 
@@ -194,4 +196,60 @@ export async function checkpointed(app: string): Promise<Map<number, number>> {
   } finally {
     await client.end();
   }
+}
+
+/** What a process test shares: the admin connection, the worker bundle, and cleanup of what it made. */
+export interface ClusterFixture {
+  readonly admin: JsAdmin;
+  /** Starts a worker (killed after the file's tests). */
+  worker(config: WorkerConfig): Worker;
+  /** A table name unique to the run, dropped afterwards. */
+  table(prefix: string): string;
+  /** Deletes `stream` afterwards. */
+  stream(stream: string): void;
+  /** Runs `body`; a failure carries every worker's events. */
+  explained(body: () => Promise<void>): Promise<void>;
+}
+
+/** Registers the hooks of a process test (call inside `describe`). */
+export function clusterFixture(): ClusterFixture {
+  let admin: JsAdmin | undefined;
+  let cmd: WorkerCommand | undefined;
+  const workers: Worker[] = [];
+  const tables: string[] = [];
+  const streams: string[] = [];
+  beforeAll(async () => {
+    admin = await JsAdminClass.connect(NATS);
+    cmd = await buildWorker();
+  });
+  afterAll(async () => {
+    for (const w of workers) {
+      w.signal('SIGCONT');
+      w.signal('SIGKILL');
+    }
+    cmd?.cleanup();
+    for (const s of streams) await admin?.jsm.streams.delete(s).catch(() => undefined);
+    await admin?.close();
+    await dropTables(tables).catch(() => undefined);
+  });
+  return {
+    get admin(): JsAdmin {
+      if (admin === undefined) throw new Error('the cluster fixture is not ready (use it inside a test)');
+      return admin;
+    },
+    worker(config) {
+      const w = new Worker(cmd as WorkerCommand, config);
+      workers.push(w);
+      return w;
+    },
+    table(prefix) {
+      const t = uniqueName(prefix);
+      tables.push(t);
+      return t;
+    },
+    stream(s) {
+      streams.push(s);
+    },
+    explained: (body) => explained(workers, body),
+  };
 }

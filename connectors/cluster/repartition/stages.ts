@@ -16,7 +16,7 @@ import { Plan, type PlanInput, type PlanNode } from '../../../engine/plan.js';
 import type { Sink } from '../../../engine/sink.js';
 import type { ResolvedOptions } from '../options.js';
 import { WHERE } from '../options.js';
-import type { TaskStage } from '../task.js';
+import type { StageSplitter, TaskStage } from '../task.js';
 import { repartitionStream } from './messages.js';
 import { repartitionOut } from './out.js';
 import { repartitionSink } from './sink.js';
@@ -31,7 +31,7 @@ const EVERY = '*';
  * Creates the repartition streams (if missing) and returns how a task splits the module's plan;
  * `undefined` when nothing is repartitioned.
  */
-export async function prepareRepartition(nc: NatsConnection, o: ResolvedOptions): Promise<((plan: Plan, partition: number) => readonly TaskStage[]) | undefined> {
+export async function prepareRepartition(nc: NatsConnection, o: ResolvedOptions): Promise<StageSplitter | undefined> {
   if (o.repartition.length === 0) return undefined;
   const jsm = await jetstreamManager(nc);
   for (const name of o.repartition) {
