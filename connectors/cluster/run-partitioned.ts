@@ -16,7 +16,9 @@ import { describeRedacted, openConnection } from '../jetstream/connection.js';
 import { type Lease, LeaseTable } from './leases.js';
 import { type PartitionedEvent, type ResolvedOptions, type RunPartitionedOptions, WHERE, resolveOptions } from './options.js';
 import { fairShare } from './share.js';
-import { PartitionTask, type StageSplitter } from './task.js';
+import { PartitionTask, type StageSplitter, assignedShare } from './task.js';
+import { splitStages } from './repartition/stages.js';
+import { Pipeline } from '../../index.js';
 import { prepareRepartition } from './repartition/stages.js';
 
 /** What an instance is doing with one partition. */
@@ -73,6 +75,7 @@ interface Owned {
 export async function runPartitioned(options: RunPartitionedOptions): Promise<PartitionedHandle> {
   const defaultId = `${hostname().replace(/[^A-Za-z0-9_-]/g, '_').slice(0, 40)}-${process.pid}-${randomBytes(3).toString('hex')}`;
   const o = resolveOptions(options, defaultId);
+  await checkPlan(o);
   const nc = await openConnection(o.nats, WHERE, (m) => new TidemarkError(m));
   try {
     const leases = await LeaseTable.open(nc, `tidemark_${o.applicationId}`, o.leaseTtlMs, () => Date.now());
@@ -82,6 +85,17 @@ export async function runPartitioned(options: RunPartitionedOptions): Promise<Pa
     await nc.close().catch(() => undefined);
     throw new TidemarkError(`${WHERE}: cannot open the lease bucket of '${o.applicationId}': ${describeRedacted(e, o.nats.secrets)}`);
   }
+}
+
+/**
+ * Builds the module's plan once, before connecting, and checks what every task would refuse: its
+ * sources' partitioning and the repartition cuts (so a wrong plan fails here, not in every task).
+ */
+async function checkPlan(o: ResolvedOptions): Promise<void> {
+  const p = new Pipeline(o.batchSize === undefined ? {} : { batchSize: o.batchSize });
+  await o.module(p, o.args);
+  const stages = o.repartition.length === 0 ? [{ plan: p.plan }] : splitStages(p.plan, 0, o);
+  for (const stage of stages) assignedShare(stage.plan, 0, o.partitions);
 }
 
 /** One instance's lease loop and tasks. */

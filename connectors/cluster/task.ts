@@ -114,17 +114,7 @@ export class PartitionTask {
     const c = this.cfg;
     const fence: FenceToken = { scope: `${c.applicationId}/${stage.lineage}`, token: c.token, holdMs: c.holdMs };
     const plan = taskPlan(stage.plan, { partition: c.partition, partitions: c.partitions, keyGroups: c.keyGroups, fence, unguarded: stage.unguarded ?? [] });
-    const assigned: Record<string, number[]> = {};
-    for (const node of plan.nodes) {
-      const source = node.source?.source;
-      if (source === undefined) continue;
-      if (source.partitionCount !== c.partitions) {
-        throw new PlanError(`tidemark.runPartitioned: source '${node.name}' (${source.kind}) ${source.partitionCount === undefined
-          ? 'is not partitioned; every source of a partitioned run must be, e.g. fromJetStream({ partitions: n })'
-          : `has ${source.partitionCount} partitions, but the run has ${c.partitions}`}`);
-      }
-      assigned[node.name] = [c.partition];
-    }
+    const assigned = assignedShare(plan, c.partition, c.partitions);
     const store = leaseGuarded(postgresCheckpoints({ ...c.checkpoints.store, application: fence.scope, fence }), c.leaseHeld, fence);
     let restore: Awaited<ReturnType<CheckpointStore['latest']>>;
     let ids: number[];
@@ -152,6 +142,26 @@ export class PartitionTask {
     c.onRestored?.(stage.lineage, restore?.id);
     return { runtime, store };
   }
+}
+
+/**
+ * The share of every source of a task's plan: partition `partition` of each. Every source must be
+ * partitioned with exactly `partitions` partitions (an unpartitioned one would be read whole by
+ * every task); otherwise a `PlanError` names it.
+ */
+export function assignedShare(plan: Plan, partition: number, partitions: number): Record<string, number[]> {
+  const assigned: Record<string, number[]> = {};
+  for (const node of plan.nodes) {
+    const source = node.source?.source;
+    if (source === undefined) continue;
+    if (source.partitionCount !== partitions) {
+      throw new PlanError(`tidemark.runPartitioned: source '${node.name}' (${source.kind}) ${source.partitionCount === undefined
+        ? 'is not partitioned; every source of a partitioned run must be, e.g. fromJetStream({ partitions: n })'
+        : `has ${source.partitionCount} partitions, but the run has ${partitions}`}`);
+    }
+    assigned[node.name] = [partition];
+  }
+  return assigned;
 }
 
 /** `store` refusing every write once `held()` turns false (the lease was lost). */

@@ -6,7 +6,7 @@
  * the same input: no loss, no duplicates.
  */
 import { describe, expect, it } from 'vitest';
-import { available, uniqueName } from '../connectors/services.js';
+import { available } from '../connectors/services.js';
 import type { WorkerConfig } from './fixtures/worker.js';
 import { checkpointed, clusterFixture, makeEvents, NATS, PG_URL, poll, publishByUser, referenceRun, tableLines, Worker } from './support.js';
 
@@ -19,11 +19,12 @@ describe.skipIf(!hasServices)('runPartitioned: processes sharing partitions', ()
     const P = 8;
     const stream = await fx.admin.stream('tm_cluster');
     await publishByUser(fx.admin, stream, P, makeEvents(6_000));
-    const app = uniqueName('tmapp');
+    const app = fx.app();
+    const checkpointTable = fx.table('tm_ckpt');
     const table = fx.table('tm_out');
     const refTable = fx.table('tm_ref');
     const args = { servers: NATS, stream, partitions: P, table, connection: PG_URL, fetchSize: 8 };
-    const config = (id: string): WorkerConfig => ({ applicationId: app, instanceId: id, partitions: P, leaseTtlMs: 1_500, everyRecords: 60, args });
+    const config = (id: string): WorkerConfig => ({ applicationId: app, instanceId: id, partitions: P, leaseTtlMs: 1_500, everyRecords: 60, checkpointTable, args });
     const [a, b, c] = ['a', 'b', 'c'].map((id) => fx.worker(config(id))) as [Worker, Worker, Worker];
     const union = (ws: readonly Worker[], f: (w: Worker) => Set<number>): Set<number> => new Set(ws.flatMap((w) => [...f(w)]));
 
@@ -32,13 +33,14 @@ describe.skipIf(!hasServices)('runPartitioned: processes sharing partitions', ()
     let atKill = new Map<number, number>();
     const victimParts = await poll('a checkpoint written by b of a partition it has not finished', async () => {
       const open = [...b.owned()].filter((p) => !b.finished().has(p));
-      atKill = await checkpointed(app);
+      atKill = await checkpointed(app, checkpointTable);
       const progressed = open.some((p) => {
         const restored = b.events.find((e) => e.type === 'restored' && e.partition === p);
         return restored !== undefined && (atKill.get(p) ?? 0) > ((restored['checkpoint'] as number | undefined) ?? 0);
       });
       return progressed ? open : undefined;
     });
+    const killedAt = Date.now();
     b.signal('SIGKILL');
     await b.exited;
     expect(victimParts.length).toBeGreaterThan(0);
@@ -51,6 +53,11 @@ describe.skipIf(!hasServices)('runPartitioned: processes sharing partitions', ()
       const restores = [a, c].flatMap((w) => w.events.filter((e) => e.type === 'restored' && e.partition === p));
       const newest = Math.max(0, ...restores.map((e) => (e['checkpoint'] as number | undefined) ?? 0));
       expect(newest).toBeGreaterThanOrEqual(atKill.get(p) ?? 0);
+    }
+
+    if (process.env['CLUSTER_VERBOSE'] === '1') {
+      const restoredAt = victimParts.map((p) => Math.min(...[a, c].flatMap((w) => w.events.filter((e) => e.type === 'restored' && e.partition === p && (e['at'] as number) > killedAt).map((e) => e['at'] as number))));
+      console.log(`takeover after SIGKILL (lease TTL 1.5 s): ${restoredAt.map((t) => t - killedAt).join(', ')} ms until restored`);
     }
 
     // A fourth worker joining later gets a share: a and c release the excess, d claims it.

@@ -8,7 +8,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { fromJetStream } from 'tidemark';
-import { available, uniqueName } from '../connectors/services.js';
+import { available } from '../connectors/services.js';
 import { drain } from '../connectors/jetstream/fixture.js';
 import type { WorkerConfig } from './fixtures/worker.js';
 import { checkpointed, clusterFixture, makeEvents, NATS, PG_URL, poll, publishByUser, referenceRun, tableLines, Worker } from './support.js';
@@ -23,18 +23,18 @@ describe.skipIf(!hasServices)('runPartitioned: repartition through an intermedia
     const n = 4_000;
     const stream = await fx.admin.stream('tm_repart');
     await publishByUser(fx.admin, stream, P, makeEvents(n));
-    const app = uniqueName('tmapp');
+    const app = fx.app();
+    const checkpointTable = fx.table('tm_ckpt');
     const repartition = `${app}-repartition-byPage`;
-      fx.stream(repartition);
     const table = fx.table('tm_out');
     const refTable = fx.table('tm_ref');
     const args = { servers: NATS, stream, partitions: P, table, connection: PG_URL, fetchSize: 8, byPage: true };
-    const config = (id: string): WorkerConfig => ({ applicationId: app, instanceId: id, partitions: P, leaseTtlMs: 1_500, everyRecords: 60, args, repartition: ['byPage'] });
+    const config = (id: string): WorkerConfig => ({ applicationId: app, instanceId: id, partitions: P, leaseTtlMs: 1_500, everyRecords: 60, checkpointTable, args, repartition: ['byPage'] });
     const [a, b] = ['a', 'b'].map((id) => fx.worker(config(id))) as [Worker, Worker];
 
     // b's upstream task of a partition it has not finished has checkpointed (and published on).
     await poll('an upstream checkpoint written by b', async () => {
-      const cp = await checkpointed(app);
+      const cp = await checkpointed(app, checkpointTable);
       return [...b.owned()].some((p) => {
         const restored = b.events.find((e) => e.type === 'restored' && e.partition === p && e['lineage'] === `p${p}`);
         return !b.finished().has(p) && restored !== undefined && (cp.get(p) ?? 0) > ((restored['checkpoint'] as number | undefined) ?? 0);

@@ -5,7 +5,7 @@
  * processing keys another partition owns.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PartitioningError, PlanError, type PartitionedEvent, runPartitioned } from 'tidemark';
+import { PartitioningError, type Pipeline, PlanError, type PartitionedEvent, count, fromArray, fromJetStream, runPartitioned, tumbling } from 'tidemark';
 import { available, uniqueName } from '../connectors/services.js';
 import { JsAdmin } from '../connectors/jetstream/fixture.js';
 import clusterModule from './fixtures/module.js';
@@ -24,15 +24,46 @@ describe('runPartitioned options', () => {
     await expect(runPartitioned({ ...base, leaseTtl: 10 })).rejects.toThrow(/leaseTtl must be at least 300 ms/);
     await expect(runPartitioned({ ...base, module: 'x' as never })).rejects.toThrow(/module must be a function/);
   });
+
+  // The module's plan is built and checked before connecting: these fail without any service.
+  const events = (partitions: number) => fromJetStream<{ user: string; page: string; ts: number }>({ servers: NATS, stream: 'S', partitions, timestamp: (e) => e.ts });
+  const check = (module: (p: Pipeline) => void, extra: { repartition?: string[] } = {}) => runPartitioned({ ...base, module, ...extra });
+
+  it('refuses sources that are not partitioned, or partitioned differently', async () => {
+    await expect(check((p) => {
+      p.source(fromArray([1, 2]), { timestamp: (x) => x, name: 'numbers' }).keyBy((x) => x).window(tumbling(10)).aggregate(count());
+    })).rejects.toThrow(/source 'numbers' \(array\) is not partitioned; every source of a partitioned run must be/);
+    await expect(check((p) => {
+      p.source(events(2), { name: 'events' });
+    })).rejects.toThrow(/source 'events' \(jetstream\) has 2 partitions, but the run has 4/);
+  });
+
+  it('refuses a repartition that names no keyBy, and a node combining streams across the cut', async () => {
+    await expect(check((p) => {
+      p.source(events(4)).keyBy((e) => e.page, { name: 'byPage' });
+    }, { repartition: ['byUser'] })).rejects.toThrow(/repartition names 'byUser', which is not a keyBy of the pipeline/);
+    await expect(check((p) => {
+      const s = p.source(events(4), { name: 'events' });
+      const repartitioned = s.keyBy((e) => e.page, { name: 'byPage' }).map((e) => e, { name: 'after' });
+      repartitioned.union(s).keyBy((e) => e.user, { name: 'byUser' });
+    }, { repartition: ['byPage'] })).rejects.toThrow(/combines streams of different sub-topologies \(after keyBy 'byPage' and the sources\)/);
+  });
 });
 
 describe.skipIf(!hasServices)('runPartitioned in one process', () => {
   let admin: JsAdmin;
   const tables: string[] = [];
+  const apps: string[] = [];
+  const appId = (): string => {
+    const id = uniqueName('tmapp');
+    apps.push(id);
+    return id;
+  };
   beforeAll(async () => {
     admin = await JsAdmin.connect(NATS);
   });
   afterAll(async () => {
+    for (const id of apps) await admin?.jsm.streams.delete(`KV_tidemark_${id}`).catch(() => undefined);
     await admin?.close();
     await dropTables(tables).catch(() => undefined);
   });
@@ -44,7 +75,7 @@ describe.skipIf(!hasServices)('runPartitioned in one process', () => {
     tables.push(table);
     const events: PartitionedEvent[] = [];
     const app = await runPartitioned({
-      ...base, applicationId: uniqueName('tmapp'), partitions: 2, leaseTtl: 1_000,
+      ...base, applicationId: appId(), partitions: 2, leaseTtl: 1_000,
       args: { servers: NATS, stream, partitions: 2, table, connection: PG_URL },
       checkpoints: { connection: PG_URL, everyRecords: 50 },
       onEvent: (e) => events.push(e),
@@ -63,7 +94,7 @@ describe.skipIf(!hasServices)('runPartitioned in one process', () => {
     tables.push(table);
     const events: PartitionedEvent[] = [];
     const app = await runPartitioned({
-      ...base, applicationId: uniqueName('tmapp'), partitions: 2, leaseTtl: 1_000,
+      ...base, applicationId: appId(), partitions: 2, leaseTtl: 1_000,
       args: { servers: NATS, stream, partitions: 2, table, connection: PG_URL, byPage: true }, // …keyed by page
       checkpoints: { connection: PG_URL, everyRecords: 50 },
       onEvent: (e) => events.push(e),

@@ -5,7 +5,7 @@
  * output still equals a single-process run.
  */
 import { describe, expect, it } from 'vitest';
-import { available, uniqueName } from '../connectors/services.js';
+import { available } from '../connectors/services.js';
 import type { WorkerConfig } from './fixtures/worker.js';
 import { clusterFixture, makeEvents, NATS, PG_URL, poll, publishByUser, referenceRun, tableLines } from './support.js';
 
@@ -18,11 +18,12 @@ describe.skipIf(!hasServices)('runPartitioned: an owner paused past its lease', 
     const P = 2;
     const stream = await fx.admin.stream('tm_fence');
     await publishByUser(fx.admin, stream, P, makeEvents(4_000, 20));
-    const app = uniqueName('tmapp');
+    const app = fx.app();
+    const checkpointTable = fx.table('tm_ckpt');
     const table = fx.table('tm_out');
     const refTable = fx.table('tm_ref');
     const args = { servers: NATS, stream, partitions: P, table, connection: PG_URL, fetchSize: 4 };
-    const config = (id: string): WorkerConfig => ({ applicationId: app, instanceId: id, partitions: P, leaseTtlMs: 1_500, everyRecords: 40, args });
+    const config = (id: string): WorkerConfig => ({ applicationId: app, instanceId: id, partitions: P, leaseTtlMs: 1_500, everyRecords: 40, checkpointTable, args });
     const a = fx.worker(config('a'));
     await poll('a owns both partitions and has restored them', () => (a.events.filter((e) => e.type === 'restored').length === P ? true : undefined));
     // Pause it while it is working (it has committed some output, and not finished).

@@ -185,11 +185,11 @@ export async function explained(workers: readonly Worker[], body: () => Promise<
 }
 
 /** The newest checkpoint id of each partition of `app` in the shared store. */
-export async function checkpointed(app: string): Promise<Map<number, number>> {
+export async function checkpointed(app: string, table: string): Promise<Map<number, number>> {
   const client = new pg.Client(PG_URL);
   await client.connect();
   try {
-    const r = await client.query<{ application: string; id: string }>(`SELECT application, max(id) AS id FROM tidemark_checkpoints WHERE application LIKE $1 GROUP BY application`, [`${app}/p%`]);
+    const r = await client.query<{ application: string; id: string }>(`SELECT application, max(id) AS id FROM "${table}" WHERE application LIKE $1 GROUP BY application`, [`${app}/p%`]);
     return new Map(r.rows.map((row) => [Number(row.application.slice(app.length + 2)), Number(row.id)]));
   } catch {
     return new Map();
@@ -205,8 +205,8 @@ export interface ClusterFixture {
   worker(config: WorkerConfig): Worker;
   /** A table name unique to the run, dropped afterwards. */
   table(prefix: string): string;
-  /** Deletes `stream` afterwards. */
-  stream(stream: string): void;
+  /** An application id unique to the run; its lease bucket, repartition streams and fence rows are removed afterwards. */
+  app(): string;
   /** Runs `body`; a failure carries every worker's events. */
   explained(body: () => Promise<void>): Promise<void>;
 }
@@ -217,7 +217,7 @@ export function clusterFixture(): ClusterFixture {
   let cmd: WorkerCommand | undefined;
   const workers: Worker[] = [];
   const tables: string[] = [];
-  const streams: string[] = [];
+  const apps: string[] = [];
   beforeAll(async () => {
     admin = await JsAdminClass.connect(NATS);
     cmd = await buildWorker();
@@ -228,9 +228,12 @@ export function clusterFixture(): ClusterFixture {
       w.signal('SIGKILL');
     }
     cmd?.cleanup();
-    for (const s of streams) await admin?.jsm.streams.delete(s).catch(() => undefined);
+    for (const app of apps) {
+      for (const s of [`KV_tidemark_${app}`, `${app}-repartition-byPage`]) await admin?.jsm.streams.delete(s).catch(() => undefined);
+    }
     await admin?.close();
     await dropTables(tables).catch(() => undefined);
+    await forgetFences(apps).catch(() => undefined);
   });
   return {
     get admin(): JsAdmin {
@@ -247,9 +250,22 @@ export function clusterFixture(): ClusterFixture {
       tables.push(t);
       return t;
     },
-    stream(s) {
-      streams.push(s);
+    app() {
+      const app = uniqueName('tmapp');
+      apps.push(app);
+      return app;
     },
     explained: (body) => explained(workers, body),
   };
+}
+
+/** Deletes the fence rows of the applications `apps`. */
+async function forgetFences(apps: readonly string[]): Promise<void> {
+  const client = new pg.Client(PG_URL);
+  await client.connect();
+  try {
+    for (const app of apps) await client.query('DELETE FROM tidemark_fences WHERE scope LIKE $1', [`${app}/%`]);
+  } finally {
+    await client.end();
+  }
 }
