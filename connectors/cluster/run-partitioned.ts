@@ -209,6 +209,10 @@ class Instance implements PartitionedHandle {
     x.held = false;
     this.emit({ type: 'lost', partition: p, reason });
     x.task.stop(`lease lost: ${reason}`);
+    // (a finished task has nothing to stop: forget the partition at once)
+    void x.task.done.then(() => {
+      if (this.owned.get(p) === x) this.owned.delete(p);
+    });
   }
 
   private async claim(p: number): Promise<void> {

@@ -5,7 +5,7 @@
  * processing keys another partition owns.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { PartitioningError, type Pipeline, PlanError, type PartitionedEvent, count, fromArray, fromJetStream, runPartitioned, tumbling } from 'tidemark';
+import { LeaseTable, PartitioningError, type Pipeline, PlanError, type PartitionedEvent, count, fromArray, fromJetStream, runPartitioned, tumbling } from 'tidemark';
 import { available, uniqueName } from '../connectors/services.js';
 import { JsAdmin } from '../connectors/jetstream/fixture.js';
 import clusterModule from './fixtures/module.js';
@@ -85,6 +85,38 @@ describe.skipIf(!hasServices)('runPartitioned in one process', () => {
     await app.stop();
     expect(events.filter((e) => e.type === 'released').map((e) => (e as { partition: number }).partition).sort()).toEqual([0, 1]);
     expect((await tableLines(table)).length).toBeGreaterThan(0);
+  });
+
+  it('two instances in one process share the partitions; a stolen lease is lost at the next renewal', async () => {
+    const stream = await admin.stream('tm_two');
+    await publishByUser(admin, stream, 4, makeEvents(400));
+    const table = uniqueName('tm_two_out');
+    tables.push(table);
+    const applicationId = appId();
+    const log: { who: string; e: PartitionedEvent }[] = [];
+    const start = (who: string) => runPartitioned({
+      ...base, applicationId, instanceId: who, partitions: 4, leaseTtl: 900,
+      args: { servers: NATS, stream, partitions: 4, table, connection: PG_URL },
+      checkpoints: { connection: PG_URL, everyRecords: 50 },
+      onEvent: (e) => log.push({ who, e }),
+    });
+    const a = await start('a');
+    const b = await start('b');
+    await poll('two partitions each, all finished', () => {
+      const sa = a.status().partitions;
+      const sb = b.status().partitions;
+      return sa.length === 2 && sb.length === 2 && [...sa, ...sb].every((x) => x.state === 'finished') ? true : undefined;
+    });
+    expect(new Set([...a.status().partitions, ...b.status().partitions].map((x) => x.partition)).size).toBe(4);
+    // a thief (with a clock far ahead, so a's lease looks expired) takes one of a's partitions
+    const victim = (a.status().partitions[0] as { partition: number }).partition;
+    const thief = await LeaseTable.open(admin.nc, `tidemark_${applicationId}`, 60_000, () => Date.now() + 3_600_000);
+    await poll('the thief claimed it', () => thief.claim(victim, 'thief').then((l) => l));
+    await poll('a lost it', () => (log.some((x) => x.who === 'a' && x.e.type === 'lost' && x.e.partition === victim) ? true : undefined));
+    await poll('a forgot it', () => (a.status().partitions.every((x) => x.partition !== victim) ? true : undefined));
+    expect(b.status().partitions.every((x) => x.partition !== victim)).toBe(true); // held by the thief
+    await Promise.all([a.stop(), b.stop()]);
+    expect(log.filter((x) => x.e.type === 'failed')).toEqual([]);
   });
 
   it('keying by something other than the partition key stops the task with a PartitioningError', async () => {
