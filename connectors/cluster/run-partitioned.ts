@@ -83,7 +83,7 @@ export async function runPartitioned(options: RunPartitionedOptions): Promise<Pa
     return new Instance(o, nc, leases, stages).start();
   } catch (e) {
     await nc.close().catch(() => undefined);
-    throw new TidemarkError(`${WHERE}: cannot open the lease bucket of '${o.applicationId}': ${describeRedacted(e, o.nats.secrets)}`);
+    throw new TidemarkError(`${WHERE}: cannot open the lease bucket or the repartition streams of '${o.applicationId}': ${describeRedacted(e, o.nats.secrets)}`);
   }
 }
 
