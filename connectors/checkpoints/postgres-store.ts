@@ -17,7 +17,7 @@ import { type Checkpoint, type CheckpointInfo, CheckpointError, type CheckpointS
 import { scrub, secretsOf } from '../postgres/errors.js';
 import { quoteTable, type TableName } from '../postgres/sql.js';
 import { decodeCheckpoint, encodeCheckpoint, stateEncoder } from './codec.js';
-import { FencedError, checkFence, enforceFence, fenceTableDdl, fenceTableFor } from '../postgres/fence.js';
+import { FencedError, checkFence, isConcurrentCreate, enforceFence, fenceTableDdl, fenceTableFor } from '../postgres/fence.js';
 import type { FenceToken } from '../../engine/sink.js';
 
 /** Options of `postgresCheckpoints`. */
@@ -88,17 +88,22 @@ export function postgresCheckpoints(options: PostgresCheckpointOptions): Checkpo
     }
     return pool;
   };
-  const ensureTable = (): Promise<void> => {
-    ready ??= getPool().query(
-      `CREATE TABLE IF NOT EXISTS ${table} (application text NOT NULL, id bigint NOT NULL, `
+  const ddls = [
+    `CREATE TABLE IF NOT EXISTS ${table} (application text NOT NULL, id bigint NOT NULL, `
       + `type text NOT NULL CHECK (type IN ('checkpoint', 'savepoint')), taken_at double precision NOT NULL, `
       + `bytes bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (application, id))`,
-    ).then(async () => {
-      if (fence !== undefined) await getPool().query(fenceTableDdl(fences));
-    }).then(() => undefined, (e: unknown) => {
+    ...(fence === undefined ? [] : [fenceTableDdl(fences)]),
+  ];
+  const ensureTable = (): Promise<void> => {
+    ready ??= (async () => {
+      for (const ddl of ddls) {
+        // two stores creating a table at once: the loser sees a unique violation on pg_type (or a duplicate type)
+        await getPool().query(ddl).catch((e: unknown) => {
+          if (!isConcurrentCreate(e)) throw e;
+        });
+      }
+    })().catch((e: unknown) => {
       ready = undefined;
-      // two stores creating the table at once: the loser sees a unique violation on pg_type
-      if ((e as { code?: unknown }).code === '23505') return;
       fail(`creating table ${table}`, e);
     });
     return ready;

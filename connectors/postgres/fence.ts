@@ -72,3 +72,13 @@ export async function enforceFence(client: pg.PoolClient, fences: string, fence:
     await client.query(`UPDATE ${fences} SET "token" = $2, "updated_at" = now() WHERE "scope" = $1`, [fence.scope, fence.token]);
   }
 }
+
+/**
+ * True for the errors of a `CREATE TABLE IF NOT EXISTS` that lost a race with another session
+ * creating the same table (unique violation on `pg_type`, duplicate table, duplicate type): the
+ * table exists.
+ */
+export function isConcurrentCreate(e: unknown): boolean {
+  const code = (e as { code?: unknown } | null)?.code;
+  return code === '23505' || code === '42P07' || code === '42710';
+}

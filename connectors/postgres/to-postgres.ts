@@ -12,7 +12,7 @@ import { PlanError } from '../../engine/errors.js';
 import type { Sink } from '../../engine/sink.js';
 import type { WindowResult } from '../../index.js';
 import { PostgresError, postgresError, secretsOf } from './errors.js';
-import { FencedError, enforceFence, fenceTableDdl, fenceTableFor } from './fence.js';
+import { FencedError, enforceFence, isConcurrentCreate, fenceTableDdl, fenceTableFor } from './fence.js';
 import type { FenceToken } from '../../engine/sink.js';
 import { boundText, checkType, keyText, quoteIdent, quoteTable, toJson, type TableName } from './sql.js';
 
@@ -358,7 +358,7 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
         });
       } catch (e) {
         // another sink created it at the same moment
-        if (!(e instanceof PostgresError && (e.code === '23505' || e.code === '42P07'))) throw e;
+        if (!(e instanceof PostgresError && isConcurrentCreate(e))) throw e;
       }
     }
   };
@@ -431,7 +431,7 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
         await transaction('creating the fence table', async (client) => {
           await client.query(fenceTableDdl(fenceTable));
         }).catch((e: unknown) => {
-          if (!(e instanceof PostgresError && (e.code === '23505' || e.code === '42P07'))) throw e;
+          if (!(e instanceof PostgresError && isConcurrentCreate(e))) throw e;
         });
         await transaction(`taking over scope '${f.scope}'`, (client) => enforceFence(client, fenceTable, f, true, `${WHERE}: taking over '${f.scope}'`));
         fence = f;
@@ -444,8 +444,7 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
           try {
             await client.query(ddl);
           } catch (e) {
-            const code = (e as { code?: unknown }).code;
-            if (code !== '23505' && code !== '42P07') throw e;
+            if (!isConcurrentCreate(e)) throw e;
             await client.query('ROLLBACK TO SAVEPOINT create_table');
           }
         } else {
