@@ -97,6 +97,22 @@ describe.skipIf(!up)('fencing (PostgreSQL)', () => {
     await b.close?.();
   });
 
+  it('stores and sinks of many partitions creating their tables at once all open (regression: concurrent CREATE TABLE)', async () => {
+    const table = uniqueName('tm_fconc');
+    const out = uniqueName('tm_fconc_out');
+    tables.push(table, out);
+    const stores = Array.from({ length: 8 }, (_, p) => postgresCheckpoints({ connection: PG_URL, table, application: `${table}/p${p}`, fence: { scope: `${table}/p${p}`, token: 1 } }));
+    const sinks = Array.from({ length: 8 }, () => toPostgres<string, number>({ connection: PG_URL, table: out, mode: 'upsert-windows', createTable: true, delivery: 'exactly-once' }));
+    try {
+      await Promise.all([
+        ...stores.map((st) => st.latest()),
+        ...sinks.map((sk, p) => sk.open?.({ name: 'out', fence: { scope: `${table}/p${p}`, token: 1 } })),
+      ]);
+    } finally {
+      await Promise.all([...stores.map((st) => st.close?.()), ...sinks.map((sk) => sk.close?.())]);
+    }
+  });
+
   it('a writer paused inside a transaction blocks a new owner for at most holdMs', async () => {
     const table = uniqueName('tm_fhold');
     tables.push(table);
