@@ -60,6 +60,13 @@ export interface CheckpointState {
    * (e.g. by a timer registered behind the watermark) is seen downstream exactly as before.
    */
   readonly watermarks?: Readonly<Record<string, NodeWatermarks>>;
+  /**
+   * The number of key groups the pipeline was first started with (a power of two). A run that
+   * restores the checkpoint keeps it — even with another number of workers — since key groups are
+   * the unit in which keyed state moves between workers (see `restoredKeyGroups`). Absent in
+   * checkpoints of runs that did not record one: keyed state is saved per key, so any count fits.
+   */
+  readonly keyGroups?: number;
 }
 
 /** A consistent snapshot of a pipeline. */

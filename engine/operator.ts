@@ -6,6 +6,7 @@
 import type { Batch } from './batch.js';
 import type { Cancel, Clock } from './clock.js';
 import type { Key } from './keys.js';
+import type { KeyedStateDeclaration } from './state-layout.js';
 
 /** What an operator does with a failing user function: fail the run, or dead-letter the record. */
 export type OnError = 'fail' | 'dead-letter';
@@ -25,6 +26,13 @@ export interface OperatorContext {
   /** Where the operator sits in the pipeline, e.g. `clicks → filter#2 → window 'perUser'`. */
   readonly position: string;
   readonly clock: Clock;
+  /**
+   * Which of the workers of a parallel run this instance is (keyed operators run on `count`
+   * workers, each owning the key groups `g` with `g mod count = index`). Absent: index 0 of 1.
+   * Operators whose every instance sees the same input (e.g. a broadcast input) use it to emit what
+   * that input causes once: only on index 0.
+   */
+  readonly worker?: { readonly index: number; readonly count: number };
   /** The combined input watermark as of the current call (`-Infinity` at start). */
   readonly watermark: number;
   readonly out: Output;
@@ -74,8 +82,12 @@ export interface OperatorLogic {
    * The operator's state as plain, msgpack-encodable data, for checkpoints; `build(ctx, resume)`
    * receives it back. Operators without state omit it. Called between calls (never during one),
    * so the state is consistent; it must include pending timers (event and processing time). It
-   * may share objects with the live state: the checkpoint is encoded before the next call.
-   * Keyed state is listed per key (e.g. `[[key, …], …]`) so that it can be split by key.
+   * should not return arrays or objects that the operator changes later (copy growing lists);
+   * where it still shares (e.g. accumulators), the runtime encodes the checkpoint before the next
+   * call. `build` may keep and change what it restores: what it is given is its own (decoded, or
+   * a fresh copy from `mergeOperatorSnapshots` / `splitOperatorSnapshot`).
+   * Keyed state is listed per key (e.g. `[[key, …], …]`), a key's timers in its rows, so that it
+   * can be split by key group; `OperatorFactory.keyedState` declares where the rows are.
    */
   snapshot?(): unknown;
   /** For `whyNotFired`: what the operator holds for `key` in `[start, end)`, or undefined if nothing. */
@@ -105,4 +117,16 @@ export interface OperatorFactory {
    * refused for this operator — naming both — unless a migration converts it.
    */
   readonly stateSignature?: string;
+  /**
+   * How the operator's state is organised by key, so that it can be split by key group (each
+   * worker of a parallel run restores the keys it owns) and merged from several workers (a
+   * rescaled restore): a `StateLayout` of `snapshot()`'s data, `'stateless'`, or `'not-keyed'`
+   * (the operator runs on a single worker). Undeclared: treated as `'not-keyed'`. See
+   * `mergeOperatorSnapshots`, `splitOperatorSnapshot` and `filterOperatorSnapshot`.
+   *
+   * @example
+   * // snapshot(): { seq, keys: [[key, …], …] }
+   * keyedState: { fields: { seq: 'max', keys: 'keyed' } }
+   */
+  readonly keyedState?: KeyedStateDeclaration;
 }

@@ -89,6 +89,8 @@ export function asyncMapOperator<T, U>(fn: (record: T, signal: AbortSignal) => P
     kind: 'asyncMap',
     stateVersion: STATE_VERSION,
     stateSignature: 'asyncMap',
+    // pending calls in input order over the whole stream (keyed or not): one worker
+    keyedState: 'not-keyed',
     build(ctx, resume) {
       const queue: Call[] = [];
       let queueHead = 0;

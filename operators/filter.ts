@@ -15,6 +15,7 @@ import { asyncResultMessage } from './map.js';
 export function filterOperator<T>(predicate: (record: T) => unknown): OperatorFactory {
   return {
     kind: 'filter',
+    keyedState: 'stateless',
     build(ctx) {
       const out = ctx.out;
       return {

@@ -14,6 +14,7 @@ import { asyncResultMessage } from './map.js';
 export function flatMapOperator<T, U>(fn: (record: T) => Iterable<U>): OperatorFactory {
   return {
     kind: 'flatMap',
+    keyedState: 'stateless',
     build(ctx) {
       const out = ctx.out;
       return {

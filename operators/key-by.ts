@@ -16,6 +16,7 @@ import { asyncResultMessage } from './map.js';
 export function keyByOperator<T>(fn: (record: T) => Key): OperatorFactory {
   return {
     kind: 'keyBy',
+    keyedState: 'stateless',
     build(ctx) {
       const out = ctx.out;
       return {

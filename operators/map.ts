@@ -20,6 +20,7 @@ export function asyncResultMessage(op: string): string {
 export function mapOperator<T, U>(fn: (record: T) => U): OperatorFactory {
   return {
     kind: 'map',
+    keyedState: 'stateless',
     build(ctx) {
       const out = ctx.out;
       return {

@@ -20,6 +20,7 @@ export function scanOperator<T, S>(fn: (acc: S, record: T) => S, init: S): Opera
     kind: 'scan',
     stateVersion: STATE_VERSION,
     stateSignature: 'scan',
+    keyedState: { fields: { keys: 'keyed' } },
     build(ctx, resume) {
       let states = new KeyMap<S>();
       if (resume !== undefined) {

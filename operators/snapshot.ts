@@ -6,7 +6,8 @@
  * Snapshots are plain msgpack-encodable data: objects with string keys, arrays, numbers (±∞ and
  * NaN too), strings, booleans, bigints, null/undefined and typed arrays — never `Map`, `Set` or
  * class instances. Keyed state is listed per key as `[key, …state]` tuples, so that it can be
- * split by key group. Restoring validates while it rebuilds into fresh structures and schedules
+ * split by key group; each factory declares where they are as `keyedState` (see
+ * `engine/state-layout.ts`). Restoring validates while it rebuilds into fresh structures and schedules
  * processing-time timers last, so a value that does not fit throws before anything took effect.
  */
 import type { Aggregate } from '../engine/aggregate.js';

@@ -1,8 +1,9 @@
 /**
  * `keyed.sortByEventTime()`: buffers records until the watermark passes them, then emits them in
  * timestamp order (ties in arrival order). Records already behind the watermark on arrival are
- * late and go to `late()`. The output is ordered by event time, so it satisfies per-key (indeed
- * total) order contracts.
+ * late and go to `late()`. The output is ordered by event time over the whole stream, so it
+ * satisfies per-key and total order contracts; to keep that, it runs on a single worker of a
+ * parallel run (`keyedState: 'not-keyed'`). Its snapshot still lists records per key.
  */
 import { MinHeap } from '../engine/heap.js';
 import { type Key, KeyMap } from '../engine/keys.js';
@@ -29,6 +30,9 @@ export function sortByEventTimeOperator(): OperatorFactory {
     kind: 'sortByEventTime',
     stateVersion: STATE_VERSION,
     stateSignature: 'sortByEventTime',
+    // The output is in event-time order over the whole stream (the plan's 'total' order), which
+    // instances each holding some keys would not give: it runs on a single worker.
+    keyedState: 'not-keyed',
     build(ctx, resume) {
       const heap = new MinHeap<Held>(before);
       let seq = 0;

@@ -9,12 +9,15 @@
  *     f64 offset | f64 timestamp | u32 key length | key (msgpack) | value (msgpack)
  *
  * little-endian. The offset and timestamp sit in the fixed header, so scanning, indexing and
- * seeking never decode msgpack. Keys and values are encoded by msgpackr without extensions (no
- * records or structures, no `moreTypes`) and decoded by the strict decoder of `decode.ts`.
+ * seeking never decode msgpack. Keys and values are encoded by the log's own encoder
+ * (`encode.ts`: plain objects, arrays, strings, numbers, booleans, null) or, for any other type, by
+ * msgpackr without extensions (no records or structures, no `moreTypes`), and decoded by the
+ * strict decoder of `decode.ts`.
  * Version 1 (no segment header, CRC-32 frames) is refused with an error saying so.
  */
 import { Packr } from 'msgpackr';
 import { decode } from './decode.js';
+import { NO_ROOM, UNSUPPORTED, encodePlain } from './encode.js';
 import { xxhash32 } from './xxhash32.js';
 
 /** Bytes before the key: length, checksum, offset, timestamp, key length. */
@@ -172,8 +175,17 @@ export class FrameWriter {
     return size;
   }
 
-  /** Packs `v` with msgpackr and copies it to `this.buf[to…]`; returns its length. */
+  /**
+   * Encodes `v` at `this.buf[to…]` (the log's own encoder; msgpackr for what it leaves, copied
+   * in); returns its length.
+   */
   private packInto(v: unknown, to: number): number {
+    for (;;) {
+      const end = encodePlain(this.buf, this.view, to, v);
+      if (end >= 0) return end - to;
+      if (end === UNSUPPORTED) break;
+      if (end === NO_ROOM) this.ensure(to - this.length + Math.max(4096, this.buf.length - this.length));
+    }
     const t = packr.pack(v, REUSE_AND_RESET) as Buffer & { start: number; end: number };
     const n = t.end - t.start;
     this.ensure(to - this.length + n);

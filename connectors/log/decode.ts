@@ -1,6 +1,6 @@
 /**
- * The event log's MessagePack decoder: reads the keys and values that `encode.ts` (msgpackr)
- * wrote, many per buffer, without per-call setup. It is strict and data-only:
+ * The event log's MessagePack decoder: reads the keys and values that `encode.ts` (or msgpackr,
+ * for the types that encoder leaves to it) wrote, many per buffer, without per-call setup. It is strict and data-only:
  *
  * - extensions: only what msgpackr's encoder (with `moreTypes: false`) writes — the standard
  *   timestamp type -1 (a `Date`) and fixext 1 type 0 (`undefined`). Every other extension,
@@ -12,6 +12,14 @@
  * - 64-bit integers become `bigint` (msgpackr writes them only for bigints); bin becomes a
  *   `Uint8Array` copy; nesting deeper than `MAX_DEPTH` is an error (no stack overflow).
  * - a length that runs past the end of the value is an error, never a read past it.
+ *
+ * Maps whose keys are short strings are decoded through a shape cache: the raw bytes of a map's
+ * keys (header and characters, as written) are kept with their strings, and the next map with the
+ * same entry count and first key is checked against them byte by byte — no hashing, no key
+ * strings built. The object is then filled in the cached key order, so maps of one shape share
+ * a hidden class. A map whose keys differ anywhere is decoded again by the generic path (which
+ * records its shape); shapes with a `__proto__` key or a repeated key are never cached, so those
+ * maps always take the generic path. No code is generated from the data.
  *
  * Errors are `LogDecodeError`s; the cursor turns them into problems with the record's position.
  */
@@ -131,14 +139,133 @@ function read(depth: number): unknown {
 function readMap(n: number, depth: number): Record<string, unknown> {
   if (depth >= MAX_DEPTH) throw new LogDecodeError(`nested deeper than ${MAX_DEPTH} levels`);
   if (n * 2 > end - pos) throw new LogDecodeError(`truncated map at byte ${pos}`); // each entry needs two bytes
+  if (n === 0) return {};
+  const start = pos;
+  const slot = shapeSlot(n);
+  if (slot >= 0) {
+    const shape = shapes[slot];
+    if (shape !== undefined && shape.n === n) {
+      const o = readShaped(shape, depth);
+      if (o !== undefined) return o;
+      pos = start; // a key differs: decode it again, generically
+    }
+  }
+  return readMapGeneric(n, depth, slot);
+}
+
+/** Decodes a map entry by entry, recording its shape in `shapes[slot]` when it is cacheable. */
+function readMapGeneric(n: number, depth: number, slot: number): Record<string, unknown> {
   const o: Record<string, unknown> = {};
+  let cacheable = slot >= 0 && n <= MAX_SHAPE_KEYS;
+  const keys = cacheable ? new Array<string>(n) : undefined;
+  const ends = cacheable ? new Int32Array(n) : undefined;
+  const starts = cacheable ? new Int32Array(n) : undefined;
+  let keyBytes = 0;
   for (let i = 0; i < n; i++) {
+    const at = pos;
     const k = readKey(depth);
+    if (cacheable) {
+      const h = src[at] as number;
+      if (h < 0xa0 || h >= 0xc0 || k === '__proto__' || Object.prototype.hasOwnProperty.call(o, k)) cacheable = false;
+      else {
+        (keys as string[])[i] = k;
+        (starts as Int32Array)[i] = at;
+        (ends as Int32Array)[i] = keyBytes += pos - at;
+      }
+    }
     const v = read(depth + 1);
     if (k === '__proto__') Object.defineProperty(o, k, { value: v, enumerable: true, writable: true, configurable: true });
     else o[k] = v;
   }
+  if (cacheable) shapes[slot] = makeShape(n, keys as string[], starts as Int32Array, ends as Int32Array);
   return o;
+}
+
+/**
+ * Decodes the map at `pos` as `shape` when each of its keys has the shape's bytes; `undefined`
+ * (with `pos` somewhere inside the map) at the first key that differs.
+ */
+function readShaped(shape: Shape, depth: number): Record<string, unknown> | undefined {
+  const kb = shape.bytes;
+  const kv = shape.view;
+  const v32 = view;
+  const ends = shape.ends;
+  const keys = shape.keys;
+  const s = src;
+  const n = shape.n;
+  const o: Record<string, unknown> = { ...shape.template };
+  let k0 = 0;
+  for (let i = 0; i < n; i++) {
+    const k1 = ends[i] as number;
+    let p = pos;
+    if (p + (k1 - k0) > end) return undefined;
+    let j = k0;
+    for (; j + 4 <= k1; j += 4, p += 4) if (v32.getInt32(p) !== kv.getInt32(j)) return undefined;
+    for (; j < k1; j++, p++) if (s[p] !== kb[j]) return undefined;
+    pos = p;
+    k0 = k1;
+    // Inline the commonest value types; everything else goes through `read`.
+    const b = s[p] as number;
+    let v: unknown;
+    if (b < 0x80) {
+      v = b;
+      pos = p + 1;
+    } else if (b >= 0xa0 && b < 0xc0) {
+      pos = p + 1;
+      v = readString(b - 0xa0);
+    } else if (b === 0xcb && p + 9 <= end) {
+      v = view.getFloat64(p + 1);
+      pos = p + 9;
+    } else v = read(depth + 1);
+    o[keys[i] as string] = v;
+  }
+  return o;
+}
+
+/** Maps with up to this many entries have their shape cached. */
+const MAX_SHAPE_KEYS = 32;
+/** Shape cache slots (a power of two). */
+const SHAPE_SLOTS = 256;
+
+/** A map shape: its keys, and their msgpack bytes back to back (`ends[i]`: end of key i's bytes). */
+interface Shape {
+  readonly n: number;
+  readonly keys: readonly string[];
+  readonly bytes: Uint8Array;
+  /** A view of `bytes`, to compare four at a time. */
+  readonly view: DataView;
+  readonly ends: Int32Array;
+  readonly template: Record<string, unknown>;
+}
+
+const shapes: (Shape | undefined)[] = new Array<Shape | undefined>(SHAPE_SLOTS).fill(undefined);
+
+/**
+ * The shape cache slot of the map of `n` entries whose first key is at `pos`: from `n` and the
+ * first key's first bytes; -1 when the first key is not a short string (not cached).
+ */
+function shapeSlot(n: number): number {
+  const h = src[pos] as number;
+  if (h < 0xa0 || h >= 0xc0 || pos + (h - 0x9f) > end) return -1;
+  const len = h - 0xa0;
+  const c0 = len > 0 ? (src[pos + 1] as number) : 0;
+  const c1 = len > 1 ? (src[pos + len] as number) : 0;
+  return (Math.imul(n, 0x9e3779b1) ^ Math.imul(len, 0x85ebca77) ^ (c0 << 3) ^ (c1 << 9)) >>> 24;
+}
+
+/** A shape from the keys of the map just decoded: their strings, where their bytes start in `src`, and the ends of those bytes back to back. */
+function makeShape(n: number, keys: string[], starts: Int32Array, ends: Int32Array): Shape {
+  const bytes = new Uint8Array(ends[n - 1] as number);
+  let k0 = 0;
+  for (let i = 0; i < n; i++) {
+    const k1 = ends[i] as number;
+    const at = starts[i] as number;
+    bytes.set(src.subarray(at, at + k1 - k0), k0);
+    k0 = k1;
+  }
+  const template: Record<string, unknown> = {};
+  for (const k of keys) template[k] = null;
+  return { n, keys, bytes, view: new DataView(bytes.buffer), ends, template };
 }
 
 function readArray(n: number, depth: number): unknown[] {
@@ -217,8 +344,11 @@ function readString(n: number): string {
   pos += n;
   if (n <= 32) {
     let ascii = 0;
-    for (let i = at; i < at + n; i++) ascii |= src[i] as number;
-    if (ascii < 0x80) return ascii8(at, n);
+    let i = at;
+    const stop = at + n;
+    for (; i + 4 <= stop; i += 4) ascii |= view.getInt32(i);
+    for (; i < stop; i++) ascii |= src[i] as number;
+    if ((ascii & 0x80808080) === 0) return ascii8(at, n);
   }
   return utf8.decode(src.subarray(at, at + n));
 }

@@ -83,9 +83,10 @@ export class Segment {
 
   /** Accounts for every frame in `buf[0, length)`, written at file position `position`. */
   trackBatch(buf: Buffer, length: number, position: number): void {
+    const dv = new DataView(buf.buffer, buf.byteOffset, length);
     for (let at = 0; at < length;) {
-      const size = buf.readUInt32LE(at) + LENGTH_BYTES;
-      this.track(position + at, size, buf.readDoubleLE(at + 8), buf.readDoubleLE(at + 16));
+      const size = dv.getUint32(at, true) + LENGTH_BYTES;
+      this.track(position + at, size, dv.getFloat64(at + 8, true), dv.getFloat64(at + 16, true));
       at += size;
     }
   }

@@ -2,10 +2,12 @@
  * Matches a checkpoint's saved state to a plan before a restore: operators and sources by their
  * stable names, operator state by kind, state version and signature. Anything that does not fit
  * is refused with a `CheckpointError` naming the operator and why — unless a migration converts
- * the state — so that a changed pipeline never starts from half-understood state.
+ * the state — so that a changed pipeline never starts from half-understood state. The key-group
+ * count a restored run uses is the checkpoint's (`restoredKeyGroups`).
  */
-import { CHECKPOINT_FORMAT, type Checkpoint, type OperatorCheckpoint, type StateMigration } from '../checkpoint.js';
+import { CHECKPOINT_FORMAT, type Checkpoint, type CheckpointState, type OperatorCheckpoint, type StateMigration } from '../checkpoint.js';
 import { CheckpointError, describeError } from '../errors.js';
+import { DEFAULT_KEY_GROUPS, checkKeyGroups } from '../key-groups.js';
 import type { Plan } from '../plan.js';
 
 function describe(kind: string, version: number, signature: string | undefined): string {
@@ -65,4 +67,33 @@ export function restoredOperators(
     }
   }
   return out;
+}
+
+/**
+ * The key-group count of a run: the checkpoint's when it restores one that recorded it (the count
+ * is fixed when a pipeline first starts, whatever the number of workers), else `requested`, else
+ * {@link DEFAULT_KEY_GROUPS}. An explicit `requested` count that differs from the checkpoint's is
+ * refused with a `CheckpointError` naming `where`; an invalid one with a `RangeError`.
+ *
+ * @example
+ * restoredKeyGroups(undefined, undefined, 'tidemark.runParallel'); // 128 (a fresh start)
+ * restoredKeyGroups({ keyGroups: 64 }, undefined, 'tidemark.runParallel'); // 64
+ * restoredKeyGroups({ keyGroups: 64 }, 128, 'tidemark.runParallel'); // throws CheckpointError
+ */
+export function restoredKeyGroups(checkpoint: Pick<CheckpointState, 'keyGroups'> | undefined, requested: number | undefined, where: string): number {
+  if (requested !== undefined) checkKeyGroups(requested, where);
+  const saved = checkpoint?.keyGroups;
+  if (saved === undefined) return requested ?? DEFAULT_KEY_GROUPS;
+  try {
+    checkKeyGroups(saved, where);
+  } catch (e) {
+    throw new CheckpointError(`${where}: the checkpoint records an invalid key-group count (${describeError(e)})`, { cause: e });
+  }
+  if (requested !== undefined && requested !== saved) {
+    throw new CheckpointError(
+      `${where}: keyGroups is ${requested}, but the checkpoint was written by a pipeline first started with ${saved} key groups; ` +
+        `the key-group count is fixed when a pipeline first starts (only the number of workers may change) — omit keyGroups or pass ${saved}`,
+    );
+  }
+  return saved;
 }

@@ -75,6 +75,7 @@ export function sinkFactory(name: string, sink: Sink<unknown>, track: (p: Promis
 /** The pass-through that merges several inputs (union, the pipeline's dead-letter stream). */
 export const passThrough: OperatorFactory = {
   kind: 'pass-through',
+  keyedState: 'stateless',
   build(ctx) {
     const out = ctx.out;
     return {

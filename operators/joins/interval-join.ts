@@ -211,7 +211,7 @@ export class IntervalJoinLogic implements OperatorLogic {
       return out;
     };
     this.states.forEach((st, key) => keys.push([key, side(st.sides[0]), side(st.sides[1])]));
-    return { seqs: this.seqs, keys };
+    return { seqs: [this.seqs[0], this.seqs[1]], keys };
   }
 
   /** Restores what `snapshot()` returned (called once, right after construction). */
@@ -279,6 +279,7 @@ export function intervalJoinOperator(settings: IntervalJoinSettings): OperatorFa
     kind: 'join:interval',
     stateVersion: STATE_VERSION,
     stateSignature: `join:interval [${settings.lo}, ${settings.hi}] ${settings.type}`,
+    keyedState: { fields: { seqs: 'max', keys: 'keyed' } },
     build(ctx, resume) {
       const logic = new IntervalJoinLogic(ctx, settings);
       if (resume !== undefined) logic.restore(resume);

@@ -178,9 +178,10 @@ export class SessionJoinLogic implements OperatorLogic {
   snapshot(): unknown {
     const keys: unknown[] = [];
     this.sessionsOf.forEach((list, key) => {
-      keys.push([key, list.map((s) => [s.start, s.end, s.values[0], s.seqs[0], s.values[1], s.seqs[1]])]);
+      // copies: sessions grow in place
+      keys.push([key, list.map((s) => [s.start, s.end, s.values[0].slice(), s.seqs[0].slice(), s.values[1].slice(), s.seqs[1].slice()])]);
     });
-    return { seqs: this.seqs, keys };
+    return { seqs: [this.seqs[0], this.seqs[1]], keys };
   }
 
   /** Restores what `snapshot()` returned (called once, right after construction). */
@@ -192,7 +193,8 @@ export class SessionJoinLogic implements OperatorLogic {
       const what = `sessions of ${String(key)}`;
       const list = r.array(row[1], what).map((sv): Session => {
         const x = r.array(sv, what, 6);
-        const [lv, ls, rv, rs] = [2, 3, 4, 5].map((i) => r.array(x[i], what)) as [unknown[], number[], unknown[], number[]];
+        // copies: sessions grow in place, and `resume` may be shared
+        const [lv, ls, rv, rs] = [2, 3, 4, 5].map((i) => r.array(x[i], what).slice()) as [unknown[], number[], unknown[], number[]];
         if (lv.length !== ls.length || rv.length !== rs.length) r.fail(`${what}: records and sequence numbers differ in length`);
         for (const n of [...ls, ...rs]) r.count(n, `${what} sequence number`);
         return { key, start: r.number(x[0], `${what} start`), end: r.number(x[1], `${what} end`), values: [lv, rv], seqs: [ls, rs], alive: true };

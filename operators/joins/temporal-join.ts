@@ -298,6 +298,7 @@ export function temporalJoinOperators(settings: TemporalJoinSettings): { table: 
   let latest: TableWatermark | undefined;
   const table: OperatorFactory = {
     kind: 'temporal-join:table',
+    keyedState: 'stateless',
     build(ctx) {
       const cell: TableWatermark = { w: -Infinity };
       latest = cell;
@@ -313,6 +314,7 @@ export function temporalJoinOperators(settings: TemporalJoinSettings): { table: 
     kind: 'join:temporal',
     stateVersion: STATE_VERSION,
     stateSignature: 'join:temporal',
+    keyedState: { fields: { seq: 'max', keys: 'keyed' } },
     build(ctx, resume) {
       const cell = latest;
       latest = undefined;

@@ -334,7 +334,8 @@ export class WindowJoinLogic implements OperatorLogic {
       windows: this.order.map((w) => {
         const leftRank = ranks(w.leftOrder, w.keys.length);
         const rightRank = ranks(w.rightOrder, w.keys.length);
-        return [w.start, w.end, w.fired, w.keys.map((k, slot) => [k, w.lefts[slot], w.rights[slot], leftRank[slot], rightRank[slot]])];
+        // copies: a key's records grow in place
+        return [w.start, w.end, w.fired, w.keys.map((k, slot) => [k, (w.lefts[slot] as unknown[]).slice(), (w.rights[slot] as unknown[]).slice(), leftRank[slot], rightRank[slot]])];
       }),
     };
   }
@@ -357,8 +358,9 @@ export class WindowJoinLogic implements OperatorLogic {
         const slot = w.keys.length;
         w.slots.set(key, slot);
         w.keys.push(key);
-        w.lefts.push(r.array(kr[1], `windows[${i}] lefts`));
-        w.rights.push(r.array(kr[2], `windows[${i}] rights`));
+        // copies: a key's records grow in place, and `resume` may be shared
+        w.lefts.push(r.array(kr[1], `windows[${i}] lefts`).slice());
+        w.rights.push(r.array(kr[2], `windows[${i}] rights`).slice());
         const a = r.number(kr[3], `windows[${i}] left rank`);
         const b = r.number(kr[4], `windows[${i}] right rank`);
         if (a >= 0) lr.push([a, slot]);
@@ -428,6 +430,8 @@ export function windowJoinOperator(settings: WindowJoinSettings): OperatorFactor
     kind: 'join:window',
     stateVersion: STATE_VERSION,
     stateSignature: windowJoinSignature(settings),
+    // window joins: each window's keys grouped by start; session joins: each key's sessions in its row
+    keyedState: settings.gap === undefined ? { fields: { windows: { groups: 3 } } } : { fields: { seqs: 'max', keys: 'keyed' } },
     build(ctx, resume) {
       const logic = settings.gap === undefined
         ? new WindowJoinLogic(ctx, settings)

@@ -12,7 +12,10 @@
  * - an element that arrives at or behind the combined watermark is applied at once (counted in
  *   `behindWatermark`); only for those does the state they see depend on how far the other input
  *   had got.
- * The output watermark is held at (earliest waiting element or pending timer − 1). A broadcast
+ * The output watermark is held at (earliest waiting element or pending timer − 1). On several
+ * workers (`OperatorContext.worker`) every worker applies every broadcast element, but only the
+ * first (index 0) forwards what `onBroadcast` emits (main and side outputs), reports its errors
+ * and counts it, so the result is the same at any parallelism. A broadcast
  * input that sends no watermark holds every keyed record until its end: give a rules source a
  * watermark (or an `idleTimeout`).
  */
@@ -22,7 +25,7 @@ import type { Key } from '../../engine/keys.js';
 import type { OperatorFactory } from '../../engine/operator.js';
 import { STATE_VERSION, StateReader } from '../snapshot.js';
 import { BroadcastStore } from './broadcast-state.js';
-import { ProcessCore, type ProcessCtx } from './core.js';
+import { PROCESS_STATE_LAYOUT, ProcessCore, type ProcessCtx } from './core.js';
 import { type ProcessSettings, stateText } from './process-operator.js';
 import { entriesProblem } from './state.js';
 
@@ -59,6 +62,8 @@ export function broadcastProcessOperator(settings: BroadcastProcessSettings): Op
     interleavesWithWatermarks: true,
     stateVersion: STATE_VERSION,
     stateSignature: `broadcastProcess ${stateText(settings.state)}`,
+    // broadcast state and waiting broadcast elements are on every worker; keyed records with their key
+    keyedState: { fields: { core: PROCESS_STATE_LAYOUT, seq: 'max', broadcast: 'broadcast', rules: 'broadcast', waiting: 'keyed' } },
     build(octx, resume) {
       const core = new ProcessCore(octx, settings.state, settings.onRecord, settings.onTimer);
       const ctx = core.ctx;
@@ -71,14 +76,17 @@ export function broadcastProcessOperator(settings: BroadcastProcessSettings): Op
       const applyBroadcast = (value: unknown, t: number): void => {
         core.enter(undefined, t, t);
         ctx.state = NO_STATE;
+        // every worker applies the element; the first forwards its output and reports its errors
+        core.muted = !core.leader;
         try {
           const r = settings.onBroadcast(value, ctx);
           if (r instanceof Promise) octx.fail('process onBroadcast returned a promise; process functions are synchronous', t);
-          core.accepted++;
+          if (core.leader) core.accepted++;
         } catch (e) {
           if (e instanceof UserFunctionError) throw e;
-          octx.userError(e, value, t, 'process onBroadcast threw');
+          if (core.leader) octx.userError(e, value, t, 'process onBroadcast threw');
         } finally {
+          core.muted = false;
           core.leave(undefined);
         }
       };
@@ -97,7 +105,7 @@ export function broadcastProcessOperator(settings: BroadcastProcessSettings): Op
           for (let i = 0; i < n; i++) {
             const t = times[i] as number;
             const late = t <= w;
-            if (late) core.behindWatermark++;
+            if (late && (input === 0 || core.leader)) core.behindWatermark++;
             if (input === 1) {
               if (late) applyBroadcast(values[i], t);
               else waiting.push({ t, input: 0, seq: seq++, value: values[i], key: undefined });

@@ -6,12 +6,23 @@
  * Order within one watermark advance to `W`: due event-time timers and TTL expiries run in time
  * order; at equal times timers run first (so a timer set at `lastUpdate + ttl` still sees the
  * state), timers at equal times in registration order.
+ *
+ * A key's results depend only on the key's own records and timers and on what every worker sees
+ * alike (watermarks, broadcast input), so they are the same whichever keys share an instance (any
+ * parallelism, any rescale):
+ * - lateness: an emission is late when at or behind the input watermark of the last completed
+ *   advance. That is the output watermark the runtime has forwarded: an advance fires every timer
+ *   up to it, so no timer holds the output watermark below it, and it never goes back.
+ * - the end-of-input horizon: timers that a timer sets during the end-of-input pass beyond the
+ *   key's horizon (its largest record timestamp, or event-time timer set before that pass, since
+ *   the key last held state) are dropped, so self-renewing timers end.
  */
 import { UserFunctionError } from '../../engine/errors.js';
 import { MinHeap } from '../../engine/heap.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { Cancel } from '../../engine/clock.js';
 import type { OperatorContext } from '../../engine/operator.js';
+import type { StateLayout } from '../../engine/state-layout.js';
 import { isValidTimestamp } from '../../engine/time.js';
 import type { StateReader } from '../snapshot.js';
 import { type Cell, type StateDescriptor, type StateHost, createCells } from './state.js';
@@ -31,6 +42,8 @@ export interface KeyEntry {
   readonly state: Record<string, Cell>;
   eventTimers: Map<number, EventTimer> | undefined;
   procTimers: Map<number, ProcTimer> | undefined;
+  /** The key's largest record timestamp or event-time timer set outside the end-of-input pass. */
+  horizon: number;
 }
 
 interface EventTimer {
@@ -98,6 +111,14 @@ export class ProcessCtx implements TimerService {
   }
 }
 
+/**
+ * The key-group layout of `ProcessCore.snapshot()`: each key's cells, TTL expiries, timers of both
+ * domains and end-of-input horizon in its row; sequence counters merge by max; the input watermark
+ * of the last advance is the same on every worker at a consistent cut. (`horizon` and `outWm` are
+ * the instance-wide values of snapshots written before they moved into the rows.)
+ */
+export const PROCESS_STATE_LAYOUT: StateLayout = { fields: { seq: 'max', procSeq: 'max', inWm: 'same', keys: 'keyed', horizon: 'max', outWm: 'min' } };
+
 /** Keys, state, timers, TTL and emission of one process operator instance. */
 export class ProcessCore implements StateHost {
   private keys = new KeyMap<KeyEntry>();
@@ -113,13 +134,15 @@ export class ProcessCore implements StateHost {
   private current: KeyEntry | undefined = undefined;
   /** Default output timestamp of the current call. */
   private currentTs = 0;
-  /** The operator's output watermark as the runtime forwards it (tracked step by step). */
-  outWm = -Infinity;
+  /** The input watermark as of the last completed advance (`settle`): emissions at or behind it are late. */
+  private inWm = -Infinity;
   /**
-   * The largest record timestamp, or event-time timer set outside the end-of-input pass: at end of
-   * input, a timer that a timer sets beyond it is dropped (so self-renewing timers end).
+   * Emissions count once over all workers: false on a worker other than the first (index 0), which
+   * drops what `onBroadcast` emits (every worker runs it; the first forwards its output).
    */
-  private horizon = -Infinity;
+  readonly leader: boolean;
+  /** In `onBroadcast` on a worker that is not the leader: emissions are dropped. */
+  muted = false;
   /** The end-of-input pass has begun (watermark +∞). */
   ending = false;
   private inTimer = false;
@@ -140,14 +163,15 @@ export class ProcessCore implements StateHost {
     private readonly onTimer: ((timer: TimerInfo, ctx: ProcessCtx) => unknown) | undefined,
   ) {
     this.ctx = new ProcessCtx(this);
+    this.leader = (octx.worker?.index ?? 0) === 0;
   }
 
   // ---- records ------------------------------------------------------------------------------
 
   /** Runs `onRecord` for one record of `key` at `t`. */
   processRecord(value: unknown, t: number, key: Key): void {
-    if (t > this.horizon) this.horizon = t;
     const entry = this.entryFor(key);
+    if (t > entry.horizon) entry.horizon = t;
     this.enter(entry, t, t);
     try {
       const r = this.onRecord(value, this.ctx);
@@ -188,9 +212,10 @@ export class ProcessCore implements StateHost {
       entry = this.pool.pop();
       if (entry !== undefined) {
         entry.key = ownKey(key);
+        entry.horizon = -Infinity;
       } else {
         const { cells, state } = createCells(this.spec, this);
-        entry = { key: ownKey(key), cells, state, eventTimers: undefined, procTimers: undefined };
+        entry = { key: ownKey(key), cells, state, eventTimers: undefined, procTimers: undefined, horizon: -Infinity };
       }
       this.keys.set(entry.key, entry);
     }
@@ -223,9 +248,11 @@ export class ProcessCore implements StateHost {
 
   emit(value: unknown, timestamp?: number): void {
     const ts = timestamp === undefined ? this.currentTs : this.checkTs(timestamp, 'emit');
-    if (ts <= this.outWm) {
+    if (this.muted) return;
+    const wm = this.inWm;
+    if (ts <= wm) {
       this.lateOutputs++;
-      this.octx.late.emit({ value, timestamp: ts, key: this.current?.key, watermark: this.outWm }, ts);
+      this.octx.late.emit({ value, timestamp: ts, key: this.current?.key, watermark: wm }, ts);
       return;
     }
     this.octx.out.emit(value, ts);
@@ -236,6 +263,7 @@ export class ProcessCore implements StateHost {
       this.octx.fail('ctx.output needs a tag from outputTag(name)', this.currentTs);
     }
     const ts = timestamp === undefined ? this.currentTs : this.checkTs(timestamp, 'output');
+    if (this.muted) return;
     this.octx.side(tag.name).emit(value, ts);
   }
 
@@ -255,12 +283,12 @@ export class ProcessCore implements StateHost {
   registerEventTime(t: number): void {
     const entry = this.keyed('registerEventTime');
     if (!isValidTimestamp(t)) this.octx.fail(`ctx.timers.registerEventTime: ${String(t)} is not a valid event timestamp`, this.currentTs);
-    if (t > this.horizon) {
+    if (t > entry.horizon) {
       if (this.ending && this.inTimer) {
         this.timersDroppedAtEnd++;
         return;
       }
-      this.horizon = t;
+      entry.horizon = t;
     }
     const map = (entry.eventTimers ??= new Map());
     if (map.has(t)) return;
@@ -397,12 +425,10 @@ export class ProcessCore implements StateHost {
   /** The operator's watermark hold (the broadcast variant adds its waiting elements). */
   hold: () => number = () => this.earliestTimer() - 1;
 
-  /** Updates the tracked output watermark as the runtime will: `min(input watermark, hold)`. */
+  /** Ends an advance (or a processing-time timer): later emissions are judged against the input watermark as it is now. */
   settle(): void {
-    const hold = this.hold();
     const w = this.octx.watermark;
-    const o = hold < w ? hold : w;
-    if (o > this.outWm) this.outWm = o;
+    if (w > this.inWm) this.inWm = w;
   }
 
   /** End of input: drops every key, timer and expiry. */
@@ -424,9 +450,11 @@ export class ProcessCore implements StateHost {
   // ---- snapshots ----------------------------------------------------------------------------
 
   /**
-   * `{ seq, procSeq, horizon, outWm, keys: [[key, cells, eventTimers, processingTimers], …] }`:
+   * `{ seq, procSeq, inWm, keys: [[key, cells, eventTimers, processingTimers, horizon], …] }`:
    * per key, each cell (in descriptor order) as `[contents, lastUpdate, queuedAt | null]`, its
-   * event-time timers as `[t, seq]` and processing-time timers as `[t, seq]`.
+   * event-time timers as `[t, seq]`, processing-time timers as `[t, seq]` and its end-of-input
+   * horizon. (Snapshots written before had rows of four and an instance-wide `horizon` and
+   * `outWm`: they restore with those.)
    */
   snapshot(): unknown {
     const keys: unknown[] = [];
@@ -436,9 +464,9 @@ export class ProcessCore implements StateHost {
       entry.eventTimers?.forEach((timer, t) => ev.push([t, timer.seq]));
       const pt: number[][] = [];
       entry.procTimers?.forEach((timer, t) => pt.push([t, timer.seq]));
-      keys.push([key, cells, ev, pt]);
+      keys.push([key, cells, ev, pt, entry.horizon]);
     });
-    return { seq: this.seq, procSeq: this.procSeq, horizon: this.horizon, outWm: this.outWm, keys };
+    return { seq: this.seq, procSeq: this.procSeq, inWm: this.inWm, keys };
   }
 
   /**
@@ -449,14 +477,17 @@ export class ProcessCore implements StateHost {
     const o = r.object(resume, 'the state');
     const seq = r.count(o['seq'], 'seq');
     const procSeq = r.count(o['procSeq'], 'procSeq');
-    const horizon = r.number(o['horizon'], 'horizon');
-    const outWm = r.number(o['outWm'], 'outWm');
+    // before rows held their horizon and watermark: the instance-wide ones, for every key
+    const old = o['inWm'] === undefined;
+    const horizon = old ? r.number(o['horizon'], 'horizon') : -Infinity;
+    const inWm = r.number(old ? o['outWm'] : o['inWm'], old ? 'outWm' : 'inWm');
     const proc: { entry: KeyEntry; t: number; timer: ProcTimer }[] = [];
     for (const { key, row } of r.keyed(o['keys'], 'keys', 4)) {
       const what = `key ${String(key)}`;
       if (this.keys.get(key) !== undefined) r.fail(`${what} appears twice`);
       const { cells, state } = createCells(this.spec, this);
-      const entry: KeyEntry = { key, cells, state, eventTimers: undefined, procTimers: undefined };
+      if (!old && row.length !== 5) r.fail(`${what} must have 5 elements, got ${row.length}`);
+      const entry: KeyEntry = { key, cells, state, eventTimers: undefined, procTimers: undefined, horizon: old ? horizon : r.number(row[4], `${what} horizon`) };
       const dumped = r.array(row[1], `${what} cells`, cells.length);
       for (let i = 0; i < cells.length; i++) {
         const cell = cells[i] as Cell;
@@ -489,8 +520,7 @@ export class ProcessCore implements StateHost {
     }
     this.seq = Math.max(this.seq, seq);
     this.procSeq = procSeq;
-    this.horizon = horizon;
-    this.outWm = outWm;
+    this.inWm = inWm;
     this.liveProcTimers = proc.length;
     proc.sort((a, b) => a.timer.seq - b.timer.seq);
     for (const p of proc) this.scheduleProcessingTimer(p.entry, p.t, p.timer);

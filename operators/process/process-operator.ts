@@ -6,16 +6,20 @@
  *   counted in `behindWatermark`.
  * - Event-time timers fire when the watermark reaches them (`W ≥ t`), in timestamp order (ties in
  *   registration order), before that watermark is forwarded; a timer registered at or behind the
- *   watermark fires at the next advance. At end of input every timer fires; timers registered
- *   during that last pass beyond the largest time seen so far are dropped (`timersDroppedAtEnd`),
- *   so self-renewing timers end. Processing-time timers fire through the pipeline clock.
- * - The output watermark is held at (earliest pending event-time timer − 1).
+ *   watermark fires at the next advance. At end of input every timer fires; timers that a timer
+ *   registers during that last pass beyond its key's horizon — the key's largest record timestamp
+ *   or event-time timer set before that pass — are dropped (`timersDroppedAtEnd`), so
+ *   self-renewing timers end. Processing-time timers fire through the pipeline clock.
+ * - The output watermark is held at (earliest pending event-time timer − 1). An emission at or
+ *   behind the input watermark of the last completed advance goes to `late()`.
+ * - A key's results depend only on its records and timers and on the watermarks, so they are the
+ *   same at any parallelism.
  * - The operator asks its sources to deliver each watermark advance before the next record, so
  *   its output does not depend on batching.
  */
 import type { Key } from '../../engine/keys.js';
 import type { OperatorFactory } from '../../engine/operator.js';
-import { ProcessCore, type ProcessCtx, type ResolvedState } from './core.js';
+import { PROCESS_STATE_LAYOUT, ProcessCore, type ProcessCtx, type ResolvedState } from './core.js';
 import { STATE_VERSION, StateReader } from '../snapshot.js';
 import type { TimerInfo } from './types.js';
 
@@ -45,6 +49,7 @@ export function processOperator(settings: ProcessSettings): OperatorFactory {
     interleavesWithWatermarks: true,
     stateVersion: STATE_VERSION,
     stateSignature: `process ${stateText(settings.state)}`,
+    keyedState: PROCESS_STATE_LAYOUT,
     build(ctx, resume) {
       const core = new ProcessCore(ctx, settings.state, settings.onRecord, settings.onTimer);
       if (resume !== undefined) core.restore(new StateReader(ctx, 'process'), resume);

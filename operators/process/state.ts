@@ -230,13 +230,13 @@ export class ListCell<T> extends Cell implements ListState<T> {
   clear(): void {
     if (this.values.length > 0) this.values = [];
   }
-  /** The values in order. */
+  /** The values in order (a copy: the list grows in place). */
   dump(): unknown {
-    return this.values;
+    return this.values.slice();
   }
   load(data: unknown): string | undefined {
     if (!Array.isArray(data)) return 'a list state must be an array';
-    this.values = data as T[];
+    this.values = data.slice() as T[];
     return undefined;
   }
 }

@@ -9,6 +9,7 @@ import type { Batch } from '../../engine/batch.js';
 import { UserFunctionError } from '../../engine/errors.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
+import type { StateLayout } from '../../engine/state-layout.js';
 import { gcd, mod } from '../../engine/time.js';
 import { StateReader, accOut } from '../snapshot.js';
 import { lowerBound } from './each-record.js';
@@ -35,6 +36,9 @@ interface MergeSlot {
   at: number;
   refs: number;
 }
+
+/** The key-group layout of `AlignedWindowLogic.snapshot()`: panes and emitted counts are keyed rows grouped by start. */
+export const ALIGNED_WINDOW_LAYOUT: StateLayout = { fields: { prevW: 'same', panes: { groups: 1 }, emitted: { groups: 1 } } };
 
 /** Running state of one tumbling or sliding window operator. */
 export class AlignedWindowLogic implements OperatorLogic {

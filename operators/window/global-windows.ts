@@ -6,8 +6,12 @@ import type { Batch } from '../../engine/batch.js';
 import { UserFunctionError } from '../../engine/errors.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
+import type { StateLayout } from '../../engine/state-layout.js';
 import { StateReader, accOut } from '../snapshot.js';
 import { WindowEmitter, type WindowSettings } from './emitter.js';
+
+/** The key-group layout of `GlobalWindowLogic.snapshot()`. */
+export const GLOBAL_WINDOW_LAYOUT: StateLayout = { fields: { keys: 'keyed' } };
 
 /** Running state of one global window operator. */
 export class GlobalWindowLogic implements OperatorLogic {

@@ -10,6 +10,7 @@ import type { Batch } from '../../engine/batch.js';
 import { MinHeap, NumericHeap } from '../../engine/heap.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
+import type { StateLayout } from '../../engine/state-layout.js';
 import { eachRecord } from './each-record.js';
 import { WindowEmitter, type WindowSettings } from './emitter.js';
 import { StateReader } from '../snapshot.js';
@@ -19,6 +20,9 @@ const earlier = (a: PaneState, b: PaneState): boolean =>
   a.end < b.end || (a.end === b.end && (a.start < b.start || (a.start === b.start && a.firstSeq < b.firstSeq)));
 
 const byEarlyDue = (a: PaneState, b: PaneState): boolean => a.earlyDue < b.earlyDue || (a.earlyDue === b.earlyDue && earlier(a, b));
+
+/** The key-group layout of `SessionWindowLogic.snapshot()`: each key's sessions (timers included) in its row. */
+export const SESSION_WINDOW_LAYOUT: StateLayout = { fields: { seq: 'max', keys: 'keyed' } };
 
 /** Running state of one session window operator. */
 export class SessionWindowLogic implements OperatorLogic {

@@ -8,6 +8,7 @@ import type { Batch } from '../../engine/batch.js';
 import { MinHeap } from '../../engine/heap.js';
 import { type Key, KeyMap, ownKey } from '../../engine/keys.js';
 import type { OperatorContext, OperatorLogic } from '../../engine/operator.js';
+import type { StateLayout } from '../../engine/state-layout.js';
 import { mod } from '../../engine/time.js';
 import { eachRecord, lowerBound } from './each-record.js';
 import { WindowEmitter, type WindowSettings } from './emitter.js';
@@ -28,6 +29,9 @@ interface WindowStates {
 const byEarlyDue = (a: PaneState, b: PaneState): boolean =>
   a.earlyDue < b.earlyDue || (a.earlyDue === b.earlyDue && (a.end < b.end || (a.end === b.end && a.firstSeq < b.firstSeq)));
 
+
+/** The key-group layout of `TriggeredWindowLogic.snapshot()`: (key, window) states (timers included) grouped by window. */
+export const TRIGGERED_WINDOW_LAYOUT: StateLayout = { fields: { prevW: 'same', seq: 'max', windows: { groups: 2 } } };
 
 /** Running state of one triggered tumbling, sliding or global window operator. */
 export class TriggeredWindowLogic implements OperatorLogic {

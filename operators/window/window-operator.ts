@@ -6,13 +6,14 @@ import type { Aggregate } from '../../engine/aggregate.js';
 import { PlanError } from '../../engine/errors.js';
 import type { OperatorContext, OperatorFactory, OperatorLogic } from '../../engine/operator.js';
 import { type Duration, toMillis } from '../../engine/time.js';
-import { AlignedWindowLogic } from './aligned.js';
+import type { StateLayout } from '../../engine/state-layout.js';
+import { ALIGNED_WINDOW_LAYOUT, AlignedWindowLogic } from './aligned.js';
 import { STATE_VERSION, aggregateName } from '../snapshot.js';
 import { type WindowAssigner, assignerText } from './assigners.js';
 import type { ProcessWindowFn, WindowSettings } from './emitter.js';
-import { GlobalWindowLogic } from './global-windows.js';
-import { SessionWindowLogic } from './session-windows.js';
-import { TriggeredWindowLogic } from './triggered-windows.js';
+import { GLOBAL_WINDOW_LAYOUT, GlobalWindowLogic } from './global-windows.js';
+import { SESSION_WINDOW_LAYOUT, SessionWindowLogic } from './session-windows.js';
+import { TRIGGERED_WINDOW_LAYOUT, TriggeredWindowLogic } from './triggered-windows.js';
 import { type TriggerOptions, checkTrigger, isDefaultTrigger, triggerText } from './triggers.js';
 import type { Accumulation } from './types.js';
 
@@ -111,6 +112,7 @@ export function windowSignature(assigner: WindowAssigner, settings: WindowSettin
 
 /** The operator factory for a keyed window with `settings`. */
 export function windowOperator(assigner: WindowAssigner, settings: WindowSettings): OperatorFactory {
+  const impl = implementation(assigner, settings);
   return {
     kind: `window:${assigner.kind}`,
     // early panes (by count, or continuous in event time) see records that arrive before the next
@@ -118,31 +120,37 @@ export function windowOperator(assigner: WindowAssigner, settings: WindowSetting
     interleavesWithWatermarks: settings.trigger.earlyRecords > 0 || settings.trigger.earlyEvery > 0,
     stateVersion: STATE_VERSION,
     stateSignature: windowSignature(assigner, settings),
+    keyedState: impl.layout,
     build(ctx, resume) {
-      const logic = create(ctx);
+      const logic = impl.create(ctx);
       if (resume !== undefined) logic.restore(resume);
       return logic;
     },
   };
+}
 
-  function create(ctx: OperatorContext): OperatorLogic & { restore(resume: unknown): void } {
-    switch (assigner.kind) {
-      case 'tumbling':
-        return needsPaneState(settings)
-          ? new TriggeredWindowLogic(ctx, assigner.size, assigner.size, assigner.offset, settings)
-          : new AlignedWindowLogic(ctx, assigner.size, assigner.size, assigner.offset, settings);
-      case 'sliding':
-        return needsPaneState(settings)
-          ? new TriggeredWindowLogic(ctx, assigner.size, assigner.slide, assigner.offset, settings)
-          : new AlignedWindowLogic(ctx, assigner.size, assigner.slide, assigner.offset, settings);
-      case 'session':
-        return new SessionWindowLogic(ctx, assigner.gap, assigner.gapOf as ((r: unknown) => number) | undefined, settings, assigner.maxLength);
-      case 'calendar':
-        return new TriggeredWindowLogic(ctx, NaN, Infinity, 0, settings, assigner);
-      case 'global':
-        return needsPaneState(settings)
-          ? new TriggeredWindowLogic(ctx, Infinity, Infinity, 0, settings)
-          : new GlobalWindowLogic(ctx, settings);
+/** The implementation for the assigner and settings: its logic and the layout of its state. */
+function implementation(assigner: WindowAssigner, settings: WindowSettings): {
+  layout: StateLayout;
+  create(ctx: OperatorContext): OperatorLogic & { restore(resume: unknown): void };
+} {
+  const perWindow = needsPaneState(settings);
+  switch (assigner.kind) {
+    case 'tumbling':
+    case 'sliding': {
+      const { size, offset } = assigner;
+      const slide = assigner.kind === 'tumbling' ? size : assigner.slide;
+      return perWindow
+        ? { layout: TRIGGERED_WINDOW_LAYOUT, create: (ctx) => new TriggeredWindowLogic(ctx, size, slide, offset, settings) }
+        : { layout: ALIGNED_WINDOW_LAYOUT, create: (ctx) => new AlignedWindowLogic(ctx, size, slide, offset, settings) };
     }
+    case 'session':
+      return { layout: SESSION_WINDOW_LAYOUT, create: (ctx) => new SessionWindowLogic(ctx, assigner.gap, assigner.gapOf as ((r: unknown) => number) | undefined, settings, assigner.maxLength) };
+    case 'calendar':
+      return { layout: TRIGGERED_WINDOW_LAYOUT, create: (ctx) => new TriggeredWindowLogic(ctx, NaN, Infinity, 0, settings, assigner) };
+    case 'global':
+      return perWindow
+        ? { layout: TRIGGERED_WINDOW_LAYOUT, create: (ctx) => new TriggeredWindowLogic(ctx, Infinity, Infinity, 0, settings) }
+        : { layout: GLOBAL_WINDOW_LAYOUT, create: (ctx) => new GlobalWindowLogic(ctx, settings) };
   }
 }

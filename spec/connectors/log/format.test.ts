@@ -10,26 +10,12 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { afterAll, describe, expect, it } from 'vitest';
 import { type DeadLetter, EventLog, LogCorruptionError, LogError, ManualClock, Pipeline, collect, parseLogFrame, unpackLogField } from 'tidemark';
-import { all, removeTempDirs, tempDir } from './helpers.js';
+import { all, forgeFrame, removeTempDirs, tempDir } from './helpers.js';
 import { xxh32Reference } from './xxh32-reference.js';
 
 afterAll(removeTempDirs);
 
 const SEGMENT = '00000000000000000000.log';
-
-/** A frame built by hand from the format description (checksum from the reference xxHash32). */
-function forgeFrame(offset: number, timestamp: number, key: Buffer, value: Buffer): Buffer {
-  const len = 24 + key.length + value.length;
-  const b = Buffer.alloc(4 + len);
-  b.writeUInt32LE(len, 0);
-  b.writeDoubleLE(offset, 8);
-  b.writeDoubleLE(timestamp, 16);
-  b.writeUInt32LE(key.length, 24);
-  key.copy(b, 28);
-  value.copy(b, 28 + key.length);
-  b.writeUInt32LE(xxh32Reference(b.subarray(8)), 4);
-  return b;
-}
 
 const fixstr = (s: string): Buffer => Buffer.concat([Buffer.from([0xa0 + s.length]), Buffer.from(s)]);
 

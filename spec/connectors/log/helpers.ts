@@ -2,6 +2,7 @@
 import { mkdtemp, open, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { xxh32Reference } from './xxh32-reference.js';
 
 const made: string[] = [];
 
@@ -44,4 +45,23 @@ export async function flipByte(file: string, position: number): Promise<void> {
   } finally {
     await fh.close();
   }
+}
+
+/**
+ * A format-2 frame built by hand from the format description (checksum from the reference xxHash32).
+ *
+ * @example
+ * await appendFile(segmentFile, forgeFrame(2, 1_700_000_000_000, Buffer.from([0xa1, 0x61]), Buffer.from([0x01])));
+ */
+export function forgeFrame(offset: number, timestamp: number, key: Buffer, value: Buffer): Buffer {
+  const len = 24 + key.length + value.length;
+  const b = Buffer.alloc(4 + len);
+  b.writeUInt32LE(len, 0);
+  b.writeDoubleLE(offset, 8);
+  b.writeDoubleLE(timestamp, 16);
+  b.writeUInt32LE(key.length, 24);
+  key.copy(b, 28);
+  value.copy(b, 28 + key.length);
+  b.writeUInt32LE(xxh32Reference(b.subarray(8)), 4);
+  return b;
 }
