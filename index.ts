@@ -120,3 +120,10 @@ export {
 export { fileCheckpoints, type FileCheckpointOptions } from './connectors/checkpoints/index.js';
 export { runParallel, WorkerError, type RunParallelOptions, type ParallelCheckpointOptions } from './connectors/parallel/index.js';
 export { postgresCheckpoints, type PostgresCheckpointOptions } from './connectors/checkpoints/postgres-store.js';
+export { FencedError } from './connectors/postgres/fence.js';
+export type { FenceToken } from './engine/sink.js';
+export {
+  runPartitioned, partitionFor, partitionedSubject, fairShare, LeaseTable, PartitioningError,
+  type PartitionedHandle, type PartitionedStatus, type PartitionStatus, type RunPartitionedOptions, type PartitionedCheckpointOptions,
+  type PartitionedEvent, type PartitionedModule, type ShareInput, type ShareDecision, type Lease, type LeaseView,
+} from './connectors/cluster/index.js';

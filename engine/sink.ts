@@ -18,6 +18,30 @@ export interface SinkContext {
    * and its handle. Anything the sink received after that checkpoint must be discarded.
    */
   readonly restored?: { readonly checkpointId: number; readonly handle: unknown };
+  /**
+   * Fencing (multi-process runs): the scope this sink instance writes for and its owner's token.
+   * A sink that supports it keeps its lineage per scope and refuses — with an error — any write
+   * or commit once a newer token has been seen for the scope; absent in single-process runs.
+   */
+  readonly fence?: FenceToken;
+}
+
+/**
+ * A fencing token: `token` grows with every change of owner of `scope` (e.g. the revision of the
+ * lease that grants a partition); a writer with an older token than the newest seen is refused.
+ *
+ * @example
+ * const fence: FenceToken = { scope: 'orders/p3', token: 42 };
+ */
+export interface FenceToken {
+  readonly scope: string;
+  readonly token: number;
+  /**
+   * How long (ms) a writer may keep a transaction open and idle while it holds the scope (a
+   * paused process): the store ends such a transaction so that a new owner is not blocked for
+   * longer. Default 10 s; multi-process runs use the lease TTL.
+   */
+  readonly holdMs?: number;
 }
 
 /**

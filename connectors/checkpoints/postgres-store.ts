@@ -6,6 +6,10 @@
  * transaction: the insert and the pruning of older periodic checkpoints commit together, so a
  * crash leaves the previous checkpoints intact and this one absent. Several applications share a
  * table; each sees only its own rows.
+ *
+ * Fencing (`fence`, used by multi-process runs): the store's first read advances the scope's row
+ * in `tidemark_fences` to its token, and every write checks it in the write's transaction, so a
+ * store whose owner was superseded can no longer write (see `connectors/postgres/fence.ts`).
  */
 import pg from 'pg';
 import { inTransaction } from '../postgres/transaction.js';
@@ -13,6 +17,8 @@ import { type Checkpoint, type CheckpointInfo, CheckpointError, type CheckpointS
 import { scrub, secretsOf } from '../postgres/errors.js';
 import { quoteTable, type TableName } from '../postgres/sql.js';
 import { decodeCheckpoint, encodeCheckpoint, stateEncoder } from './codec.js';
+import { FencedError, checkFence, isConcurrentCreate, enforceFence, fenceTableDdl, fenceTableFor } from '../postgres/fence.js';
+import type { FenceToken } from '../../engine/sink.js';
 
 /** Options of `postgresCheckpoints`. */
 export interface PostgresCheckpointOptions {
@@ -27,6 +33,12 @@ export interface PostgresCheckpointOptions {
   readonly application: string;
   /** Periodic checkpoints to keep per application (default 3; savepoints are always kept). */
   readonly keep?: number;
+  /**
+   * Fencing: the first read (`latest`, `load`, `list`) advances the scope's fence row to `token`
+   * (refused if a newer token holds it), and every `write` is refused with a `FencedError` once a
+   * newer token has advanced it. Set by multi-process runs (`runPartitioned`), one per partition.
+   */
+  readonly fence?: FenceToken;
 }
 
 const WHERE = 'tidemark.postgresCheckpoints';
@@ -53,11 +65,14 @@ export function postgresCheckpoints(options: PostgresCheckpointOptions): Checkpo
   const secrets = secretsOf(connection);
   const config: pg.PoolConfig = typeof connection === 'string' ? { connectionString: connection } : { ...(connection ?? {}) };
   config.max ??= 2;
+  const fence = checkFence(options.fence, WHERE);
+  const fences = fenceTableFor(options.table ?? 'tidemark_checkpoints', WHERE);
+  let fenced: Promise<void> | undefined;
 
   let pool: pg.Pool | undefined;
   let ready: Promise<void> | undefined;
   const fail = (what: string, e: unknown): never => {
-    if (e instanceof CheckpointError) throw e;
+    if (e instanceof CheckpointError || e instanceof FencedError) throw e;
     const err = e as { message?: unknown; code?: unknown } | null;
     const message = typeof err?.message === 'string' ? err.message : String(e);
     const code = typeof err?.code === 'string' ? ` (${err.code})` : '';
@@ -73,22 +88,41 @@ export function postgresCheckpoints(options: PostgresCheckpointOptions): Checkpo
     }
     return pool;
   };
-  const ensureTable = (): Promise<void> => {
-    ready ??= getPool().query(
-      `CREATE TABLE IF NOT EXISTS ${table} (application text NOT NULL, id bigint NOT NULL, `
+  const ddls = [
+    `CREATE TABLE IF NOT EXISTS ${table} (application text NOT NULL, id bigint NOT NULL, `
       + `type text NOT NULL CHECK (type IN ('checkpoint', 'savepoint')), taken_at double precision NOT NULL, `
       + `bytes bytea NOT NULL, created_at timestamptz NOT NULL DEFAULT now(), PRIMARY KEY (application, id))`,
-    ).then(() => undefined, (e: unknown) => {
+    ...(fence === undefined ? [] : [fenceTableDdl(fences)]),
+  ];
+  const ensureTable = (): Promise<void> => {
+    ready ??= (async () => {
+      for (const ddl of ddls) {
+        // two stores creating a table at once: the loser sees a unique violation on pg_type (or a duplicate type)
+        await getPool().query(ddl).catch((e: unknown) => {
+          if (!isConcurrentCreate(e)) throw e;
+        });
+      }
+    })().catch((e: unknown) => {
       ready = undefined;
-      // two stores creating the table at once: the loser sees a unique violation on pg_type
-      if ((e as { code?: unknown }).code === '23505') return;
       fail(`creating table ${table}`, e);
     });
     return ready;
   };
+  /** Creates the table; with a fence, also advances the scope's row to this store's token (once, before the first read). */
+  const claimFence = (): Promise<void> => {
+    if (fence === undefined) return ensureTable();
+    fenced ??= (async () => {
+      await ensureTable();
+      await inTransaction(await getPool().connect(), (c) => enforceFence(c, fences, fence, true, `${WHERE}: taking over '${application}'`));
+    })().catch((e: unknown) => {
+      fenced = undefined;
+      throw e;
+    });
+    return fenced;
+  };
   const query = async <R extends pg.QueryResultRow>(what: string, sql: string, params: unknown[]): Promise<pg.QueryResult<R>> => {
     try {
-      await ensureTable();
+      await claimFence();
       return await getPool().query<R>(sql, params);
     } catch (e) {
       return fail(what, e);
@@ -118,6 +152,7 @@ export function postgresCheckpoints(options: PostgresCheckpointOptions): Checkpo
       }
       try {
         await inTransaction(client, async (c) => {
+          if (fence !== undefined) await enforceFence(c, fences, fence, false, `${WHERE}: writing checkpoint ${meta.id} of '${application}'`);
           await c.query(
             `INSERT INTO ${table} (application, id, type, taken_at, bytes) VALUES ($1, $2, $3, $4, $5) `
             + 'ON CONFLICT (application, id) DO UPDATE SET type = EXCLUDED.type, taken_at = EXCLUDED.taken_at, bytes = EXCLUDED.bytes, created_at = now()',

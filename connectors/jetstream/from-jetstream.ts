@@ -6,6 +6,9 @@
  *   `<prefix>.0 … <prefix>.<n−1>` (prefix defaults to the stream name); with neither, the whole
  *   stream is partition 0. Every records chunk names its partition, so each partition has its own
  *   watermark (and idleness), and `reader.partitions` declares them all at open.
+ * - Shares: with `partitions: n` (a count) the source declares `partitionCount: n`, and a run that
+ *   assigns it a share (`SourceContext.partitions`, e.g. one task of `runPartitioned`) reads only
+ *   those partitions; its positions then name only them.
  * - A position is a stream sequence: per partition, the last sequence consumed. `positions()`
  *   reports the positions of what has left the pipeline (acknowledged chunks); `from: { positions }`
  *   resumes just after them. Correctness rests on these recorded sequences, never on JetStream
@@ -116,6 +119,8 @@ export function fromJetStream<T = unknown>(options: FromJetStreamOptions<T>): Je
     providesTimestamps: true,
     providesWatermarks: false,
     replayable: true,
+    // Numbered partitions `0…n−1` given as a count can be shared out (`SourceContext.partitions`).
+    ...(typeof options.partitions === 'number' ? { partitionCount: options.partitions } : {}),
     open(ctx) {
       current = new JetStreamReader(settings, ctx);
       return current;
@@ -186,7 +191,12 @@ class JetStreamReader<T> implements SourceReader<T> {
   }
 
   constructor(private readonly s: ReaderSettings<T>, private readonly ctx: SourceContext) {
-    this.partitions = [...s.subjects.keys()];
+    const share = ctx.partitions;
+    if (share !== undefined) {
+      const unknown = share.filter((p) => !s.subjects.has(p));
+      if (unknown.length > 0) throw new SourceError(`${WHERE}: the run assigned partition(s) ${unknown.join(', ')} of stream '${s.stream}', which this source does not have (${[...s.subjects.keys()].join(', ')})`);
+    }
+    this.partitions = share === undefined ? [...s.subjects.keys()] : [...share];
     s.signal?.addEventListener('abort', this.wake, { once: true });
   }
 

@@ -12,6 +12,8 @@ import { PlanError } from '../../engine/errors.js';
 import type { Sink } from '../../engine/sink.js';
 import type { WindowResult } from '../../index.js';
 import { PostgresError, postgresError, secretsOf } from './errors.js';
+import { FencedError, enforceFence, isConcurrentCreate, fenceTableDdl, fenceTableFor } from './fence.js';
+import type { FenceToken } from '../../engine/sink.js';
 import { boundText, checkType, keyText, quoteIdent, quoteTable, toJson, type TableName } from './sql.js';
 
 /** Options shared by both modes. */
@@ -118,6 +120,11 @@ interface RowChange<K, R> {
  * checkpoint's epoch and deletes the staged writes after it. Both tables are created if missing
  * (in the target table's schema). No `PREPARE TRANSACTION` is needed.
  *
+ * **Fencing** (`SinkContext.fence`, given by multi-process runs): the sink keeps one lineage per
+ * fence scope, advances the scope's row in `tidemark_fences` when it opens, and checks it in every
+ * transaction (writes, staging, commits): once a newer owner has opened, this one's transactions
+ * are refused with a `FencedError`.
+ *
  * @example
  * p.source(fromArray(clicks), { timestamp: (c) => c.ts, watermark: boundedOutOfOrderness(1_000) })
  *   .keyBy((c) => c.user).window(session(30_000)).aggregate(count())
@@ -196,6 +203,9 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
   let poolError: unknown;
   let inFlight: Promise<void> | undefined;
   let aborted = false;
+  /** The run's fence (`SinkContext.fence`): every transaction checks it first. */
+  let fence: FenceToken | undefined;
+  const fenceTable = fenceTableFor(options.table, WHERE);
 
   const fail = (what: string, e: unknown): never => {
     throw postgresError(WHERE, what, e, secrets);
@@ -231,10 +241,12 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
     }
     try {
       await inTransaction(client, async (c) => {
+        if (fence !== undefined) await enforceFence(c, fenceTable, fence, false, `${WHERE}: ${what}`);
         await body(c);
         if (aborted) throw new Error('the run was aborted; the batch was rolled back');
       });
     } catch (e) {
+      if (e instanceof FencedError) throw e;
       fail(what, e);
     }
   };
@@ -346,7 +358,7 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
         });
       } catch (e) {
         // another sink created it at the same moment
-        if (!(e instanceof PostgresError && (e.code === '23505' || e.code === '42P07'))) throw e;
+        if (!(e instanceof PostgresError && isConcurrentCreate(e))) throw e;
       }
     }
   };
@@ -411,9 +423,30 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
     async open(ctx) {
       aborted = false;
       staged = [];
+      fence = undefined;
+      if (ctx.fence !== undefined) {
+        // Take the scope over before anything else (restore, discarding staged writes): from here
+        // on, every transaction of an older owner of the scope is refused.
+        const f = ctx.fence;
+        await transaction('creating the fence table', async (client) => {
+          await client.query(fenceTableDdl(fenceTable));
+        }).catch((e: unknown) => {
+          if (!(e instanceof PostgresError && isConcurrentCreate(e))) throw e;
+        });
+        await transaction(`taking over scope '${f.scope}'`, (client) => enforceFence(client, fenceTable, f, true, `${WHERE}: taking over '${f.scope}'`));
+        fence = f;
+      }
       await transaction('opening', async (client) => {
         if (createTable) {
-          await client.query(ddl);
+          // Several sinks (e.g. the partitions of a multi-process run) may create it at once: the
+          // losers of that race see a unique violation, and the table exists.
+          await client.query('SAVEPOINT create_table');
+          try {
+            await client.query(ddl);
+          } catch (e) {
+            if (!isConcurrentCreate(e)) throw e;
+            await client.query('ROLLBACK TO SAVEPOINT create_table');
+          }
         } else {
           const found = await client.query<{ t: string | null }>('SELECT to_regclass($1) AS t', [table]);
           if (found.rows[0]?.t == null) throw new Error(`table ${table} does not exist (pass createTable: true to create it)`);
@@ -421,7 +454,8 @@ export function toPostgres(options: ToPostgresWindowsOptions<unknown, unknown> |
       });
       if (!exactlyOnce) return;
       await createAux();
-      sinkKey = `${table}/${ctx.name}`;
+      // One lineage per fence scope: the partitions of a multi-process run stage and commit apart.
+      sinkKey = ctx.fence === undefined ? `${table}/${ctx.name}` : `${table}/${ctx.name}/${ctx.fence.scope}`;
       const restored = ctx.restored;
       if (restored !== undefined && isEpochHandle(restored.handle)) {
         // Commit the checkpoint's epoch again (a no-op if it was), then drop what came after it.

@@ -1,7 +1,8 @@
 /**
  * One transaction on a pooled PostgreSQL client, shared by the PostgreSQL sink and the
  * PostgreSQL checkpoint store: BEGIN, the body, COMMIT — or ROLLBACK and rethrow. The client goes
- * back to the pool afterwards; one whose ROLLBACK failed is discarded instead of reused.
+ * back to the pool afterwards; one whose ROLLBACK failed, or whose session the server ended, is
+ * discarded instead of reused.
  */
 import type pg from 'pg';
 
@@ -13,6 +14,13 @@ import type pg from 'pg';
  */
 export async function inTransaction(client: pg.PoolClient, body: (client: pg.PoolClient) => Promise<void>): Promise<void> {
   let broken: Error | undefined;
+  // The server may end the session mid-transaction (e.g. idle_in_transaction_session_timeout
+  // after the process was paused): the pending query rejects, and the client's 'error' event
+  // must not go unhandled (it would crash the process); the client is then discarded.
+  const onError = (e: Error): void => {
+    broken = e;
+  };
+  client.on('error', onError);
   try {
     await client.query('BEGIN');
     await body(client);
@@ -23,6 +31,7 @@ export async function inTransaction(client: pg.PoolClient, body: (client: pg.Poo
     });
     throw e;
   } finally {
+    client.off('error', onError);
     client.release(broken);
   }
 }
