@@ -336,26 +336,29 @@ export class ExchangeOut implements Receiver {
     const keys = batch.keys;
     if (keys === undefined) throw new Error(`exchange: ${this.what} needs a keyed stream, but received records without keys`);
     const n = keys.length;
+    if (n === 0) return;
     const workers = ex.workers;
     const groups = ex.keyGroups;
+    // Fast path: while every record goes where the first one goes (co-partitioned input: all to
+    // this worker), only hash; if the whole batch does, it moves on as it is — no copy, no encode.
+    const first = keyGroupOf(keys[0] as Key, groups) % workers;
+    let same = 1;
+    while (same < n && keyGroupOf(keys[same] as Key, groups) % workers === first) same++;
+    if (same === n) {
+      if (first === me) (this.local as Target).to.receiveBatch(batch, (this.local as Target).input);
+      else ex.enqueueData(first, this.edge, batch.values, batch.times, keys);
+      return;
+    }
     if (this.dest.length < n) this.dest = new Int32Array(Math.max(n, this.dest.length * 2));
     const dest = this.dest;
     const counts = this.counts;
     counts.fill(0);
-    for (let i = 0; i < n; i++) {
+    dest.fill(first, 0, same);
+    counts[first] = same;
+    for (let i = same; i < n; i++) {
       const d = keyGroupOf(keys[i] as Key, groups) % workers;
       dest[i] = d;
       counts[d] = (counts[d] as number) + 1;
-    }
-    for (let w = 0; w < workers; w++) {
-      const c = counts[w] as number;
-      if (c === 0) continue;
-      if (c === n) {
-        // The whole batch goes to one worker.
-        if (w === me) (this.local as Target).to.receiveBatch(batch, (this.local as Target).input);
-        else ex.enqueueData(w, this.edge, batch.values, batch.times, keys);
-        return;
-      }
     }
     const { values, times } = batch;
     const outs = this.outs;
