@@ -6,7 +6,12 @@
  * and on 2, and in this thread for reference (warm after the first round). Reports records/s over
  * the run (the summary's duration: worker start-up excluded), the speed-up, and the CPU cost.
  *
- *   npx tsx benchmarks/parallel.ts [--records 20000000] [--keys 10000] [--only tumbling,sliding,tumbling-json] [--rounds 3] [--workers 2]
+ * Two inputs: `co-partitioned` — each partition holds only keys whose key group its worker owns,
+ * as a producer partitioning by `partitionOfKeyGroup(keyGroupOf(key, G), P)` writes them (no
+ * record crosses to another worker) — and `shuffled` — keys spread over all partitions (about half
+ * of the records cross).
+ *
+ *   npx tsx benchmarks/parallel.ts [--records 20000000] [--keys 10000] [--only tumbling,sliding,tumbling-json] [--input co-partitioned,shuffled] [--rounds 3] [--workers 2]
  *
  * The file is also the pipeline module the workers import (its default export).
  */
@@ -14,7 +19,10 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { isMainThread } from 'node:worker_threads';
 import { cpus, loadavg } from 'node:os';
-import { type Pipeline, type RunSummary, type Source, boundedOutOfOrderness, count, forEach, runParallel, sliding, tumbling } from 'tidemark';
+import {
+  DEFAULT_KEY_GROUPS, type Pipeline, type RunSummary, type Source, boundedOutOfOrderness, count, forEach, keyGroupOf, partitionOfKeyGroup, runParallel, sliding,
+  tumbling,
+} from 'tidemark';
 
 interface Click {
   readonly user: string;
@@ -25,6 +33,8 @@ interface Click {
 interface BenchArgs {
   /** `tumbling-json`: the tumbling count over records that arrive as JSON text (parsed by a map). */
   readonly job: 'tumbling' | 'sliding' | 'tumbling-json';
+  /** Which partition a record's key is in: its key group's (`co-partitioned`) or any (`shuffled`). */
+  readonly input: 'co-partitioned' | 'shuffled';
   readonly records: number;
   readonly keys: number;
 }
@@ -34,15 +44,32 @@ const PARTITIONS = 8;
 const RATE = 100_000;
 const BASE = 1_700_000_000_000;
 
-/** Record i (global) belongs to partition i mod P; each partition in timestamp order. */
-function clicks(records: number, keys: number): Source<Click> {
+/**
+ * The user of record i (global; it belongs to partition i mod P): `shuffled`, any of the `keys`
+ * users; `co-partitioned`, one of the users whose key group partition i mod P owns (as a producer
+ * partitioning by key group writes them; the users split over the partitions by their hash).
+ */
+function usersOf(keys: number, input: BenchArgs['input']): (i: number) => string {
   const users = Array.from({ length: keys }, (_, i) => `user-${i}`);
-  return generator(records, (i) => ({ user: users[(i * 7919) % keys] as string, ts: BASE + Math.floor((i * 1000) / RATE) }));
+  if (input === 'shuffled') return (i) => users[(i * 7919) % keys] as string;
+  const byPartition: string[][] = Array.from({ length: PARTITIONS }, () => []);
+  for (const u of users) (byPartition[partitionOfKeyGroup(keyGroupOf(u, DEFAULT_KEY_GROUPS), PARTITIONS)] as string[]).push(u);
+  return (i) => {
+    const own = byPartition[i % PARTITIONS] as string[];
+    return own[(Math.floor(i / PARTITIONS) * 7919) % own.length] as string;
+  };
+}
+
+/** Record i (global) belongs to partition i mod P; each partition in timestamp order. */
+function clicks(records: number, keys: number, input: BenchArgs['input']): Source<Click> {
+  const user = usersOf(keys, input);
+  return generator(records, (i) => ({ user: user(i), ts: BASE + Math.floor((i * 1000) / RATE) }));
 }
 
 /** The same clicks as JSON text (what a log or broker delivers). */
-function jsonClicks(records: number, keys: number): Source<string> {
-  return generator(records, (i) => `{"user":"user-${(i * 7919) % keys}","ts":${BASE + Math.floor((i * 1000) / RATE)},"page":"/p/${i % 97}","agent":"bench"}`);
+function jsonClicks(records: number, keys: number, input: BenchArgs['input']): Source<string> {
+  const user = usersOf(keys, input);
+  return generator(records, (i) => `{"user":"${user(i)}","ts":${BASE + Math.floor((i * 1000) / RATE)},"page":"/p/${i % 97}","agent":"bench"}`);
 }
 
 function generator<T>(records: number, make: (i: number) => T): Source<T> {
@@ -76,9 +103,9 @@ function generator<T>(records: number, make: (i: number) => T): Source<T> {
 
 export default function bench(p: Pipeline, args: BenchArgs): void {
   const parsed = args.job === 'tumbling-json'
-    ? p.source(jsonClicks(args.records, args.keys), { name: 'clicks', timestamp: (line) => Number(line.slice(line.indexOf('"ts":') + 5, line.indexOf(',"page"'))), watermark: boundedOutOfOrderness(1_000) })
+    ? p.source(jsonClicks(args.records, args.keys, args.input), { name: 'clicks', timestamp: (line) => Number(line.slice(line.indexOf('"ts":') + 5, line.indexOf(',"page"'))), watermark: boundedOutOfOrderness(1_000) })
       .map((line) => JSON.parse(line) as Click, { name: 'parse' })
-    : p.source(clicks(args.records, args.keys), { name: 'clicks', timestamp: (c) => c.ts, watermark: boundedOutOfOrderness(1_000) });
+    : p.source(clicks(args.records, args.keys, args.input), { name: 'clicks', timestamp: (c) => c.ts, watermark: boundedOutOfOrderness(1_000) });
   const keyed = parsed.keyBy((c) => c.user);
   const windowed = args.job === 'tumbling' ? keyed.window(tumbling(10_000), { name: 'counts' }) : keyed.window(sliding(10_000, 2_000), { name: 'counts' });
   let panes = 0;
@@ -150,6 +177,7 @@ async function main(): Promise<void> {
       records: { type: 'string', default: '20000000' },
       keys: { type: 'string', default: '10000' },
       only: { type: 'string', default: 'tumbling,sliding,tumbling-json' },
+      input: { type: 'string', default: 'co-partitioned,shuffled' },
       rounds: { type: 'string', default: '3' },
       workers: { type: 'string', default: '2' },
     },
@@ -162,8 +190,10 @@ async function main(): Promise<void> {
   console.log(`CPU capacity now: two busy threads get ${(await capacity()).toFixed(2)}× the CPU of one (2.00 on an idle 2-core machine)`);
   console.log(`| job | in-thread p=1 records/s (warm) | worker p=1 records/s | worker p=${workers} records/s | speed-up p=${workers} / p=1 (median; per round) | CPU s per M records p=1 / p=${workers} (start-up excluded) | speed-up the CPU cost allows on ${workers} idle cores |`);
   console.log('| --- | --- | --- | --- | --- | --- | --- |');
-  for (const job of values.only.split(',') as BenchArgs['job'][]) {
-    const args: BenchArgs = { job, records: job === 'tumbling' ? records : Math.floor(records / 4), keys };
+  const inputs = values.input.split(',') as BenchArgs['input'][];
+  for (const input of inputs) if (input !== 'co-partitioned' && input !== 'shuffled') throw new Error(`benchmarks/parallel: --input takes co-partitioned and/or shuffled, got ${input}`);
+  for (const job of values.only.split(',') as BenchArgs['job'][]) for (const input of inputs) {
+    const args: BenchArgs = { job, input, records: job === 'tumbling' ? records : Math.floor(records / 4), keys };
     const warm: Measured[] = [];
     const one: Measured[] = [];
     const many: Measured[] = [];
@@ -187,7 +217,7 @@ async function main(): Promise<void> {
     const cn = (median(many.map((m) => m.cpuSeconds)) - startupN) / (args.records / 1e6);
     const fmt = (x: number): string => `${(x / 1e6).toFixed(2)}M`;
     const perRound = many.map((m, i) => (m.recordsPerSecond / (one[i] as Measured).recordsPerSecond).toFixed(2)).join(', ');
-    console.log(`| ${job} (${args.records / 1e6}M records) | ${fmt(rw)} | ${fmt(r1)} | ${fmt(rn)} | ${(rn / r1).toFixed(2)}× (${perRound}) | ${c1.toFixed(2)} / ${cn.toFixed(2)} | ${((workers * c1) / cn).toFixed(2)}× |`);
+    console.log(`| ${job}, ${input} (${args.records / 1e6}M records) | ${fmt(rw)} | ${fmt(r1)} | ${fmt(rn)} | ${(rn / r1).toFixed(2)}× (${perRound}) | ${c1.toFixed(2)} / ${cn.toFixed(2)} | ${((workers * c1) / cn).toFixed(2)}× |`);
   }
   console.log(`load after: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
 }

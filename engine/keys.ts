@@ -38,12 +38,33 @@ function describe(v: unknown): string {
   return v === null ? 'null' : Array.isArray(v) ? 'array' : typeof v;
 }
 
-// ---- stable hash (murmur3-style mixing over a canonical encoding) ---------------------------
+// ---- stable hash (murmur3_x86_32 over a canonical encoding) --------------------------------
+//
+// The canonical encoding, so that any runtime can reproduce the hash: a key is a sequence of
+// 32-bit words mixed by murmur3 (seed 0x9747b28c), then murmur3's finaliser with a length word.
+//   string s (alone)  : word 1, then the UTF-16 code units of s two per word (little-endian:
+//                       unit i in the low half, unit i+1 in the high half; an odd last unit is
+//                       murmur3's 2-byte tail), finalised with 2·s.length — i.e. murmur3_x86_32 of
+//                       the string's UTF-16LE bytes, seeded with the state after word 1;
+//   number (alone)    : word 2 then the int32 for integers in int32 range, else word 3 then the
+//                       float64's low and high words (−0 as 0: it is an integer; NaN canonical),
+//                       finalised with 1;
+//   bigint / boolean  : as the array element below, finalised with 1;
+//   array a           : word 7, then each element: its type word, then a string's units as
+//                       above (tail included) and the word s.length / a number's words / a
+//                       bigint's hex digits as a string's units and their count (type word 4) /
+//                       nothing for a boolean (type word 5 for true, 6 for false); finalised
+//                       with a.length + 1.
+// Strings cost one mix per two characters; the type word of a key alone is precomputed.
+
+const SEED = 0x9747b28c;
+const C1 = 0xcc9e2d51;
+const C2 = 0x1b873593;
 
 function mix(h: number, k: number): number {
-  k = Math.imul(k, 0xcc9e2d51);
+  k = Math.imul(k, C1);
   k = (k << 15) | (k >>> 17);
-  k = Math.imul(k, 0x1b873593);
+  k = Math.imul(k, C2);
   h ^= k;
   h = (h << 13) | (h >>> 19);
   return (Math.imul(h, 5) + 0xe6546b64) | 0;
@@ -59,43 +80,74 @@ function finish(h: number, len: number): number {
   return h >>> 0;
 }
 
-function hashString(h: number, s: string): number {
-  for (let i = 0; i < s.length; i++) h = mix(h, s.charCodeAt(i));
-  return mix(h, s.length);
+/** Mixes the UTF-16 code units of `s` into `h`, two per word; an odd last unit as murmur3's tail. */
+function mixUnits(h: number, s: string): number {
+  const n = s.length;
+  const even = n & ~1;
+  for (let i = 0; i < even; i += 2) {
+    let k = s.charCodeAt(i) | (s.charCodeAt(i + 1) << 16);
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    k = Math.imul(k, C2);
+    h ^= k;
+    h = (h << 13) | (h >>> 19);
+    h = (Math.imul(h, 5) + 0xe6546b64) | 0;
+  }
+  if (even !== n) {
+    let k = s.charCodeAt(even);
+    k = Math.imul(k, C1);
+    k = (k << 15) | (k >>> 17);
+    h ^= Math.imul(k, C2);
+  }
+  return h;
 }
 
 const f64 = new Float64Array(1);
 const u32 = new Uint32Array(f64.buffer);
 
-function hashPrimitive(h: number, k: KeyPrimitive): number {
+function mixNumber(h: number, k: number): number {
+  // Integers in int32 range (−0 included: −0 | 0 is 0, and −0 === 0).
+  if ((k | 0) === k) return mix(mix(h, 2), k | 0);
+  f64[0] = k !== k ? NaN : k;
+  return mix(mix(mix(h, 3), u32[0] as number), u32[1] as number);
+}
+
+/** An element of an array key. */
+function mixElement(h: number, k: KeyPrimitive): number {
   switch (typeof k) {
     case 'string':
-      return hashString(mix(h, 1), k);
+      return mix(mixUnits(mix(h, 1), k), k.length);
     case 'number':
-      if (Number.isInteger(k) && k >= -0x80000000 && k <= 0x7fffffff) return mix(mix(h, 2), k | 0);
-      f64[0] = Number.isNaN(k) ? NaN : k;
-      return mix(mix(mix(h, 3), u32[0] ?? 0), u32[1] ?? 0);
-    case 'bigint':
-      return hashString(mix(h, 4), k.toString(16));
+      return mixNumber(h, k);
+    case 'bigint': {
+      const hex = k.toString(16);
+      return mix(mixUnits(mix(h, 4), hex), hex.length);
+    }
     default:
       return mix(h, k ? 5 : 6);
   }
 }
 
+/** The state after the type word of a string key alone. */
+const STRING_SEED = mix(SEED, 1);
+
 /**
  * The stable 32-bit hash of a key, the same in every process and runtime: used wherever keys are
- * partitioned (key groups, exchanges). `0` and `-0` hash alike, as they compare alike.
+ * partitioned (key groups, exchanges). `0` and `-0` hash alike, as they compare alike. Strings
+ * cost one murmur3 step per two characters (the encoding is described in this module).
  *
  * @example
  * hashKey(['u1', 'home']) === hashKey(['u1', 'home']); // true
  */
 export function hashKey(key: Key): number {
+  if (typeof key === 'string') return finish(mixUnits(STRING_SEED, key), key.length << 1);
+  if (typeof key === 'number') return finish(mixNumber(SEED, key), 1);
   if (Array.isArray(key)) {
-    let h = mix(0x9747b28c, 7);
-    for (let i = 0; i < key.length; i++) h = hashPrimitive(h, key[i] as KeyPrimitive);
+    let h = mix(SEED, 7);
+    for (let i = 0; i < key.length; i++) h = mixElement(h, key[i] as KeyPrimitive);
     return finish(h, key.length + 1);
   }
-  return finish(hashPrimitive(0x9747b28c, key as KeyPrimitive), 1);
+  return finish(mixElement(SEED, key as KeyPrimitive), 1);
 }
 
 // ---- maps keyed by value ------------------------------------------------------------------

@@ -2,7 +2,8 @@
  * The columnar form of a batch that crosses to another worker: timestamps as one Float64Array,
  * keys and values as typed columns — numbers in a Float64Array, booleans in a Uint8Array, strings
  * of ASCII as one byte buffer with end offsets, plain objects of one shape as one column per field
- * (nested plain objects too, two levels deep; a field that is the record's key is not sent twice).
+ * (nested plain objects too, two levels deep; a field that is the record's key or its timestamp is
+ * not sent twice).
  * Anything else stays an array that the transport clones (structured clone: non-ASCII strings
  * too, which it copies faithfully). The buffers are listed for transfer, so a batch moves without
  * copies. Decoded strings are flat copies, never slices that would keep a whole buffer alive.
@@ -17,6 +18,8 @@ export type Column =
   | { readonly t: 'str'; readonly d: Uint8Array; readonly ends: Uint32Array }
   /** A field equal to the record's key in every record: decoded from the key column. */
   | { readonly t: 'key' }
+  /** A field equal to the record's timestamp in every record: decoded from the times. */
+  | { readonly t: 'time' }
   | { readonly t: 'obj'; readonly fields: readonly string[]; readonly cols: readonly Column[] }
   | { readonly t: 'any'; readonly d: readonly unknown[] };
 
@@ -48,10 +51,15 @@ function shapeOf(values: readonly unknown[]): string[] | undefined {
   for (let i = 1; i < values.length; i++) {
     const v = values[i];
     if (!isPlain(v)) return undefined;
-    // Object.keys of objects of one hidden class comes from V8's enum cache: cheaper than for-in.
-    const keys = Object.keys(v);
-    if (keys.length !== fields.length) return undefined;
-    for (let j = 0; j < keys.length; j++) if (keys[j] !== fields[j]) return undefined;
+    // for-in over objects of one hidden class walks V8's enum cache and allocates nothing
+    // (Object.keys allocates an array per record). An enumerable property inherited from
+    // Object.prototype would only make the shapes differ: then the batch is cloned.
+    let j = 0;
+    for (const f in v) {
+      if (f !== fields[j]) return undefined;
+      j++;
+    }
+    if (j !== fields.length) return undefined;
   }
   return fields;
 }
@@ -73,14 +81,17 @@ function encodeStrings(values: readonly unknown[], transfer: ArrayBuffer[]): Col
   return { t: 'str', d, ends };
 }
 
-/** True when `col[i] === keys[i]` for every record. */
-function isKeyColumn(col: readonly unknown[], keys: readonly Key[] | undefined): boolean {
-  if (keys === undefined || typeof keys[0] === 'object') return false;
-  for (let i = 0; i < col.length; i++) if (col[i] !== keys[i]) return false;
+/** True when `col[i]` is `same[i]` for every record (−0 and 0 told apart). */
+function isSameColumn(col: readonly unknown[], same: readonly unknown[] | undefined): boolean {
+  if (same === undefined || typeof same[0] === 'object') return false;
+  for (let i = 0; i < col.length; i++) {
+    const c = col[i];
+    if (c !== same[i] || (c === 0 && 1 / c !== 1 / (same[i] as number))) return false;
+  }
   return true;
 }
 
-function encodeColumn(values: readonly unknown[], transfer: ArrayBuffer[], depth: number, keys?: readonly Key[]): Column {
+function encodeColumn(values: readonly unknown[], transfer: ArrayBuffer[], depth: number, keys?: readonly Key[], times?: readonly number[]): Column {
   const n = values.length;
   const first = values[0];
   if (typeof first === 'number') {
@@ -123,7 +134,9 @@ function encodeColumn(values: readonly unknown[], transfer: ArrayBuffer[], depth
       for (const f of fields) {
         const col = new Array<unknown>(n);
         for (let i = 0; i < n; i++) col[i] = (values[i] as Record<string, unknown>)[f];
-        cols.push(depth === 0 && isKeyColumn(col, keys) ? { t: 'key' } : encodeColumn(col, transfer, depth + 1));
+        cols.push(depth !== 0
+          ? encodeColumn(col, transfer, depth + 1)
+          : isSameColumn(col, keys) ? { t: 'key' } : isSameColumn(col, times) ? { t: 'time' } : encodeColumn(col, transfer, 1));
       }
       return { t: 'obj', fields, cols };
     }
@@ -162,7 +175,7 @@ function builderOf(fields: readonly string[]): Builder {
 /** Strings shorter than this are copied by `slice`; longer ones are decoded on their own (flat). */
 const SLICE_COPIES_BELOW = 13;
 
-function decodeColumn(c: Column, n: number, keys: readonly unknown[] | undefined): unknown[] {
+function decodeColumn(c: Column, n: number, keys: readonly unknown[] | undefined, times: readonly number[]): unknown[] {
   switch (c.t) {
     case 'f64': {
       const out = new Array<unknown>(n);
@@ -190,9 +203,11 @@ function decodeColumn(c: Column, n: number, keys: readonly unknown[] | undefined
     }
     case 'key':
       return keys as unknown[];
+    case 'time':
+      return times as unknown[];
     case 'obj': {
       const out = new Array<unknown>(n);
-      const decoded = c.cols.map((col) => decodeColumn(col, n, keys));
+      const decoded = c.cols.map((col) => decodeColumn(col, n, keys, times));
       const make = builderOf(c.fields);
       for (let i = 0; i < n; i++) out[i] = make(decoded, i);
       return out;
@@ -214,7 +229,7 @@ export function encodeBatch(values: readonly unknown[], times: readonly number[]
   const t = new Float64Array(n);
   for (let i = 0; i < n; i++) t[i] = times[i] as number;
   transfer.push(t.buffer);
-  const v = n === 0 ? { t: 'any' as const, d: [] } : encodeColumn(values, transfer, 0, keys);
+  const v = n === 0 ? { t: 'any' as const, d: [] } : encodeColumn(values, transfer, 0, keys, times);
   if (keys === undefined) return { n, times: t, values: v };
   return { n, times: t, values: v, keys: encodeColumn(keys, transfer, MAX_DEPTH) };
 }
@@ -230,7 +245,7 @@ export function decodeBatch(b: ColumnarBatch): Batch {
   const times = new Array<number>(n);
   const t = b.times;
   for (let i = 0; i < n; i++) times[i] = t[i] as number;
-  if (b.keys === undefined) return { values: decodeColumn(b.values, n, undefined), times };
-  const keys = decodeColumn(b.keys, n, undefined) as Key[];
-  return { values: decodeColumn(b.values, n, keys), times, keys };
+  if (b.keys === undefined) return { values: decodeColumn(b.values, n, undefined, times), times };
+  const keys = decodeColumn(b.keys, n, undefined, times) as Key[];
+  return { values: decodeColumn(b.values, n, keys, times), times, keys };
 }

@@ -294,6 +294,10 @@ export class Exchange {
   }
 }
 
+const EMPTY: unknown[] = [];
+const EMPTY_TIMES: number[] = [];
+const EMPTY_KEYS: Key[] = [];
+
 function slice(b: Batch, from: number, to: number): Batch {
   const values = b.values.slice(from, to);
   const times = b.times.slice(from, to);
@@ -336,38 +340,46 @@ export class ExchangeOut implements Receiver {
     const keys = batch.keys;
     if (keys === undefined) throw new Error(`exchange: ${this.what} needs a keyed stream, but received records without keys`);
     const n = keys.length;
+    if (n === 0) return;
     const workers = ex.workers;
     const groups = ex.keyGroups;
+    // Fast path: while every record goes where the first one goes (co-partitioned input: all to
+    // this worker), only hash; if the whole batch does, it moves on as it is — no copy, no encode.
+    const first = keyGroupOf(keys[0] as Key, groups) % workers;
+    let same = 1;
+    while (same < n && keyGroupOf(keys[same] as Key, groups) % workers === first) same++;
+    if (same === n) {
+      if (first === me) (this.local as Target).to.receiveBatch(batch, (this.local as Target).input);
+      else ex.enqueueData(first, this.edge, batch.values, batch.times, keys);
+      return;
+    }
     if (this.dest.length < n) this.dest = new Int32Array(Math.max(n, this.dest.length * 2));
     const dest = this.dest;
     const counts = this.counts;
     counts.fill(0);
-    for (let i = 0; i < n; i++) {
+    dest.fill(first, 0, same);
+    counts[first] = same;
+    for (let i = same; i < n; i++) {
       const d = keyGroupOf(keys[i] as Key, groups) % workers;
       dest[i] = d;
       counts[d] = (counts[d] as number) + 1;
     }
-    for (let w = 0; w < workers; w++) {
-      const c = counts[w] as number;
-      if (c === 0) continue;
-      if (c === n) {
-        // The whole batch goes to one worker.
-        if (w === me) (this.local as Target).to.receiveBatch(batch, (this.local as Target).input);
-        else ex.enqueueData(w, this.edge, batch.values, batch.times, keys);
-        return;
-      }
-    }
     const { values, times } = batch;
     const outs = this.outs;
     for (let w = 0; w < workers; w++) outs[w] = (counts[w] as number) > 0 && w !== me ? ex.edgeOut(w, this.edge, true) : undefined;
-    let localBatch: { values: unknown[]; times: number[]; keys: Key[] } | undefined;
+    // The local share, in arrays of its exact size (no growth while filling them).
+    const local = counts[me] as number;
+    const lv = local === 0 ? EMPTY : new Array<unknown>(local);
+    const lt = local === 0 ? EMPTY_TIMES : new Array<number>(local);
+    const lk = local === 0 ? EMPTY_KEYS : new Array<Key>(local);
+    let l = 0;
     for (let i = 0; i < n; i++) {
       const d = dest[i] as number;
       if (d === me) {
-        localBatch ??= { values: [], times: [], keys: [] };
-        localBatch.values.push(values[i]);
-        localBatch.times.push(times[i] as number);
-        localBatch.keys.push(keys[i] as Key);
+        lv[l] = values[i];
+        lt[l] = times[i] as number;
+        lk[l] = keys[i] as Key;
+        l++;
       } else {
         const out = outs[d] as { values: unknown[]; times: number[]; keys: Key[] | undefined };
         out.values.push(values[i]);
@@ -375,7 +387,7 @@ export class ExchangeOut implements Receiver {
         (out.keys as Key[]).push(keys[i] as Key);
       }
     }
-    if (localBatch !== undefined) (this.local as Target).to.receiveBatch(localBatch, (this.local as Target).input);
+    if (local > 0) (this.local as Target).to.receiveBatch({ values: lv, times: lt, keys: lk }, (this.local as Target).input);
     for (let w = 0; w < workers; w++) if (outs[w] !== undefined && w !== me) ex.added(w, counts[w] as number);
   }
 

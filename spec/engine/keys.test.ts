@@ -57,20 +57,56 @@ describe('hashKey', () => {
     expect(hashKey(0)).toBe(hashKey(-0));
     expect(hashKey('1')).not.toBe(hashKey(1));
     expect(hashKey(['a', 'b'])).not.toBe(hashKey(['ab']));
-    // pinned values: partitioning must not change between versions
+    // pinned values: a change re-partitions keys (event logs, approxDistinct sketches in checkpoints)
     expect([hashKey('user-1'), hashKey(42), hashKey(['u', 7])]).toMatchInlineSnapshot(`
       [
-        1265063896,
+        1121786550,
         1979763424,
-        327999968,
+        514888463,
       ]
     `);
+  });
+
+  it('hashes a string as murmur3_x86_32 of its UTF-16LE bytes (seeded with the state after the type word 1)', () => {
+    // A byte-level murmur3_x86_32, written from the algorithm's description: the reference model.
+    const rotl = (x: number, r: number): number => (x << r) | (x >>> (32 - r));
+    const scramble = (k: number): number => Math.imul(rotl(Math.imul(k, 0xcc9e2d51), 15), 0x1b873593);
+    const block = (h: number, k: number): number => (Math.imul(rotl(h ^ scramble(k), 13), 5) + 0xe6546b64) | 0;
+    const murmur3 = (bytes: Uint8Array, seed: number): number => {
+      let h = seed;
+      const whole = bytes.length & ~3;
+      for (let i = 0; i < whole; i += 4) h = block(h, bytes[i]! | (bytes[i + 1]! << 8) | (bytes[i + 2]! << 16) | (bytes[i + 3]! << 24));
+      let tail = 0;
+      for (let i = bytes.length - 1; i >= whole; i--) tail = (tail << 8) | bytes[i]!;
+      if (bytes.length > whole) h ^= scramble(tail);
+      h ^= bytes.length;
+      h = Math.imul(h ^ (h >>> 16), 0x85ebca6b);
+      h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35);
+      return (h ^ (h >>> 16)) >>> 0;
+    };
+    const utf16le = (s: string): Uint8Array => {
+      const b = new Uint8Array(s.length * 2);
+      for (let i = 0; i < s.length; i++) {
+        b[2 * i] = s.charCodeAt(i) & 0xff;
+        b[2 * i + 1] = s.charCodeAt(i) >>> 8;
+      }
+      return b;
+    };
+    const seed = block(0x9747b28c, 1);
+    fc.assert(fc.property(fc.oneof(fc.string(), fc.string({ unit: 'binary' })), (s) => {
+      expect(hashKey(s)).toBe(murmur3(utf16le(s), seed));
+    }));
+    expect(hashKey('')).toBe(murmur3(new Uint8Array(0), seed));
   });
 
   it('spreads keys over partitions', () => {
     const buckets = new Array<number>(16).fill(0);
     for (let n = 0; n < 16_000; n++) buckets[hashKey(`user-${n}`) % 16]! += 1;
     for (const b of buckets) expect(b).toBeGreaterThan(800);
+    // and key groups (the low bits) over workers, for keys of every kind
+    const groups = new Array<number>(128).fill(0);
+    for (let n = 0; n < 12_800; n++) groups[hashKey(n % 3 === 0 ? n : n % 3 === 1 ? `k${n}` : ['u', n]) & 127]! += 1;
+    for (const g of groups) expect(g).toBeGreaterThan(60);
   });
 });
 

@@ -97,8 +97,13 @@ describe('EventLog.source is replayable', () => {
   it('dead letters (a corrupt frame, an oversized record) are reported once across any cut', async () => {
     const dir = await tempDir();
     const writer = await EventLog.open<{ i: number; pad?: string }>(dir, { partitions: 2, fsync: 'never', segmentBytes: 1500 });
+    // Two oversized records: an early one in partition 1 (inside the segment the bit rot cuts
+    // short, so never read) and a later one in partition 0 — chosen by the log's own partitioning.
+    const keyOf = (i: number): string => `k${i % 5}`;
+    const early = Array.from({ length: 10 }, (_, j) => 35 + j).find((i) => writer.partitionOf(keyOf(i)) === 1) as number;
+    const late = Array.from({ length: 10 }, (_, j) => 120 + j).find((i) => writer.partitionOf(keyOf(i)) === 0) as number;
     for (let b = 0; b < 200; b += 10) {
-      await writer.append(Array.from({ length: 10 }, (_, j) => b + j).map((i) => ({ key: `k${i % 5}`, timestamp: i, value: i === 37 || i === 120 ? { i, pad: 'z'.repeat(600) } : { i } })));
+      await writer.append(Array.from({ length: 10 }, (_, j) => b + j).map((i) => ({ key: keyOf(i), timestamp: i, value: i === early || i === late ? { i, pad: 'z'.repeat(600) } : { i } })));
     }
     await writer.close();
     // bit rot in the middle of partition 1's first segment (a sealed one)

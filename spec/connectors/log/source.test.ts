@@ -23,7 +23,8 @@ async function filled(n: number, partitions = 2, segmentBytes?: number): Promise
 }
 
 async function append(log: EventLog<Click>, from: number, n: number): Promise<void> {
-  const batch = Array.from({ length: n }, (_, j) => ({ key: `u${(from + j) % 7}`, timestamp: (from + j) * 100, value: { page: `/p${(from + j) % 3}` } }));
+  // 13 keys: the hash spreads them over every partition of these tests (7 left one of 3 empty)
+  const batch = Array.from({ length: n }, (_, j) => ({ key: `u${(from + j) % 13}`, timestamp: (from + j) * 100, value: { page: `/p${(from + j) % 3}` } }));
   await log.append(batch);
 }
 
