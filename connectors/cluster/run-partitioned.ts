@@ -102,7 +102,7 @@ export async function runPartitioned(options: RunPartitionedOptions): Promise<Pa
 async function checkPlan(o: ResolvedOptions): Promise<void> {
   const p = new Pipeline(o.batchSize === undefined ? {} : { batchSize: o.batchSize });
   await o.module(p, o.args);
-  const stages = o.repartition.length === 0 ? [{ plan: p.plan }] : splitStages(p.plan, 0, o);
+  const stages = o.repartition.length === 0 ? [{ plan: p.plan }] : splitStages(p.plan, { partition: 0, token: 0, leaseHeld: () => true }, o);
   for (const stage of stages) assignedShare(stage.plan, 0, o.partitions);
 }
 

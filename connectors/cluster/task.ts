@@ -44,8 +44,15 @@ export interface TaskConfig {
   readonly stages?: StageSplitter | undefined;
 }
 
-/** Splits the module's plan into the sub-topologies a task of `partition` runs. */
-export type StageSplitter = (plan: Plan, partition: number) => readonly TaskStage[];
+/** Who runs a task: its partition, its lease's token, and whether the lease is still held. */
+export interface TaskIdentity {
+  readonly partition: number;
+  readonly token: number;
+  readonly leaseHeld: () => boolean;
+}
+
+/** Splits the module's plan into the sub-topologies a task runs. */
+export type StageSplitter = (plan: Plan, task: TaskIdentity) => readonly TaskStage[];
 
 /** One sub-topology of a task. */
 export interface TaskStage {
@@ -85,7 +92,7 @@ export class PartitionTask {
     try {
       const p = new Pipeline(c.batchSize === undefined ? {} : { batchSize: c.batchSize });
       await c.module(p, c.args);
-      const stages = c.stages?.(p.plan, c.partition) ?? [{ lineage: `p${c.partition}`, plan: p.plan }];
+      const stages = c.stages?.(p.plan, { partition: c.partition, token: c.token, leaseHeld: c.leaseHeld }) ?? [{ lineage: `p${c.partition}`, plan: p.plan }];
       // The first stage to fail stops the others at once (the partition moves or restarts whole):
       // a live upstream must not keep running — renewing the lease — beside a dead downstream.
       let firstFailure: { error: unknown } | undefined;

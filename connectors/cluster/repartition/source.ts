@@ -3,8 +3,11 @@
  * `<stream>.<partition>` (read with `fromJetStream`, following) that yields the records with their
  * event times and scripts the watermark itself — the minimum over every origin partition of the
  * last marker received from it — and ends once every origin has sent its final (`Infinity`)
- * marker. Its position is the JetStream position plus each origin's watermark, so a restored
- * reader continues with the same watermark.
+ * marker. It drops what an origin already handed over — a record whose counter `n` it has passed,
+ * or anything carrying an older fencing token than the newest seen from that origin (a zombie's) —
+ * so a replay is dropped however late it comes (no dependence on the duplicate window). Its
+ * position is the JetStream position plus each origin's watermark, newest token and highest
+ * counter, so a restored reader continues with the same watermark and the same de-duplication.
  */
 import { SourceError } from '../../../engine/errors.js';
 import type { Source, SourceChunk, SourceContext, SourceDeadLetter, SourceReader } from '../../../engine/source.js';
@@ -15,8 +18,15 @@ import { classify } from './messages.js';
 /** The position of a repartition reader. */
 interface RepartitionPosition {
   readonly inner: unknown;
-  /** `[origin, watermark]` of every origin heard from. */
-  readonly origins: readonly (readonly [number, number])[];
+  /** `[origin, watermark, newest token, highest counter]` of every origin heard from. */
+  readonly origins: readonly (readonly [number, number, number?, number?])[];
+}
+
+/** What a reader knows of one origin. */
+interface Origin {
+  w: number;
+  k: number;
+  n: number;
 }
 
 /**
@@ -39,7 +49,9 @@ export function repartitionSource(nats: JetStreamConnectionOptions, stream: stri
         throw new SourceError(`tidemark.runPartitioned: cannot resume the repartition stream '${stream}' from ${JSON.stringify(resumed)}`);
       }
       const reader = inner.open({ ...ctx, ...(resumed === undefined ? {} : { resume: resumed.inner }) });
-      return new RepartitionReader(reader, partitions, new Map(resumed?.origins ?? []));
+      const origins = new Map<number, Origin>();
+      for (const [o, w, k, n] of resumed?.origins ?? []) origins.set(o, { w, k: k ?? 0, n: n ?? -1 });
+      return new RepartitionReader(reader, partitions, origins);
     },
   };
 }
@@ -49,7 +61,7 @@ class RepartitionReader implements SourceReader<unknown> {
   private readonly innerOf = new WeakMap<object, SourceChunk<unknown>>();
   private emitted = -Infinity;
 
-  constructor(private readonly inner: SourceReader<unknown>, private readonly count: number, private readonly origins: Map<number, number>) {
+  constructor(private readonly inner: SourceReader<unknown>, private readonly count: number, private readonly origins: Map<number, Origin>) {
     // a restored reader first re-announces the watermark its origins had reached
     this.pushWatermark();
   }
@@ -58,7 +70,7 @@ class RepartitionReader implements SourceReader<unknown> {
   private watermark(): number {
     if (this.origins.size < this.count) return -Infinity;
     let min = Infinity;
-    for (const w of this.origins.values()) if (w < min) min = w;
+    for (const x of this.origins.values()) if (x.w < min) min = x.w;
     return min;
   }
 
@@ -89,14 +101,26 @@ class RepartitionReader implements SourceReader<unknown> {
         const m = classify(src[i], this.count);
         if (m === undefined) {
           letters.push({ value: src[i], reason: 'not a repartition record or marker', position: { partition: chunk.partition } });
-        } else if ('w' in m) {
-          if (m.w > (this.origins.get(m.o) ?? -Infinity)) this.origins.set(m.o, m.w);
-        } else {
+          continue;
+        }
+        let origin = this.origins.get(m.o);
+        if (origin === undefined) {
+          origin = { w: -Infinity, k: m.k, n: -1 };
+          this.origins.set(m.o, origin);
+        }
+        if (m.k < origin.k) continue; // a zombie's (an older owner of the origin partition)
+        origin.k = m.k;
+        if ('w' in m) {
+          if (m.w > origin.w) origin.w = m.w;
+        } else if (m.n > origin.n) {
+          origin.n = m.n;
           values.push(m.v);
           times.push(m.t);
         }
       }
-      const position: RepartitionPosition = { inner: chunk.position, origins: [...this.origins] };
+      const origins: [number, number, number, number][] = [];
+      for (const [o, x] of this.origins) origins.push([o, x.w, x.k, x.n]);
+      const position: RepartitionPosition = { inner: chunk.position, origins };
       if (letters.length > 0) this.queue.push({ kind: 'dead-letters', letters });
       const out: SourceChunk<unknown> = { kind: 'records', values, timestamps: times, position };
       this.innerOf.set(out, chunk);
