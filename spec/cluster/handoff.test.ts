@@ -4,10 +4,12 @@
  * under new message ids, as after an outage longer than the window — and anything carrying an
  * older fencing token than the newest seen from that origin (a zombie's in-flight publishes). The
  * repartition stream is written by hand here; the upstream task of the run reads an empty stream.
- * Also: cuts whose upstream is not deterministic are refused.
+ * Idleness crosses the cut: an upstream partition without input (idle source) does not hold the
+ * downstream watermark back, so windows fire with `follow: true`. Also: cuts whose upstream is not
+ * deterministic are refused.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { type Pipeline, PlanError, count, encodeMsgpack, forEach, fromJetStream, runPartitioned, tumbling } from 'tidemark';
+import { type Pipeline, PlanError, boundedOutOfOrderness, count, encodeMsgpack, forEach, fromJetStream, runPartitioned, tumbling } from 'tidemark';
 import { available, uniqueName } from '../connectors/services.js';
 import { JsAdmin } from '../connectors/jetstream/fixture.js';
 import { NATS, PG_URL, dropTables, poll } from './support.js';
@@ -53,12 +55,17 @@ describe.skipIf(!hasServices)('repartition reader de-duplication', () => {
   let admin: JsAdmin;
   const tables: string[] = [];
   let applicationId = '';
+  const apps: string[] = [];
   beforeAll(async () => {
     admin = await JsAdmin.connect(NATS);
   });
   afterAll(async () => {
     await admin?.jsm.streams.delete(`KV_tidemark_${applicationId}`).catch(() => undefined);
     await admin?.jsm.streams.delete(`${applicationId}-repartition-byPage`).catch(() => undefined);
+    for (const id of apps) {
+      await admin?.jsm.streams.delete(`KV_tidemark_${id}`).catch(() => undefined);
+      await admin?.jsm.streams.delete(`${id}-repartition-byPage`).catch(() => undefined);
+    }
     await admin?.close();
     await dropTables(tables).catch(() => undefined);
   });
@@ -99,5 +106,36 @@ describe.skipIf(!hasServices)('repartition reader de-duplication', () => {
       await app.stop();
     }
     expect(seen).toEqual(['a', 'b', 'c', 'd']);
+  }, 30_000);
+
+  it('an idle upstream partition does not stall the downstream watermark (follow: true)', async () => {
+    const stream = await admin.stream('tm_idle');
+    // every record in partition 0; partition 1 stays empty (its source turns idle)
+    await admin.publishJson(() => `${stream}.0`, Array.from({ length: 30 }, (_, i): Ev => ({ page: `pg${i % 3}`, ts: i * 100 })));
+    const id = uniqueName('tmidle');
+    apps.push(id);
+    const table = uniqueName('tm_idle_ckpt');
+    tables.push(table);
+    const fired: string[] = [];
+    const app = await runPartitioned({
+      module: (p) => {
+        p.source(fromJetStream<Ev>({ servers: NATS, stream, partitions: 2, follow: true, timestamp: (e) => e.ts }),
+          { name: 'ev', watermark: boundedOutOfOrderness(0, { idleTimeout: 300 }) })
+          .keyBy((e) => e.page, { name: 'byPage' })
+          .window(tumbling(1_000))
+          .aggregate(count(), { name: 'perPage' })
+          .sink(forEach((c: unknown) => {
+            fired.push(JSON.stringify(c));
+          }), { name: 'out' });
+      },
+      applicationId: id, partitions: 2, nats: { servers: NATS }, repartition: ['byPage'], leaseTtl: 1_000,
+      checkpoints: { connection: PG_URL, table, everyRecords: 100 },
+    });
+    try {
+      // the window [0, 1000) of each page fires once the watermark passes 1000: only if partition 1's idleness is handed over
+      await poll('a window fired downstream', () => (fired.length > 0 ? true : undefined), 20_000);
+    } finally {
+      await app.stop();
+    }
   }, 30_000);
 });

@@ -4,7 +4,9 @@
  * partition, the task's fencing token and a checkpointed counter `n` — a replay after a restore
  * produces the same counters in the same order, so the reader drops what it has passed (and
  * JetStream's duplicate window, with the same message ids, drops most of it before) — and turns
- * each watermark advance into a marker for every partition.
+ * each watermark advance into a marker for every partition, and each change of its input's
+ * idleness into an idleness marker for every partition (so an idle origin does not hold the
+ * downstream watermark back).
  */
 import { partitionOfKeyGroup, keyGroupOf } from '../../../engine/key-groups.js';
 import type { Key } from '../../../engine/keys.js';
@@ -27,6 +29,7 @@ export function repartitionOut(origin: number, token: number, partitions: number
       let n = typeof saved?.n === 'number' ? saved.n : 0;
       let sent = typeof saved?.w === 'number' ? saved.w : -Infinity;
       const out = ctx.out;
+      let idleSeq = 0;
       return {
         onBatch({ values, times, keys }) {
           for (let i = 0; i < values.length; i++) {
@@ -41,6 +44,11 @@ export function repartitionOut(origin: number, token: number, partitions: number
           sent = w;
           const t = Math.min(w, MAX_TIMESTAMP);
           for (let q = 0; q < partitions; q++) out.emit({ q, id: `${origin}:w${w}:${q}`, m: { o: origin, k: token, w } } satisfies RepartitionMessage, t);
+        },
+        onIdle(idle) {
+          const t = Math.max(-MAX_TIMESTAMP, Math.min(sent, MAX_TIMESTAMP));
+          const seq = idleSeq++;
+          for (let q = 0; q < partitions; q++) out.emit({ q, id: `${origin}:${token}:i${seq}:${q}`, m: { o: origin, k: token, i: idle } } satisfies RepartitionMessage, t);
         },
         snapshot: () => ({ n, w: sent }),
       };

@@ -2,8 +2,8 @@
  * The reader side of a repartition stream: a partitioned, replayable source over
  * `<stream>.<partition>` (read with `fromJetStream`, following) that yields the records with their
  * event times and scripts the watermark itself — the minimum over every origin partition of the
- * last marker received from it — and ends once every origin has sent its final (`Infinity`)
- * marker. It drops what an origin already handed over — a record whose counter `n` it has passed,
+ * last marker received from it, leaving out origins whose last idleness marker said idle — and
+ * ends once every origin has sent its final (`Infinity`) marker. It drops what an origin already handed over — a record whose counter `n` it has passed,
  * or anything carrying an older fencing token than the newest seen from that origin (a zombie's) —
  * so a replay is dropped however late it comes (no dependence on the duplicate window). Its
  * position is the JetStream position plus each origin's watermark, newest token and highest
@@ -19,7 +19,7 @@ import { classify } from './messages.js';
 interface RepartitionPosition {
   readonly inner: unknown;
   /** `[origin, watermark, newest token, highest counter]` of every origin heard from. */
-  readonly origins: readonly (readonly [number, number, number?, number?])[];
+  readonly origins: readonly (readonly [number, number, number?, number?, boolean?])[];
 }
 
 /** What a reader knows of one origin. */
@@ -27,6 +27,8 @@ interface Origin {
   w: number;
   k: number;
   n: number;
+  /** Its last idleness marker said idle (and nothing came from it since). */
+  idle: boolean;
 }
 
 /**
@@ -50,7 +52,7 @@ export function repartitionSource(nats: JetStreamConnectionOptions, stream: stri
       }
       const reader = inner.open({ ...ctx, ...(resumed === undefined ? {} : { resume: resumed.inner }) });
       const origins = new Map<number, Origin>();
-      for (const [o, w, k, n] of resumed?.origins ?? []) origins.set(o, { w, k: k ?? 0, n: n ?? -1 });
+      for (const [o, w, k, n, idle] of resumed?.origins ?? []) origins.set(o, { w, k: k ?? 0, n: n ?? -1, idle: idle === true });
       return new RepartitionReader(reader, partitions, origins);
     },
   };
@@ -66,12 +68,23 @@ class RepartitionReader implements SourceReader<unknown> {
     this.pushWatermark();
   }
 
-  /** The minimum over every origin (−∞ while one has not been heard from). */
+  /**
+   * The minimum over every active origin (−∞ while one has not been heard from); while every origin
+   * is idle, the maximum over them (as Flink's watermark valve does: nothing can come below it
+   * until an origin is active again, and then its records are late by the watermark it joins).
+   */
   private watermark(): number {
     if (this.origins.size < this.count) return -Infinity;
     let min = Infinity;
-    for (const x of this.origins.values()) if (x.w < min) min = x.w;
-    return min;
+    let max = -Infinity;
+    let active = 0;
+    for (const x of this.origins.values()) {
+      if (x.w > max) max = x.w;
+      if (x.idle && x.w < Infinity) continue;
+      active++;
+      if (x.w < min) min = x.w;
+    }
+    return active === 0 ? max : min;
   }
 
   private pushWatermark(): void {
@@ -105,11 +118,16 @@ class RepartitionReader implements SourceReader<unknown> {
         }
         let origin = this.origins.get(m.o);
         if (origin === undefined) {
-          origin = { w: -Infinity, k: m.k, n: -1 };
+          origin = { w: -Infinity, k: m.k, n: -1, idle: false };
           this.origins.set(m.o, origin);
         }
         if (m.k < origin.k) continue; // a zombie's (an older owner of the origin partition)
         origin.k = m.k;
+        if ('i' in m) {
+          origin.idle = m.i;
+          continue;
+        }
+        origin.idle = false;
         if ('w' in m) {
           if (m.w > origin.w) origin.w = m.w;
         } else if (m.n > origin.n) {
@@ -118,8 +136,8 @@ class RepartitionReader implements SourceReader<unknown> {
           times.push(m.t);
         }
       }
-      const origins: [number, number, number, number][] = [];
-      for (const [o, x] of this.origins) origins.push([o, x.w, x.k, x.n]);
+      const origins: [number, number, number, number, boolean][] = [];
+      for (const [o, x] of this.origins) origins.push([o, x.w, x.k, x.n, x.idle]);
       const position: RepartitionPosition = { inner: chunk.position, origins };
       if (letters.length > 0) this.queue.push({ kind: 'dead-letters', letters });
       const out: SourceChunk<unknown> = { kind: 'records', values, timestamps: times, position };
