@@ -43,7 +43,11 @@ export async function prepareRepartition(nc: NatsConnection, o: ResolvedOptions)
       duplicate_window: o.duplicateWindowMs * 1_000_000,
     };
     try {
-      await jsm.streams.info(stream);
+      const info = await jsm.streams.info(stream);
+      // (the window only saves storage now — the readers de-duplicate — but keep it as configured)
+      if (info.config.duplicate_window !== config.duplicate_window) {
+        await jsm.streams.update(stream, { ...info.config, duplicate_window: config.duplicate_window });
+      }
     } catch {
       await jsm.streams.add(config).catch(async (e: unknown) => {
         // another instance created it meanwhile
