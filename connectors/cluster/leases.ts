@@ -12,7 +12,7 @@
  * two processes configured with the same instance id do not take each other's leases for theirs.
  */
 import { randomBytes } from 'node:crypto';
-import { JetStreamApiError, jetstream } from '@nats-io/jetstream';
+import { JetStreamApiError, type JetStreamManager, jetstream, jetstreamManager } from '@nats-io/jetstream';
 import { Kvm, type KV } from '@nats-io/kv';
 import type { NatsConnection } from '@nats-io/transport-node';
 
@@ -93,7 +93,7 @@ export class LeaseTable {
   /** Per key: the revision last seen and when (monotonic ms) it was first seen. */
   private readonly seen = new Map<string, { revision: number; since: number }>();
 
-  private constructor(readonly kv: KV, readonly bucket: string, readonly ttlMs: number, private readonly now: () => number) {}
+  private constructor(readonly kv: KV, private readonly jsm: JetStreamManager, readonly bucket: string, readonly ttlMs: number, private readonly now: () => number) {}
 
   /**
    * Opens (creating if missing) the bucket `bucket`. Entries also expire after `retainMs` (the
@@ -108,7 +108,7 @@ export class LeaseTable {
     } catch {
       kv = await kvm.open(bucket); // it exists with another configuration
     }
-    return new LeaseTable(kv, bucket, ttlMs, now);
+    return new LeaseTable(kv, await jetstreamManager(nc), bucket, ttlMs, now);
   }
 
   private static key(partition: number): string {
@@ -220,9 +220,11 @@ export class LeaseTable {
 
   /** The instances whose heartbeat has not expired, with their health (sorted by id). */
   async memberViews(): Promise<MemberView[]> {
-    const keys: string[] = [];
-    // (a key updated while it is listed may be listed twice)
-    for await (const k of await this.kv.keys('member.*')) if (!keys.includes(k)) keys.push(k);
+    // The subjects of the member keys, from one stream-info request (the KV `keys()` listing runs a
+    // consumer that can wait indefinitely when a key is updated while it is listed).
+    const prefix = `$KV.${this.bucket}.`;
+    const info = await this.jsm.streams.info(`KV_${this.bucket}`, { subjects_filter: `${prefix}member.*` });
+    const keys = Object.keys(info.state.subjects ?? {}).map((subject) => subject.slice(prefix.length));
     const live = await Promise.all(keys.map(async (k): Promise<MemberView | undefined> => {
       const e = await this.kv.get(k);
       const now = this.now();

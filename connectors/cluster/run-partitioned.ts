@@ -274,6 +274,11 @@ class Instance implements PartitionedHandle {
   private async claim(p: number): Promise<void> {
     const lease = await this.leases.claim(p, this.instanceId);
     if (lease === undefined) return;
+    if (this.stopping !== undefined) {
+      // claimed while the instance began to stop: give it back at once
+      await this.leases.release(lease, this.instanceId).catch(() => undefined);
+      return;
+    }
     this.emit({ type: 'claimed', partition: p, token: lease.token });
     const o = this.o;
     const holder = { lease, held: true };
@@ -346,7 +351,12 @@ class Instance implements PartitionedHandle {
   private shutdown(graceful: boolean): Promise<void> {
     this.stopping ??= (async () => {
       clearTimeout(this.timer);
-      await this.ticking?.catch(() => undefined);
+      // (a round stuck on an unanswered KV request must not hold the stop up for ever)
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([this.ticking?.catch(() => undefined), new Promise<void>((r) => {
+        bound = setTimeout(r, this.o.leaseTtlMs);
+      })]);
+      clearTimeout(bound);
       const all = [...this.owned];
       for (const [, x] of all) x.task.stop(graceful ? 'instance stopping' : 'the NATS connection closed');
       // (renewals go on while the tasks drain and take their final checkpoints)
