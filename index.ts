@@ -125,5 +125,5 @@ export type { FenceToken } from './engine/sink.js';
 export {
   runPartitioned, partitionFor, partitionedSubject, fairShare, LeaseTable, PartitioningError,
   type PartitionedHandle, type PartitionedStatus, type PartitionStatus, type RunPartitionedOptions, type PartitionedCheckpointOptions,
-  type PartitionedEvent, type PartitionedModule, type ShareInput, type ShareDecision, type Lease, type LeaseView,
+  type PartitionedEvent, type PartitionedModule, type ShareInput, type ShareDecision, type Lease, type LeaseView, type MemberView,
 } from './connectors/cluster/index.js';

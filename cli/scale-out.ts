@@ -72,8 +72,9 @@ export async function scaleOut(o: ScaleOutCommandOptions, exit: (code: number) =
     }
     received = signal;
     log.info({ signal }, `received ${signal}: stopping cleanly (tasks checkpoint, leases are released)`);
-    abort.abort(new Error(`stopped by ${signal}`));
-    void app.stop();
+    // The module's signal is aborted only once stop() is done: aborting it first could end a
+    // source or sink mid-window and let the final checkpoint commit a partial one.
+    void app.stop().finally(() => abort.abort(new Error(`stopped by ${signal}`)));
   };
   process.on('SIGINT', onSignal);
   process.on('SIGTERM', onSignal);

@@ -69,6 +69,12 @@ export interface OperatorLogic {
   onBatch(batch: Batch, input: number): void;
   /** Called when the combined input watermark advances (to `+Infinity` at end of input). */
   onWatermark?(watermark: number): void;
+  /**
+   * Called when the node's inputs turn idle together (`true`: every input is idle, so the node's
+   * output is idle too) or one becomes active again (`false`). Optional: only operators that hand
+   * idleness on in their own output (e.g. across a process boundary) need it.
+   */
+  onIdle?(idle: boolean): void;
   /** Called once after the final watermark, before end-of-stream is forwarded. */
   onEnd?(): void;
   /** Counters for the run summary (e.g. `{ accepted, tooLate }`). */

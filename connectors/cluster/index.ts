@@ -5,5 +5,5 @@ export { runPartitioned, type PartitionedHandle, type PartitionedStatus, type Pa
 export type { RunPartitionedOptions, PartitionedCheckpointOptions, PartitionedEvent, PartitionedModule } from './options.js';
 export { partitionFor, partitionedSubject } from './partitioning.js';
 export { fairShare, type ShareInput, type ShareDecision } from './share.js';
-export { LeaseTable, type Lease, type LeaseView } from './leases.js';
+export { LeaseTable, type Lease, type LeaseView, type MemberView } from './leases.js';
 export { PartitioningError } from './errors.js';

@@ -1,8 +1,10 @@
 /**
  * `runPartitioned(options)`: one instance of a multi-process application. Instances with the same
  * `applicationId` share the partitions of its sources through leases in a JetStream key-value
- * bucket (`leases.ts`): every third of the lease TTL an instance heartbeats, renews its leases,
- * reads everyone's, and claims or releases partitions towards its fair share (`share.ts`). Each
+ * bucket (`leases.ts`): on its own fixed timer, every third of the lease TTL, an instance
+ * heartbeats and renews its leases — also while tasks drain on a release or `stop()` — and on a
+ * separate round it reads everyone's leases and claims or releases partitions towards its fair
+ * share (`share.ts`). Lease operations of one partition run one at a time. Each
  * partition it owns runs as a task (`task.ts`) with its own checkpoint lineage, fenced by the
  * lease's token. A lease that cannot be renewed before it expires — lost to another instance, or
  * NATS unreachable — stops its task at once; a finished task (bounded input) keeps its lease so
@@ -17,9 +19,8 @@ import { type Lease, LeaseTable } from './leases.js';
 import { type PartitionedEvent, type ResolvedOptions, type RunPartitionedOptions, WHERE, resolveOptions } from './options.js';
 import { fairShare } from './share.js';
 import { PartitionTask, type StageSplitter, assignedShare } from './task.js';
-import { splitStages } from './repartition/stages.js';
 import { Pipeline } from '../../index.js';
-import { prepareRepartition } from './repartition/stages.js';
+import { prepareRepartition, splitStages } from './repartition/stages.js';
 
 /** What an instance is doing with one partition. */
 export interface PartitionStatus {
@@ -58,7 +59,14 @@ interface Owned {
   held: boolean;
   state: PartitionStatus['state'];
   readonly task: PartitionTask;
+  /** The lease operations of this partition, one at a time (renewal, release). */
+  op: Promise<unknown>;
+  /** A renewal is in flight (the next period skips it rather than queueing another). */
+  renewing: boolean;
 }
+
+/** Monotonic ms (lease expiry is measured on it, never on the wall clock). */
+const monotonic = (): number => performance.now();
 
 /**
  * Starts an instance of a partitioned application (see the module comment and docs/scale-out.md).
@@ -78,7 +86,7 @@ export async function runPartitioned(options: RunPartitionedOptions): Promise<Pa
   await checkPlan(o);
   const nc = await openConnection(o.nats, WHERE, (m) => new TidemarkError(m));
   try {
-    const leases = await LeaseTable.open(nc, `tidemark_${o.applicationId}`, o.leaseTtlMs, () => Date.now());
+    const leases = await LeaseTable.open(nc, `tidemark_${o.applicationId}`, o.leaseTtlMs, monotonic);
     const stages = await prepareRepartition(nc, o);
     return new Instance(o, nc, leases, stages).start();
   } catch (e) {
@@ -94,7 +102,7 @@ export async function runPartitioned(options: RunPartitionedOptions): Promise<Pa
 async function checkPlan(o: ResolvedOptions): Promise<void> {
   const p = new Pipeline(o.batchSize === undefined ? {} : { batchSize: o.batchSize });
   await o.module(p, o.args);
-  const stages = o.repartition.length === 0 ? [{ plan: p.plan }] : splitStages(p.plan, 0, o);
+  const stages = o.repartition.length === 0 ? [{ plan: p.plan }] : splitStages(p.plan, { partition: 0, token: 0, leaseHeld: () => true }, o);
   for (const stage of stages) assignedShare(stage.plan, 0, o.partitions);
 }
 
@@ -102,11 +110,14 @@ async function checkPlan(o: ResolvedOptions): Promise<void> {
 class Instance implements PartitionedHandle {
   readonly instanceId: string;
   private readonly owned = new Map<number, Owned>();
-  /** Partitions not to claim before the time (ms): after a failure, give others a chance. */
+  /** Partitions not to claim before the time (monotonic ms): after a failure, give others a chance. */
   private readonly cooldown = new Map<number, number>();
+  /** Consecutive failures per partition here (the cooldown doubles with each, up to 32 TTLs). */
+  private readonly failures = new Map<number, number>();
   private members: readonly string[] = [];
   private stopping: Promise<void> | undefined;
   private timer: NodeJS.Timeout | undefined;
+  private renewTimer: NodeJS.Timeout | undefined;
   private ticking: Promise<void> | undefined;
   private resolveClosed: () => void = () => undefined;
   private rejectClosed: (e: unknown) => void = () => undefined;
@@ -132,6 +143,8 @@ class Instance implements PartitionedHandle {
       const why = new TidemarkError(`${WHERE}: the NATS connection closed${err === undefined ? '' : `: ${describeRedacted(err, this.o.nats.secrets)}`}; the instance stopped its tasks`);
       void this.shutdown(false).then(() => this.rejectClosed(why));
     });
+    void this.leases.heartbeat(this.instanceId).catch((error: unknown) => this.emit({ type: 'lease-error', error }));
+    this.startRenewals();
     this.schedule(0);
     return this;
   }
@@ -156,23 +169,56 @@ class Instance implements PartitionedHandle {
   private schedule(delay: number): void {
     if (this.stopping !== undefined) return;
     this.timer = setTimeout(() => {
-      this.ticking = this.tick().catch((error: unknown) => this.emit({ type: 'lease-error', error })).finally(() => this.schedule(Math.max(100, Math.floor(this.o.leaseTtlMs / 3))));
+      this.ticking = this.tick().catch((error: unknown) => this.emit({ type: 'lease-error', error })).finally(() => this.schedule(this.period()));
     }, delay);
   }
 
-  /** One round: heartbeat, renewals, then claims and releases towards the fair share. */
+  private period(): number {
+    return Math.max(100, Math.floor(this.o.leaseTtlMs / 3));
+  }
+
+  /**
+   * The renewal timer: a fixed period, independent of the claim rounds (a slow read of every
+   * lease must not delay renewals). It runs until the instance has closed — through the drain of
+   * the tasks a `stop()` or a rebalance stops — so a long final checkpoint keeps its lease.
+   */
+  private startRenewals(): void {
+    this.renewTimer = setInterval(() => {
+      void this.leases.heartbeat(this.instanceId, this.isFailing()).catch((error: unknown) => this.emit({ type: 'lease-error', error }));
+      for (const [p, x] of this.owned) {
+        if (!x.held || x.renewing) continue;
+        x.renewing = true;
+        void this.serial(x, () => this.renew(p, x)).finally(() => {
+          x.renewing = false;
+        });
+      }
+    }, this.period());
+  }
+
+  /** Runs `fn` after the partition's previous lease operation. */
+  private serial<T>(x: Owned, fn: () => Promise<T>): Promise<T> {
+    const next = x.op.then(fn, fn);
+    x.op = next.catch(() => undefined);
+    return next;
+  }
+
+  /** True while a partition of this instance is cooling down after a failure. */
+  private isFailing(): boolean {
+    const now = monotonic();
+    for (const until of this.cooldown.values()) if (until > now) return true;
+    return false;
+  }
+
+  /** One round: read every lease and member, then claim and release towards the fair share. */
   private async tick(): Promise<void> {
-    await Promise.all([
-      this.leases.heartbeat(this.instanceId).catch((error: unknown) => this.emit({ type: 'lease-error', error })),
-      ...[...this.owned].map(([p, x]) => this.renew(p, x)),
-    ]);
     if (this.stopping !== undefined) return;
-    const [views, members] = await Promise.all([this.leases.readAll(this.o.partitions), this.leases.members()]);
+    const [views, memberViews] = await Promise.all([this.leases.readAll(this.o.partitions), this.leases.memberViews()]);
+    const members = memberViews.map((m) => m.id);
     if (members.join() !== this.members.join()) {
       this.members = members;
       this.emit({ type: 'members', members });
     }
-    const now = Date.now();
+    const now = monotonic();
     const blocked = new Set<number>();
     for (const [p, until] of this.cooldown) {
       if (until > now) blocked.add(p);
@@ -181,9 +227,12 @@ class Instance implements PartitionedHandle {
     const owners = views.map((v) => {
       const mine = this.owned.get(v.partition);
       if (mine !== undefined && mine.state === 'releasing') blocked.add(v.partition);
-      return mine !== undefined ? this.instanceId : v.owner === this.instanceId ? undefined : v.owner;
+      if (mine !== undefined) return this.instanceId;
+      // another process with the same instance id (its nonce differs): not ours to take
+      return v.owner === this.instanceId && !v.mine ? `${v.owner} (another process)` : v.owner;
     });
-    const decision = fairShare({ partitions: this.o.partitions, me: this.instanceId, members, owners, blocked });
+    const failing = new Set(memberViews.filter((m) => m.failing && m.id !== this.instanceId).map((m) => m.id));
+    const decision = fairShare({ partitions: this.o.partitions, me: this.instanceId, members, owners, blocked, failing });
     for (const p of decision.release) this.release(p);
     for (const p of decision.claim) {
       if (this.stopping !== undefined) return;
@@ -199,7 +248,7 @@ class Instance implements PartitionedHandle {
       else x.lease = next;
     } catch (error) {
       this.emit({ type: 'lease-error', error });
-      if (Date.now() >= x.lease.expiresAt) this.lose(p, x, `the lease expired without renewal (${describeRedacted(error, this.o.nats.secrets)})`);
+      if (monotonic() >= x.lease.expiresAt) this.lose(p, x, `the lease expired without renewal (${describeRedacted(error, this.o.nats.secrets)})`);
     }
   }
 
@@ -215,26 +264,40 @@ class Instance implements PartitionedHandle {
     });
   }
 
+  /** Cools partition `p` down here after a failure (doubling with each consecutive one). */
+  private coolDown(p: number): void {
+    const k = Math.min(5, this.failures.get(p) ?? 0);
+    this.failures.set(p, k + 1);
+    this.cooldown.set(p, monotonic() + this.o.leaseTtlMs * 2 ** k);
+  }
+
   private async claim(p: number): Promise<void> {
     const lease = await this.leases.claim(p, this.instanceId);
     if (lease === undefined) return;
+    if (this.stopping !== undefined) {
+      // claimed while the instance began to stop: give it back at once
+      await this.leases.release(lease, this.instanceId).catch(() => undefined);
+      return;
+    }
     this.emit({ type: 'claimed', partition: p, token: lease.token });
     const o = this.o;
     const holder = { lease, held: true };
     const task = new PartitionTask({
       module: o.module, args: o.args, applicationId: o.applicationId, partition: p, partitions: o.partitions, keyGroups: o.keyGroups,
       token: lease.token, holdMs: o.leaseTtlMs, checkpoints: o.checkpoints, batchSize: o.batchSize,
-      leaseHeld: () => holder.held && Date.now() < holder.lease.expiresAt,
+      // (an event-loop stall between this check and a write is covered by the store's fence)
+      leaseHeld: () => holder.held && monotonic() < holder.lease.expiresAt,
       onEvent: undefined,
       onRestored: (lineage, checkpoint) => this.emit({ type: 'restored', partition: p, lineage, checkpoint }),
       stages: this.stages,
     });
-    const x: Owned = Object.assign(holder, { state: 'running' as const, task });
+    const x: Owned = Object.assign(holder, { state: 'running' as const, task, op: Promise.resolve() as Promise<unknown>, renewing: false });
     this.owned.set(p, x);
     this.emit({ type: 'started', partition: p, token: lease.token });
     void x.task.done.then(async (outcome) => {
       switch (outcome.kind) {
         case 'finished':
+          this.failures.delete(p);
           if (x.state === 'running') x.state = 'finished';
           this.emit({ type: 'finished', partition: p });
           return;
@@ -243,45 +306,68 @@ class Instance implements PartitionedHandle {
         case 'fenced':
           x.held = false;
           this.owned.delete(p);
+          this.coolDown(p);
           this.emit({ type: 'fenced', partition: p, error: outcome.error });
           return;
         case 'failed':
           this.emit({ type: 'failed', partition: p, error: outcome.error });
-          this.cooldown.set(p, Date.now() + o.leaseTtlMs);
-          this.owned.delete(p);
-          if (x.held) await this.leases.release(x.lease).catch(() => undefined);
-          x.held = false;
+          this.coolDown(p);
+          // announce the failure before the partition is free, so that others may claim above their share
+          await this.leases.heartbeat(this.instanceId, true).catch(() => undefined);
+          await this.giveUp(p, x);
+          if (this.owned.get(p) === x) this.owned.delete(p);
       }
     });
   }
 
-  /** Stops the task gracefully (final checkpoint), then gives the lease up. */
+  /**
+   * Releases `x`'s lease (after its previous lease operation): `true` when released. A failure
+   * leaves the lease to expire; the partition is then reported `lost`, never `released`.
+   */
+  private async giveUp(p: number, x: Owned): Promise<boolean> {
+    if (!x.held) return false;
+    const released = await this.serial(x, () => this.leases.release(x.lease, this.instanceId)).catch((error: unknown) => {
+      this.emit({ type: 'lease-error', error });
+      return false;
+    });
+    if (x.held && !released) this.emit({ type: 'lost', partition: p, reason: 'the lease could not be released (it will expire)' });
+    x.held = false;
+    return released;
+  }
+
+  /** Stops the task gracefully (final checkpoint; the lease is renewed meanwhile), then gives the lease up. */
   private release(p: number): void {
     const x = this.owned.get(p);
     if (x === undefined || x.state === 'releasing') return;
     x.state = 'releasing';
     x.task.stop('rebalancing');
     void x.task.done.then(async () => {
-      if (x.held) await this.leases.release(x.lease).catch((error: unknown) => this.emit({ type: 'lease-error', error }));
-      x.held = false;
+      const released = await this.giveUp(p, x);
       if (this.owned.get(p) === x) this.owned.delete(p);
-      this.emit({ type: 'released', partition: p });
+      if (released) this.emit({ type: 'released', partition: p });
     });
   }
 
   private shutdown(graceful: boolean): Promise<void> {
     this.stopping ??= (async () => {
       clearTimeout(this.timer);
-      await this.ticking?.catch(() => undefined);
+      // (a round stuck on an unanswered KV request must not hold the stop up for ever)
+      let bound: NodeJS.Timeout | undefined;
+      await Promise.race([this.ticking?.catch(() => undefined), new Promise<void>((r) => {
+        bound = setTimeout(r, this.o.leaseTtlMs);
+      })]);
+      clearTimeout(bound);
       const all = [...this.owned];
       for (const [, x] of all) x.task.stop(graceful ? 'instance stopping' : 'the NATS connection closed');
+      // (renewals go on while the tasks drain and take their final checkpoints)
       await Promise.all(all.map(async ([p, x]) => {
         await x.task.done;
-        if (graceful && x.held) await this.leases.release(x.lease).catch(() => undefined);
+        const released = graceful ? await this.giveUp(p, x) : false;
         x.held = false;
         this.owned.delete(p);
-        this.emit({ type: 'released', partition: p });
+        if (released) this.emit({ type: 'released', partition: p });
       }));
+      clearInterval(this.renewTimer);
       if (graceful) await this.leases.leave(this.instanceId).catch(() => undefined);
       await this.nc.close().catch(() => undefined);
     })();

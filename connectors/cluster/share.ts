@@ -6,7 +6,10 @@
  * at the floor claims up to the ceiling only while nobody is below the floor; one above the
  * ceiling releases the excess, and one above the floor releases a partition while another is
  * starved and there are not enough free partitions for it. Instances decide independently, and
- * compare-and-set settles races, so the shares converge within a few rounds.
+ * compare-and-set settles races, so the shares converge within a few rounds. An instance that is
+ * *failing* (cooling down after a failed task, as its heartbeat says) does not count: the others
+ * share the partitions as if it were absent — so a partition it keeps failing is taken by a
+ * healthy instance above its share — while what it still owns stays counted as owned.
  */
 
 /** What an instance knows on one round. */
@@ -20,6 +23,8 @@ export interface ShareInput {
   readonly owners: readonly (string | undefined)[];
   /** Partitions this instance must not claim now (being released, or cooling down after a failure). */
   readonly blocked?: ReadonlySet<number>;
+  /** Other instances reporting failures: left out of the share (they are neither counted nor starved). */
+  readonly failing?: ReadonlySet<string>;
 }
 
 /** What to do this round. */
@@ -40,7 +45,8 @@ export function fairShare(input: ShareInput): ShareDecision {
   everyone.add(me);
   for (const o of owners) if (o !== undefined) everyone.add(o);
   const sorted = [...everyone].sort();
-  const n = sorted.length;
+  const healthy = (m: string): boolean => m === me || input.failing?.has(m) !== true;
+  const n = sorted.filter(healthy).length;
   const lo = Math.floor(P / n);
   const hi = Math.ceil(P / n);
   const counts = new Map<string, number>(sorted.map((m) => [m, 0]));
@@ -56,7 +62,7 @@ export function fairShare(input: ShareInput): ShareDecision {
     if (o === me) mine.push(p);
   }
   let deficit = 0;
-  for (const [m, c] of counts) if (m !== me && c < lo) deficit += lo - c;
+  for (const [m, c] of counts) if (m !== me && healthy(m) && c < lo) deficit += lo - c;
   const have = mine.length;
   if (have > hi) return { claim: [], release: mine.slice(hi) };
   if (have > lo && deficit > free.length) return { claim: [], release: mine.slice(have - 1) };

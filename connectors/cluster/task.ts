@@ -44,8 +44,15 @@ export interface TaskConfig {
   readonly stages?: StageSplitter | undefined;
 }
 
-/** Splits the module's plan into the sub-topologies a task of `partition` runs. */
-export type StageSplitter = (plan: Plan, partition: number) => readonly TaskStage[];
+/** Who runs a task: its partition, its lease's token, and whether the lease is still held. */
+export interface TaskIdentity {
+  readonly partition: number;
+  readonly token: number;
+  readonly leaseHeld: () => boolean;
+}
+
+/** Splits the module's plan into the sub-topologies a task runs. */
+export type StageSplitter = (plan: Plan, task: TaskIdentity) => readonly TaskStage[];
 
 /** One sub-topology of a task. */
 export interface TaskStage {
@@ -85,22 +92,30 @@ export class PartitionTask {
     try {
       const p = new Pipeline(c.batchSize === undefined ? {} : { batchSize: c.batchSize });
       await c.module(p, c.args);
-      const stages = c.stages?.(p.plan, c.partition) ?? [{ lineage: `p${c.partition}`, plan: p.plan }];
+      const stages = c.stages?.(p.plan, { partition: c.partition, token: c.token, leaseHeld: c.leaseHeld }) ?? [{ lineage: `p${c.partition}`, plan: p.plan }];
+      // The first stage to fail stops the others at once (the partition moves or restarts whole):
+      // a live upstream must not keep running — renewing the lease — beside a dead downstream.
+      let firstFailure: { error: unknown } | undefined;
       const results = await Promise.allSettled(stages.map(async (stage) => {
-        const { runtime, store } = await this.prepare(stage, p);
         try {
-          if (this.stopReason !== undefined) runtime.stop(this.stopReason);
-          const summary = await runtime.run();
-          return summary.stopped === undefined ? 'finished' : 'stopped';
-        } finally {
-          await store.close?.();
+          const { runtime, store } = await this.prepare(stage, p);
+          try {
+            if (this.stopReason !== undefined) runtime.stop(this.stopReason);
+            const summary = await runtime.run();
+            return summary.stopped === undefined ? 'finished' : 'stopped';
+          } finally {
+            await store.close?.();
+          }
+        } catch (error) {
+          if (firstFailure === undefined) {
+            firstFailure = { error };
+            this.stop(`stage '${stage.lineage}' of the task failed`);
+          }
+          throw error;
         }
       }));
-      const failed = results.find((r): r is PromiseRejectedResult => r.status === 'rejected');
-      if (failed !== undefined) {
-        // One sub-topology failed: the others stop too (the partition moves or restarts whole).
-        this.stop('another stage of the task failed');
-        const error: unknown = failed.reason;
+      if (firstFailure !== undefined) {
+        const error: unknown = firstFailure.error;
         return error instanceof FencedError || !c.leaseHeld() ? { kind: 'fenced', error } : { kind: 'failed', error };
       }
       return results.every((r) => r.status === 'fulfilled' && r.value === 'finished') ? { kind: 'finished' } : { kind: 'stopped' };
@@ -125,7 +140,9 @@ export class PartitionTask {
       await store.close?.();
       throw e;
     }
-    const runtime = new Runtime(plan, {
+    let runtime: Runtime;
+    try {
+      runtime = new Runtime(plan, {
       clock: p.clock,
       batchSize: p.batchSize,
       firstCheckpointId: Math.max(0, restore?.id ?? 0, ...ids) + 1,
@@ -137,7 +154,11 @@ export class PartitionTask {
       ...(restore === undefined ? {} : { restore }),
       assignedPartitions: assigned,
       ...(c.onEvent === undefined ? {} : { onEvent: c.onEvent }),
-    });
+      });
+    } catch (e) {
+      await store.close?.(); // (a plan the runtime refuses must not leak the store's pool)
+      throw e;
+    }
     this.runtimes.push(runtime);
     c.onRestored?.(stage.lineage, restore?.id);
     return { runtime, store };
@@ -166,12 +187,21 @@ export function assignedShare(plan: Plan, partition: number, partitions: number)
 
 /** `store` refusing every write once `held()` turns false (the lease was lost). */
 function leaseGuarded(store: CheckpointStore, held: () => boolean, fence: FenceToken): CheckpointStore {
-  const guarded = Object.create(store) as CheckpointStore & { write: CheckpointStore['write'] };
-  guarded.write = (meta, state, sinks) => {
-    if (!held()) {
-      return Promise.reject(new FencedError(`checkpoint ${meta.id} of '${fence.scope}' was refused: this instance no longer holds the partition's lease (token ${fence.token})`, fence.scope, fence.token, fence.token));
-    }
-    return store.write(meta, state, sinks);
+  // A delegating object (not a prototype copy: a class store with #private fields must be called
+  // on itself).
+  const guarded: CheckpointStore = {
+    kind: store.kind,
+    encodeState: (state) => store.encodeState(state),
+    ...(store.close === undefined ? {} : { close: () => (store.close as () => Promise<void>).call(store) }),
+    latest: () => store.latest(),
+    list: () => store.list(),
+    load: (id) => store.load(id),
+    write: (meta, state, sinks) => {
+      if (!held()) {
+        return Promise.reject(new FencedError(`checkpoint ${meta.id} of '${fence.scope}' was refused: this instance no longer holds the partition's lease (token ${fence.token})`, fence.scope, fence.token, fence.token));
+      }
+      return store.write(meta, state, sinks);
+    },
   };
   return guarded;
 }

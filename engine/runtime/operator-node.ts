@@ -191,7 +191,12 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
     if (this.inIdle[input] === idle) return;
     this.inIdle[input] = idle;
     if (!idle) this.inJoined[input] = (this.inWm[input] as number) >= this.watermark;
-    this.forwardIdle(this.inIdle.every((x) => x));
+    const all = this.inIdle.every((x) => x);
+    if (this.logic.onIdle !== undefined) {
+      this.logic.onIdle(all);
+      this.flushAll(); // (what it emitted goes out before the idleness)
+    }
+    this.forwardIdle(all);
     this.advance();
   }
 

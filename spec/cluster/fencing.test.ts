@@ -132,4 +132,37 @@ describe.skipIf(!up)('fencing (PostgreSQL)', () => {
     await expect(first.write(meta(1), first.encodeState(state), {})).rejects.toBeInstanceOf(FencedError);
     await Promise.all([first.close?.(), next.close?.(), paused.end().catch(() => undefined)]);
   });
+
+  it('the store\'s own transaction, paused after its fence check, is ended by the server after holdMs (enforceFence sets the timeout)', async () => {
+    const table = uniqueName('tm_fhold2');
+    tables.push(table);
+    const scope = uniqueName('app/p4');
+    let pauseInsert = false;
+    let paused: (() => void) | undefined;
+    // A client that "freezes" (never sends, never answers) at the checkpoint INSERT, i.e. after the
+    // store's transaction has checked the fence row: the process paused mid-transaction.
+    class PausingClient extends pg.Client {
+      override query(...args: unknown[]): never {
+        const text = typeof args[0] === 'string' ? args[0] : '';
+        if (pauseInsert && text.startsWith('INSERT INTO') && text.includes(table)) {
+          paused?.();
+          return new Promise(() => undefined) as never;
+        }
+        return (super.query as (...a: unknown[]) => never)(...args);
+      }
+    }
+    const first = postgresCheckpoints({ connection: { connectionString: PG_URL, Client: PausingClient }, table, application: scope, fence: { scope, token: 1, holdMs: 300 } });
+    await first.latest();
+    pauseInsert = true;
+    const reached = new Promise<void>((r) => {
+      paused = r;
+    });
+    void first.write(meta(1), first.encodeState(state), {}).catch(() => undefined);
+    await reached;
+    const next = postgresCheckpoints({ connection: PG_URL, table, application: scope, fence: { scope, token: 2, holdMs: 300 } });
+    // the takeover waits for the frozen transaction (its FOR SHARE lock), which the server ends after 300 ms
+    expect(await next.latest()).toBeUndefined();
+    await next.close?.();
+    await Promise.race([first.close?.(), new Promise((r) => setTimeout(r, 1_000))]);
+  }, 20_000);
 });

@@ -1,8 +1,9 @@
 /**
  * Partition leases in a JetStream key-value bucket (against the local NATS server): claiming a
- * free partition, refusing a held one, expiry by the `expiresAt` field on a controlled clock,
- * renewal, compare-and-set races (exactly one winner), release, growing fencing tokens, and
- * member heartbeats.
+ * free partition, refusing a held one, observer-local expiry (a revision unchanged for a TTL on
+ * the reader's own clock, whatever the writer's clock says) on controlled clocks, renewal,
+ * compare-and-set races (exactly one winner), release (retried while the lease is still ours),
+ * the per-process nonce, growing fencing tokens, and member heartbeats.
  */
 import { Kvm } from '@nats-io/kv';
 import { jetstream } from '@nats-io/jetstream';
@@ -76,6 +77,49 @@ describe.skipIf(!hasNats)('LeaseTable', () => {
       expect(winners).toHaveLength(1);
       expect((await leases.read(p)).owner).toBeDefined();
     }
+  });
+
+  it('expiry is measured on the reader\'s clock since it saw the key change: a skewed clock cannot steal', async () => {
+    const bucket = uniqueName('tm_leases');
+    buckets.push(bucket);
+    let far = 9_000_000_000; // another process, its clock hours ahead
+    const a = await LeaseTable.open(nc, bucket, 1_000, now);
+    const b = await LeaseTable.open(nc, bucket, 1_000, () => far);
+    const lease = await a.claim(0, 'a');
+    expect(lease).toBeDefined();
+    expect(await b.claim(0, 'b')).toBeUndefined(); // first sight: live
+    far += 999;
+    expect(await b.claim(0, 'b')).toBeUndefined();
+    await a.renew(lease as NonNullable<typeof lease>, 'a'); // a new revision restarts b's count
+    expect((await b.read(0)).owner).toBe('a');
+    far += 999;
+    expect((await b.read(0)).owner).toBe('a');
+    far += 2; // unchanged for 1001 ms on b's clock
+    expect((await b.read(0)).owner).toBeUndefined();
+  });
+
+  it('the same instance id in two processes: the other process\'s lease is not ours', async () => {
+    const bucket = uniqueName('tm_leases');
+    buckets.push(bucket);
+    const one = await LeaseTable.open(nc, bucket, 1_000, now);
+    const two = await LeaseTable.open(nc, bucket, 1_000, now);
+    expect(await one.claim(1, 'same')).toBeDefined();
+    expect(await two.claim(1, 'same')).toBeUndefined();
+    expect(await two.read(1)).toMatchObject({ owner: 'same', mine: false });
+    expect(await one.read(1)).toMatchObject({ owner: 'same', mine: true });
+  });
+
+  it('a release racing a renewal whose reply was lost is retried at the new revision', async () => {
+    const leases = await table();
+    const a = await leases.claim(2, 'a') as NonNullable<Awaited<ReturnType<LeaseTable['claim']>>>;
+    await leases.renew(a, 'a'); // stored, but the caller still holds the old revision
+    expect(await leases.release(a, 'a')).toBe(true);
+    expect((await leases.read(2)).owner).toBeUndefined();
+    // a lease taken over is not released
+    const b = await leases.claim(2, 'b') as NonNullable<Awaited<ReturnType<LeaseTable['claim']>>>;
+    expect(await leases.release(a, 'a')).toBe(false);
+    expect((await leases.read(2)).owner).toBe('b');
+    expect(b.token).toBeGreaterThan(a.token);
   });
 
   it('members are the instances whose heartbeat has not expired; leave removes one', async () => {

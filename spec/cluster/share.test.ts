@@ -31,6 +31,15 @@ describe('fairShare', () => {
     expect(fairShare({ partitions: 2, me: 'a', members: ['a'], owners: [undefined, undefined], blocked: new Set([0]) })).toEqual({ claim: [1], release: [] });
   });
 
+  it('a failing instance is left out: a healthy one takes the partition it keeps failing, above its share', () => {
+    // P=2: b holds one; a failed partition 0 and released it (cooling down, its heartbeat says failing)
+    const owners = [undefined, 'b'];
+    expect(fairShare({ partitions: 2, me: 'b', members: ['a', 'b'], owners })).toEqual({ claim: [], release: [] }); // without the health signal: at its share
+    expect(fairShare({ partitions: 2, me: 'b', members: ['a', 'b'], owners, failing: new Set(['a']) })).toEqual({ claim: [0], release: [] });
+    // and b does not give partitions back to a failing instance
+    expect(fairShare({ partitions: 2, me: 'b', members: ['a', 'b'], owners: ['b', 'b'], failing: new Set(['a']) })).toEqual({ claim: [], release: [] });
+  });
+
   it('instances holding leases count even without a heartbeat', () => {
     // 'x' holds two partitions but its heartbeat is gone: N = 2, not 1
     expect(fairShare({ partitions: 4, me: 'a', members: ['a'], owners: ['x', 'x', undefined, undefined] })).toEqual({ claim: [2, 3], release: [] });

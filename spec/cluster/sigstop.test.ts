@@ -2,12 +2,14 @@
  * Fencing end to end: the owner of every partition is paused (SIGSTOP) past its leases; a second
  * worker takes the partitions over, restores them and finishes; the first is resumed (SIGCONT)
  * and must not write anything — its writes are refused (its tasks end lost/fenced) — and the
- * output still equals a single-process run.
+ * output still equals a single-process run. "Nothing written" is checked on the physical row
+ * versions of the output and checkpoint tables (`ctid`, `xmin`): an upsert of the same values by an
+ * unfenced zombie would change them, so the test fails without fencing.
  */
 import { describe, expect, it } from 'vitest';
 import { available } from '../connectors/services.js';
 import type { WorkerConfig } from './fixtures/worker.js';
-import { clusterFixture, makeEvents, NATS, PG_URL, poll, publishByUser, referenceRun, tableLines } from './support.js';
+import { clusterFixture, makeEvents, NATS, PG_URL, poll, publishByUser, referenceRun, rowVersions, tableLines } from './support.js';
 
 const hasServices = (await available('nats')) && (await available('postgres'));
 
@@ -37,6 +39,8 @@ describe.skipIf(!hasServices)('runPartitioned: an owner paused past its lease', 
     const old = a.events.filter((e) => e.type === 'claimed').map((e) => e.token as number);
     expect(Math.min(...tokens)).toBeGreaterThan(Math.max(...old));
     const before = await tableLines(table);
+    const versions = await rowVersions(table);
+    const checkpointVersions = await rowVersions(checkpointTable);
 
     a.signal('SIGCONT');
     // a learns it lost both leases; its tasks stop without committing anything.
@@ -44,6 +48,8 @@ describe.skipIf(!hasServices)('runPartitioned: an owner paused past its lease', 
     expect(a.events.filter((e) => e.type === 'finished')).toEqual([]);
     // Whatever a tried after waking was refused: b's output is untouched.
     expect(await tableLines(table)).toEqual(before);
+    expect(await rowVersions(table)).toEqual(versions);
+    expect(await rowVersions(checkpointTable)).toEqual(checkpointVersions);
 
     await Promise.all([a.stop(), b.stop()]);
     if (process.env["CLUSTER_VERBOSE"] === "1") for (const w of [a, b]) console.log(w.describe());

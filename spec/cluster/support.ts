@@ -154,6 +154,21 @@ export async function tableLines(table: string): Promise<string[]> {
   }
 }
 
+/**
+ * Every physical row version of `table` (`ctid:xmin`, sorted): any write to it — even an upsert
+ * rewriting a row with the same values — changes this, so it shows whether a writer was refused.
+ */
+export async function rowVersions(table: string): Promise<string[]> {
+  const client = new pg.Client(PG_URL);
+  await client.connect();
+  try {
+    const r = await client.query<{ v: string }>(`SELECT ctid::text || ':' || xmin::text AS v FROM "${table}"`);
+    return r.rows.map((row) => row.v).sort();
+  } finally {
+    await client.end();
+  }
+}
+
 /** Runs the module once, single-process, over the whole stream (the reference output). */
 export async function referenceRun(args: ClusterArgs): Promise<string[]> {
   const p = new Pipeline({ batchSize: 256 });

@@ -1,9 +1,12 @@
 /**
  * The hand-off operator at the end of an upstream sub-topology: after the repartitioning keyBy,
- * it turns each keyed record into a message for the partition owning its key, with a message id
- * made of the origin partition and a checkpointed counter — a replay after a restore produces the
- * same ids in the same order, so JetStream's duplicate window drops it — and turns each watermark
- * advance into a marker for every partition.
+ * it turns each keyed record into a message for the partition owning its key, carrying the origin
+ * partition, the task's fencing token and a checkpointed counter `n` — a replay after a restore
+ * produces the same counters in the same order, so the reader drops what it has passed (and
+ * JetStream's duplicate window, with the same message ids, drops most of it before) — and turns
+ * each watermark advance into a marker for every partition, and each change of its input's
+ * idleness into an idleness marker for every partition (so an idle origin does not hold the
+ * downstream watermark back).
  */
 import { partitionOfKeyGroup, keyGroupOf } from '../../../engine/key-groups.js';
 import type { Key } from '../../../engine/keys.js';
@@ -15,9 +18,9 @@ import type { RepartitionMessage } from './messages.js';
  * The hand-off of origin partition `origin` into `partitions` partitions over `keyGroups` groups.
  *
  * @example
- * const out = repartitionOut(2, 8, 128);
+ * const out = repartitionOut(2, 41, 8, 128); // origin 2, lease token 41
  */
-export function repartitionOut(origin: number, partitions: number, keyGroups: number): OperatorFactory {
+export function repartitionOut(origin: number, token: number, partitions: number, keyGroups: number): OperatorFactory {
   return {
     kind: 'repartition-out',
     stateSignature: `repartition-out ${partitions}/${keyGroups}`,
@@ -26,12 +29,13 @@ export function repartitionOut(origin: number, partitions: number, keyGroups: nu
       let n = typeof saved?.n === 'number' ? saved.n : 0;
       let sent = typeof saved?.w === 'number' ? saved.w : -Infinity;
       const out = ctx.out;
+      let idleSeq = 0;
       return {
         onBatch({ values, times, keys }) {
           for (let i = 0; i < values.length; i++) {
             const t = times[i] as number;
             const q = keys === undefined ? 0 : partitionOfKeyGroup(keyGroupOf(keys[i] as Key, keyGroups), partitions);
-            const msg: RepartitionMessage = { q, id: `${origin}:${n++}`, m: { o: origin, v: values[i], t } };
+            const msg: RepartitionMessage = { q, id: `${origin}:${n}`, m: { o: origin, k: token, n: n++, v: values[i], t } };
             out.emit(msg, t);
           }
         },
@@ -39,7 +43,12 @@ export function repartitionOut(origin: number, partitions: number, keyGroups: nu
           if (w <= sent) return;
           sent = w;
           const t = Math.min(w, MAX_TIMESTAMP);
-          for (let q = 0; q < partitions; q++) out.emit({ q, id: `${origin}:w${w}:${q}`, m: { o: origin, w } } satisfies RepartitionMessage, t);
+          for (let q = 0; q < partitions; q++) out.emit({ q, id: `${origin}:w${w}:${q}`, m: { o: origin, k: token, w } } satisfies RepartitionMessage, t);
+        },
+        onIdle(idle) {
+          const t = Math.max(-MAX_TIMESTAMP, Math.min(sent, MAX_TIMESTAMP));
+          const seq = idleSeq++;
+          for (let q = 0; q < partitions; q++) out.emit({ q, id: `${origin}:${token}:i${seq}:${q}`, m: { o: origin, k: token, i: idle } } satisfies RepartitionMessage, t);
         },
         snapshot: () => ({ n, w: sent }),
       };

@@ -2,9 +2,12 @@
  * The reader side of a repartition stream: a partitioned, replayable source over
  * `<stream>.<partition>` (read with `fromJetStream`, following) that yields the records with their
  * event times and scripts the watermark itself — the minimum over every origin partition of the
- * last marker received from it — and ends once every origin has sent its final (`Infinity`)
- * marker. Its position is the JetStream position plus each origin's watermark, so a restored
- * reader continues with the same watermark.
+ * last marker received from it, leaving out origins whose last idleness marker said idle — and
+ * ends once every origin has sent its final (`Infinity`) marker. It drops what an origin already handed over — a record whose counter `n` it has passed,
+ * or anything carrying an older fencing token than the newest seen from that origin (a zombie's) —
+ * so a replay is dropped however late it comes (no dependence on the duplicate window). Its
+ * position is the JetStream position plus each origin's watermark, newest token and highest
+ * counter, so a restored reader continues with the same watermark and the same de-duplication.
  */
 import { SourceError } from '../../../engine/errors.js';
 import type { Source, SourceChunk, SourceContext, SourceDeadLetter, SourceReader } from '../../../engine/source.js';
@@ -15,8 +18,17 @@ import { classify } from './messages.js';
 /** The position of a repartition reader. */
 interface RepartitionPosition {
   readonly inner: unknown;
-  /** `[origin, watermark]` of every origin heard from. */
-  readonly origins: readonly (readonly [number, number])[];
+  /** `[origin, watermark, newest token, highest counter]` of every origin heard from. */
+  readonly origins: readonly (readonly [number, number, number?, number?, boolean?])[];
+}
+
+/** What a reader knows of one origin. */
+interface Origin {
+  w: number;
+  k: number;
+  n: number;
+  /** Its last idleness marker said idle (and nothing came from it since). */
+  idle: boolean;
 }
 
 /**
@@ -39,7 +51,9 @@ export function repartitionSource(nats: JetStreamConnectionOptions, stream: stri
         throw new SourceError(`tidemark.runPartitioned: cannot resume the repartition stream '${stream}' from ${JSON.stringify(resumed)}`);
       }
       const reader = inner.open({ ...ctx, ...(resumed === undefined ? {} : { resume: resumed.inner }) });
-      return new RepartitionReader(reader, partitions, new Map(resumed?.origins ?? []));
+      const origins = new Map<number, Origin>();
+      for (const [o, w, k, n, idle] of resumed?.origins ?? []) origins.set(o, { w, k: k ?? 0, n: n ?? -1, idle: idle === true });
+      return new RepartitionReader(reader, partitions, origins);
     },
   };
 }
@@ -49,17 +63,28 @@ class RepartitionReader implements SourceReader<unknown> {
   private readonly innerOf = new WeakMap<object, SourceChunk<unknown>>();
   private emitted = -Infinity;
 
-  constructor(private readonly inner: SourceReader<unknown>, private readonly count: number, private readonly origins: Map<number, number>) {
+  constructor(private readonly inner: SourceReader<unknown>, private readonly count: number, private readonly origins: Map<number, Origin>) {
     // a restored reader first re-announces the watermark its origins had reached
     this.pushWatermark();
   }
 
-  /** The minimum over every origin (−∞ while one has not been heard from). */
+  /**
+   * The minimum over every active origin (−∞ while one has not been heard from); while every origin
+   * is idle, the maximum over them (as Flink's watermark valve does: nothing can come below it
+   * until an origin is active again, and then its records are late by the watermark it joins).
+   */
   private watermark(): number {
     if (this.origins.size < this.count) return -Infinity;
     let min = Infinity;
-    for (const w of this.origins.values()) if (w < min) min = w;
-    return min;
+    let max = -Infinity;
+    let active = 0;
+    for (const x of this.origins.values()) {
+      if (x.w > max) max = x.w;
+      if (x.idle && x.w < Infinity) continue;
+      active++;
+      if (x.w < min) min = x.w;
+    }
+    return active === 0 ? max : min;
   }
 
   private pushWatermark(): void {
@@ -89,14 +114,31 @@ class RepartitionReader implements SourceReader<unknown> {
         const m = classify(src[i], this.count);
         if (m === undefined) {
           letters.push({ value: src[i], reason: 'not a repartition record or marker', position: { partition: chunk.partition } });
-        } else if ('w' in m) {
-          if (m.w > (this.origins.get(m.o) ?? -Infinity)) this.origins.set(m.o, m.w);
-        } else {
+          continue;
+        }
+        let origin = this.origins.get(m.o);
+        if (origin === undefined) {
+          origin = { w: -Infinity, k: m.k, n: -1, idle: false };
+          this.origins.set(m.o, origin);
+        }
+        if (m.k < origin.k) continue; // a zombie's (an older owner of the origin partition)
+        origin.k = m.k;
+        if ('i' in m) {
+          origin.idle = m.i;
+          continue;
+        }
+        origin.idle = false;
+        if ('w' in m) {
+          if (m.w > origin.w) origin.w = m.w;
+        } else if (m.n > origin.n) {
+          origin.n = m.n;
           values.push(m.v);
           times.push(m.t);
         }
       }
-      const position: RepartitionPosition = { inner: chunk.position, origins: [...this.origins] };
+      const origins: [number, number, number, number, boolean][] = [];
+      for (const [o, x] of this.origins) origins.push([o, x.w, x.k, x.n, x.idle]);
+      const position: RepartitionPosition = { inner: chunk.position, origins };
       if (letters.length > 0) this.queue.push({ kind: 'dead-letters', letters });
       const out: SourceChunk<unknown> = { kind: 'records', values, timestamps: times, position };
       this.innerOf.set(out, chunk);

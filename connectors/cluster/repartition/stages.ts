@@ -7,7 +7,9 @@
  * reading source partition `p`, downstream reading repartition partition `p` — each with its own
  * checkpoint lineage (`p<p>`, `<keyBy>/p<p>`). Dead-letter collectors appear in every
  * sub-topology (each collects its own). A node that combines streams of two sub-topologies is
- * refused.
+ * refused, and so is a cut whose upstream is not deterministic — more than one source, or any
+ * step other than map, filter, flatMap and keyBy (windows, joins, process functions: their output
+ * may depend on timing, so a replay could hand over different records under the same counters).
  */
 import { RetentionPolicy, StorageType, jetstreamManager } from '@nats-io/jetstream';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -16,7 +18,7 @@ import { Plan, type PlanInput, type PlanNode } from '../../../engine/plan.js';
 import type { Sink } from '../../../engine/sink.js';
 import type { ResolvedOptions } from '../options.js';
 import { WHERE } from '../options.js';
-import type { StageSplitter, TaskStage } from '../task.js';
+import type { StageSplitter, TaskIdentity, TaskStage } from '../task.js';
 import { repartitionStream } from './messages.js';
 import { repartitionOut } from './out.js';
 import { repartitionSink } from './sink.js';
@@ -41,7 +43,11 @@ export async function prepareRepartition(nc: NatsConnection, o: ResolvedOptions)
       duplicate_window: o.duplicateWindowMs * 1_000_000,
     };
     try {
-      await jsm.streams.info(stream);
+      const info = await jsm.streams.info(stream);
+      // (the window only saves storage now — the readers de-duplicate — but keep it as configured)
+      if (info.config.duplicate_window !== config.duplicate_window) {
+        await jsm.streams.update(stream, { ...info.config, duplicate_window: config.duplicate_window });
+      }
     } catch {
       await jsm.streams.add(config).catch(async (e: unknown) => {
         // another instance created it meanwhile
@@ -51,11 +57,43 @@ export async function prepareRepartition(nc: NatsConnection, o: ResolvedOptions)
       });
     }
   }
-  return (plan, partition) => splitStages(plan, partition, o);
+  return (plan, task) => splitStages(plan, task, o);
 }
 
-/** The sub-topologies of `plan` for the task of `partition` (see the module comment). */
-export function splitStages(plan: Plan, partition: number, o: Pick<ResolvedOptions, 'applicationId' | 'repartition' | 'partitions' | 'keyGroups' | 'nats' | 'natsOptions'>): TaskStage[] {
+/** Steps whose output is a function of their input alone (allowed upstream of a cut). */
+const DETERMINISTIC = new Set(['source', 'map', 'filter', 'flatMap', 'keyBy', 'tap']);
+
+/**
+ * Refuses a cut whose upstream could emit a different sequence on a replay: the counters of the
+ * hand-off identify records by position, so the upstream must be one source read in order and
+ * stateless, timing-independent steps.
+ */
+function checkDeterministic(cut: PlanNode, cuts: ReadonlyMap<string, PlanNode>): void {
+  const sources: string[] = [];
+  let bad: PlanNode | undefined;
+  const seen = new Set<PlanNode>();
+  const visit = (node: PlanNode): void => {
+    if (seen.has(node)) return;
+    seen.add(node);
+    if (node !== cut && cuts.get(node.name) === node) {
+      sources.push(`repartition '${node.name}'`); // (an earlier cut: read from its own stream)
+      return;
+    }
+    if (node !== cut && !DETERMINISTIC.has(node.kind)) bad ??= node;
+    if (node.source !== undefined) sources.push(node.name);
+    for (const i of node.inputs) visit(i.node);
+  };
+  visit(cut);
+  if (sources.length > 1) {
+    throw new PlanError(`${WHERE}: repartition '${cut.name}' reads ${sources.length} sources (${sources.join(', ')}); the order of a union depends on timing, so a replay would hand over different records. Repartition each source separately, or combine them after the repartition`);
+  }
+  if (bad !== undefined) {
+    throw new PlanError(`${WHERE}: repartition '${cut.name}' needs a deterministic upstream (one source, then only map, filter, flatMap or keyBy), but '${bad.name}' (${bad.kind}) comes before it: its output may depend on timing, and a replay would hand over different records. Move it after the repartition`);
+  }
+}
+
+/** The sub-topologies of `plan` for `task` (see the module comment). */
+export function splitStages(plan: Plan, task: TaskIdentity, o: Pick<ResolvedOptions, 'applicationId' | 'repartition' | 'partitions' | 'keyGroups' | 'nats' | 'natsOptions'>): TaskStage[] {
   const cuts = new Map<string, PlanNode>();
   for (const name of o.repartition) {
     const node = plan.nodes.find((n) => n.name === name);
@@ -64,6 +102,8 @@ export function splitStages(plan: Plan, partition: number, o: Pick<ResolvedOptio
     }
     cuts.set(name, node);
   }
+  for (const cut of cuts.values()) checkDeterministic(cut, cuts);
+  const partition = task.partition;
   // The sub-topology of every node.
   const stageOf = new Map<PlanNode, string>();
   for (const node of plan.nodes) {
@@ -118,11 +158,11 @@ export function splitStages(plan: Plan, partition: number, o: Pick<ResolvedOptio
           unguarded.push(keyBy.name);
           const hand = out.add({
             kind: 'repartition-out', name: `${node.name}:repartition-out`, inputs: [{ node: keyBy, port: 'main' }],
-            factory: repartitionOut(partition, o.partitions, o.keyGroups), onError: 'fail', ordering: 'none',
+            factory: repartitionOut(partition, task.token, o.partitions, o.keyGroups), onError: 'fail', ordering: 'none',
           }, WHERE);
           out.add({
             kind: 'sink', name: `${node.name}:repartition-sink`, inputs: [{ node: hand, port: 'main' }], onError: 'fail', ordering: 'none',
-            sink: repartitionSink(o.nats, repartitionStream(o.applicationId, node.name)) as Sink<unknown>,
+            sink: repartitionSink(o.nats, repartitionStream(o.applicationId, node.name), task.leaseHeld) as Sink<unknown>,
           }, WHERE);
         }
         continue;
