@@ -9,6 +9,9 @@ export type { OperatorOptions } from './api/options.js';
 export { outputTag, type OutputTag } from './api/output-tag.js';
 /** @internal The in-thread parallel runner behind `simulateParallel` (tidemark/testing). */
 export { runWorkersInThread, type InThreadParallelOptions } from './api/parallel-in-thread.js';
+/** @internal The restart loop of parallel runs (`runParallel`, `simulateParallel`) and its policy. */
+export { runAttempts, type AttemptsOptions, type AttemptStart } from './engine/runtime/parallel-attempts.js';
+export { backoff, type Backoff } from './engine/backoff.js';
 
 export type { Aggregate } from './engine/aggregate.js';
 export type { Batch } from './engine/batch.js';

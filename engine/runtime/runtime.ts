@@ -64,6 +64,8 @@ export interface ParallelPart {
   readonly transport: ExchangeTransport;
   /** Records sent to a worker and not yet processed there before sources wait (flow control). */
   readonly maxUnacked?: number;
+  /** The checkpoint to restore is already this worker's share (`workerShares`), not the whole. */
+  readonly restoresShare?: boolean;
   /**
    * Checkpoints are the coordinator's: `attach` receives this worker's checkpoint operations,
    * and `finish` — called when the pumps are done and every node ended, or the run stopped —
@@ -75,6 +77,12 @@ export interface ParallelPart {
     readonly finish: () => Promise<boolean>;
     /** The coordinator writes checkpoints (the summary reports guarantees). */
     readonly checkpointing: boolean;
+    /**
+     * Checkpoints by record count, counted per worker: once this worker's sources have read
+     * `everyRecords` records since the last cut, the pump asks the coordinator for a checkpoint
+     * (`request`) and waits for it, as a single-process run waits for its own.
+     */
+    readonly everyRecords?: { readonly records: number; readonly request: () => Promise<unknown> };
   };
 }
 
@@ -136,7 +144,7 @@ export class Runtime {
     const placement = placePlan(plan, par?.workers ?? 1);
     this.placement = placement;
     // A parallel worker restores its share of the checkpoint (its key groups, its partitions).
-    const restore = par === undefined || options.restore === undefined ? options.restore : workerShare(plan, placement, options.restore, me, par.keyGroups);
+    const restore = par === undefined || options.restore === undefined || par.restoresShare === true ? options.restore : workerShare(plan, placement, options.restore, me, par.keyGroups);
     const resume = restore === undefined ? options.resume : { ...options.resume, ...restoredOperators(plan, restore, options.migrations ?? {}, options.allowNonRestoredState === true) };
     // A tracked write or async call that rejects fails the run at once (not when a pump next drains).
     const track = (p: Promise<unknown>): void => {
@@ -192,7 +200,9 @@ export class Runtime {
         inputOf.push(0);
       }
       physical.set(node, index);
-      const op = new OperatorNode(node.name, position, node.kind, options.clock, node.onError, factory, inputOf.length, resume?.[node.name]);
+      // Every instance on a parallel worker knows which of the node's instances it is.
+      const worker = par === undefined ? undefined : { index: Math.max(0, place.workers.indexOf(me)), count: place.workers.length };
+      const op = new OperatorNode(node.name, position, node.kind, options.clock, node.onError, factory, inputOf.length, resume?.[node.name], worker);
       if (inputOf.some((logical, i) => logical !== i)) op.inputOf = inputOf;
       for (const input of empty) endAtStart.push({ op, input });
       op.tracker = track;
@@ -324,6 +334,7 @@ export class Runtime {
       exchange.start();
     }
     const par = this.options.parallel;
+    const gates = this.checkpointGates();
     const pumps = this.plan.nodes
       .filter((n) => n.source !== undefined && this.byNode.has(n))
       .map(async (n) => {
@@ -339,7 +350,7 @@ export class Runtime {
             ...(driver.readerPosition === undefined ? {} : { resume: driver.readerPosition }),
             ...(partitions === undefined ? {} : { partitions }),
           });
-          await pump(reader, driver, stop, stopped, drain, this.checkpointer);
+          await pump(reader, driver, stop, stopped, drain, gates);
         } catch (error) {
           this.fail(error);
         }
@@ -377,6 +388,47 @@ export class Runtime {
     }
     for (const { plan } of this.sinkNodes) await plan.sink?.close?.();
     return this.summary();
+  }
+
+  /** Records read by this runtime's sources at the last checkpoint cut (parallel workers). */
+  private readAtCut = 0;
+
+  /** Records read by this runtime's sources so far. */
+  private recordsRead(): number {
+    let n = 0;
+    for (const s of this.sources) n += s.read;
+    return n;
+  }
+
+  /** A cut was captured (parallel workers): the record count for `everyRecords` starts again. */
+  markCut(): void {
+    this.readAtCut = this.recordsRead();
+  }
+
+  /**
+   * What a pump waits on between chunks: the checkpointer's gate, and after a chunk the
+   * checkpointer's own record-count trigger — or, on a parallel worker, a request to the
+   * coordinator once this worker has read `everyRecords` records since the last cut.
+   */
+  private checkpointGates(): { readonly gate: Promise<void> | undefined; afterChunk(): Promise<unknown> | undefined } {
+    const every = this.options.parallel?.coordinated?.everyRecords;
+    if (every === undefined) return this.checkpointer;
+    const checkpointer = this.checkpointer;
+    let asked: Promise<unknown> | undefined;
+    this.readAtCut = this.recordsRead();
+    return {
+      get gate() {
+        return checkpointer.gate;
+      },
+      afterChunk: () => {
+        if (asked !== undefined || this.recordsRead() - this.readAtCut < every.records) return asked;
+        // A checkpoint that was skipped (no quiet cut) is asked for again after the next chunk.
+        asked = every.request().catch(() => undefined).finally(() => {
+          asked = undefined;
+        });
+        return asked;
+      },
+    };
   }
 
   /** Fails the run with `error` (e.g. another parallel worker failed): `run()` rejects with it. */
