@@ -121,5 +121,5 @@ export {
   parseFrame as parseLogFrame, unpackField as unpackLogField,
 } from './connectors/log/index.js';
 export { fileCheckpoints, type FileCheckpointOptions } from './connectors/checkpoints/index.js';
-export { runParallel, WorkerError, type RunParallelOptions, type ParallelCheckpointOptions } from './connectors/parallel/index.js';
+export { runParallel, startParallel, WorkerError, type ParallelRun, type RunParallelOptions, type ParallelCheckpointOptions } from './connectors/parallel/index.js';
 export { postgresCheckpoints, type PostgresCheckpointOptions } from './connectors/checkpoints/postgres-store.js';
