@@ -65,8 +65,11 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
    */
   inputOf: readonly number[] | undefined;
 
+  /** Physical inputs whose records this instance does not count (a broadcast input on all but the first instance). */
+  uncounted: readonly boolean[] | undefined;
+
   receiveBatch(batch: Batch, input: number): void {
-    this.recordsIn += batch.values.length;
+    if (this.uncounted?.[input] !== true) this.recordsIn += batch.values.length;
     const map = this.inputOf;
     this.logic.onBatch(batch, map === undefined ? input : (map[input] as number));
     this.flushAll();

@@ -22,6 +22,7 @@ import { OperatorNode } from './operator-node.js';
 import { passThrough, sinkFactory } from './sink-node.js';
 import { SourceDriver, pump } from './source-driver.js';
 import { Exchange, ExchangeOut, type ExchangeTransport } from './exchange.js';
+import { BroadcastOut } from './broadcast-out.js';
 import { type NodePlacement, type Placement, placePlan, sendersOf } from './placement.js';
 import type { OperatorSummary, RunSummary } from './summary.js';
 
@@ -204,6 +205,10 @@ export class Runtime {
       const worker = par === undefined ? undefined : { index: Math.max(0, place.workers.indexOf(me)), count: place.workers.length };
       const op = new OperatorNode(node.name, position, node.kind, options.clock, node.onError, factory, inputOf.length, resume?.[node.name], worker);
       if (inputOf.some((logical, i) => logical !== i)) op.inputOf = inputOf;
+      // A broadcast input reaches every instance: only the first counts its records (as one run would).
+      if (worker !== undefined && worker.index > 0 && place.inputs.some((e) => e.exchange === 'broadcast')) {
+        op.uncounted = inputOf.map((logical) => place.inputs[logical]?.exchange === 'broadcast');
+      }
       for (const input of empty) endAtStart.push({ op, input });
       op.tracker = track;
       const marks = restore?.watermarks?.[node.name];
@@ -225,7 +230,10 @@ export class Runtime {
       const targets = (placement.nodes.get(edge.to) as NodePlacement).workers;
       if (from !== undefined) {
         const local = to === undefined ? undefined : { to, input: inputFrom(me) };
-        from.port(edge.port).edges.push({ to: new ExchangeOut(exchange, edge.id, edge.exchange, local, targets, `'${edge.to.name}'`), input: 0 });
+        const out = edge.exchange === 'broadcast'
+          ? new BroadcastOut(exchange, edge.id, local, targets)
+          : new ExchangeOut(exchange, edge.id, edge.exchange, local, targets, `'${edge.to.name}'`);
+        from.port(edge.port).edges.push({ to: out, input: 0 });
       }
       if (to !== undefined) {
         for (const s of sendersOf(placement, edge, me)) if (s !== me) exchange.inboundTo(edge.id, s, to, inputFrom(s));

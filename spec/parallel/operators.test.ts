@@ -1,8 +1,8 @@
 /**
  * Placement of every kind of operator on simulated workers: joins, keyed process functions,
- * scans after sortByEventTime and windows run keyed (their results equal parallelism 1's, over
- * several delivery orders); custom operators, asyncMap, broadcast process functions and sinks run
- * once, on worker 0; a source that is not partitioned is read once.
+ * connected broadcast process functions, scans after sortByEventTime and windows run keyed (their
+ * results equal parallelism 1's, over several delivery orders); custom operators, asyncMap and
+ * sinks run once, on worker 0; a source that is not partitioned is read once.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -94,7 +94,7 @@ async function run(parallelism: number, seed: number): Promise<{ out: Outputs; b
 }
 
 describe('operators on simulated parallel workers', () => {
-  it('give the results of parallelism 1; custom operators, asyncMap and broadcast process functions run once', async () => {
+  it('give the results of parallelism 1; custom operators and asyncMap run once', async () => {
     const one = await run(1, 1);
     expect(one.out.joined.length).toBeGreaterThan(50);
     expect(one.out.broadcast.length).toBeGreaterThan(2);
