@@ -37,9 +37,10 @@ export interface Rec {
 /**
  * A replayable source over `records`, in `partitions` partitions (record i in partition i mod P)
  * when given — positions are objects keyed by partition, so they merge across workers — read in
- * chunks of 3, partitions in turn.
+ * chunks of 3, partitions in turn. With `holdAt`, each reader stops reading a partition at that
+ * index and, once all of its partitions are held, calls `onHeld` and waits (a test then stops the run).
  */
-export function replayable(records: readonly Rec[], partitions?: number): Source<Rec> {
+export function replayable(records: readonly Rec[], partitions?: number, hold?: { readonly at: number; readonly onHeld: () => void }): Source<Rec> {
   const count = partitions ?? 1;
   return {
     kind: 'replayable-recs',
@@ -53,6 +54,7 @@ export function replayable(records: readonly Rec[], partitions?: number): Source
       const resume = (ctx.resume ?? {}) as Record<string, number>;
       const at = parts.map((p) => resume[String(p)] ?? 0);
       let turn = 0;
+      let signalled = false;
       return {
         ...(partitions === undefined ? {} : { partitions: parts }),
         next() {
@@ -60,13 +62,19 @@ export function replayable(records: readonly Rec[], partitions?: number): Source
             const k = turn++ % parts.length;
             const rows = data[k] as Rec[];
             const from = at[k] as number;
-            if (from >= rows.length) continue;
-            const to = Math.min(rows.length, from + 3);
+            const limit = hold === undefined ? rows.length : Math.min(rows.length, hold.at);
+            if (from >= limit) continue;
+            const to = Math.min(limit, from + 3);
             at[k] = to;
             const position = Object.fromEntries(parts.map((p, j) => [String(p), at[j] as number]));
             return { kind: 'records', values: rows.slice(from, to), position, ...(partitions === undefined ? {} : { partition: parts[k] as number }) };
           }
-          return null;
+          if (hold === undefined || at.every((a, j) => a >= (data[j] as Rec[]).length)) return null;
+          if (!signalled) {
+            signalled = true;
+            hold.onHeld();
+          }
+          return new Promise<null>(() => undefined);
         },
       };
     },
