@@ -9,6 +9,7 @@ import type { PipelineEventListener } from '../engine/events.js';
 import { migrateCheckpoint, planLayout } from '../engine/runtime/parallel-migration.js';
 import { workerShares } from '../engine/runtime/parallel-checkpoint.js';
 import { placePlan } from '../engine/runtime/placement.js';
+import { AlignmentRelay } from '../engine/runtime/alignment-relay.js';
 import { PlanError } from '../engine/errors.js';
 import { checkKeyGroups } from '../engine/key-groups.js';
 import { CheckpointCoordinator, type CheckpointWorker } from '../engine/runtime/checkpoint-coordinator.js';
@@ -93,6 +94,9 @@ export async function runWorkersInThread(pipelines: readonly Pipeline[], options
     options.onEvent,
   );
   const every = cp?.everyRecords;
+  // Alignment groups across the workers: reports reach the others at once (one thread).
+  const remotes: (((group: string, minimum: number) => void) | undefined)[] = new Array(n).fill(undefined);
+  const relay = new AlignmentRelay(n, (to, group, minimum) => remotes[to]?.(group, minimum));
   // Every worker waits at its end for the others, then for the coordinator's final cut.
   const waiting: ((coordinated: boolean) => void)[] = [];
   let finalCut: Promise<unknown> | undefined;
@@ -112,6 +116,13 @@ export async function runWorkersInThread(pipelines: readonly Pipeline[], options
       transport: network.transport(worker),
       ...(options.maxUnacked === undefined ? {} : { maxUnacked: options.maxUnacked }),
       restoresShare: true,
+      alignment: {
+        report: (group, minimum) => relay.report(worker, group, minimum),
+        attach: (setRemote) => {
+          remotes[worker] = setRemote;
+          relay.catchUp(worker);
+        },
+      },
       coordinated: {
         attach: (c) => {
           checkpoints[worker] = c;

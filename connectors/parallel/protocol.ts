@@ -2,7 +2,8 @@
  * What the coordinator of a parallel run and its worker threads tell each other: the worker's
  * start data, commands (start with the checkpoint to restore — once every worker has built its
  * pipeline —, stop, abort, the checkpoint operations, answers to checkpoint requests, finished,
- * exit) and reports (ready with the plan's layout, progress counters, sink-retry events,
+ * exit, alignment minima) and reports (ready with the plan's layout, progress counters, sink-retry
+ * events, alignment minima,
  * checkpoint requests and replies, finishing, done with a summary, failed with an error), and how
  * errors cross the thread boundary (name, message, stack).
  */
@@ -44,6 +45,8 @@ export type CheckpointOp = 'pause' | 'counters' | 'capture' | 'captureFinal' | '
 export type ToWorker =
   /** Every worker is ready: run, restoring a share of `restore` (already migrated). */
   | { readonly type: 'start'; readonly restore: Checkpoint | undefined }
+  /** Watermark alignment: the other workers' slowest active member of `group`. */
+  | { readonly type: 'align'; readonly group: string; readonly minimum: number }
   /** The checkpoint this worker requested (`cp-request`) is taken, or was skipped. */
   | { readonly type: 'cp-done'; readonly rid: number }
   | { readonly type: 'stop'; readonly reason: string }
@@ -68,6 +71,8 @@ export type FromWorker =
   | { readonly type: 'progress'; readonly summary: RunSummary }
   /** A sink write on the worker is retried. */
   | { readonly type: 'sink-retry'; readonly sink: string; readonly attempt: number; readonly delayMs: number; readonly error: WorkerErrorData }
+  /** Watermark alignment: this worker's slowest active member of `group` (at most every 5 ms per worker). */
+  | { readonly type: 'align'; readonly group: string; readonly minimum: number }
   /** This worker read `everyRecords` records since the last cut: it asks for a checkpoint. */
   | { readonly type: 'cp-request'; readonly rid: number }
   | { readonly type: 'done'; readonly summary: RunSummary }

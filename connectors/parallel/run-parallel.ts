@@ -17,6 +17,7 @@ import {
 } from '../../index.js';
 import { CheckpointCoordinator, SealedCheckpointError } from '../../engine/runtime/checkpoint-coordinator.js';
 import { type PlanLayout, migrateCheckpoint } from '../../engine/runtime/parallel-migration.js';
+import { AlignmentRelay } from '../../engine/runtime/alignment-relay.js';
 import { mergeSummaries } from '../../engine/runtime/summary-merge.js';
 import type { WorkerError, WorkerPipelineOptions, WorkerStart } from './protocol.js';
 import { WorkerHandle } from './worker-handle.js';
@@ -293,6 +294,7 @@ class Attempt {
     const cp = this.options.checkpoints;
     const ports = channels(n);
     const program = workerProgram();
+    const relay = new AlignmentRelay(n, (to, group, minimum) => this.workers[to]?.send({ type: 'align', group, minimum }));
     const events = {
       ready: (layout: PlanLayout): void => {
         this.layout ??= layout;
@@ -302,6 +304,7 @@ class Attempt {
         this.reports[worker] = summary;
       },
       event: this.onEvent,
+      aligned: (worker: number, group: string, minimum: number): void => relay.report(worker, group, minimum),
       requested: (worker: WorkerHandle, rid: number): void => {
         if (cp === undefined || this.failure !== undefined) {
           worker.checkpointDone(rid);

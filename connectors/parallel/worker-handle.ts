@@ -16,6 +16,8 @@ export interface WorkerEvents {
   progress(worker: number, summary: RunSummary): void;
   /** A sink write on the worker is retried. */
   event(event: PipelineEvent): void;
+  /** The worker's slowest active member of an alignment group changed. */
+  aligned(worker: number, group: string, minimum: number): void;
   /** The worker asks for a checkpoint (`everyRecords`); answer with `checkpointDone(rid)`. */
   requested(worker: WorkerHandle, rid: number): void;
   finishing(): void;
@@ -59,6 +61,9 @@ export class WorkerHandle implements CheckpointWorker {
             events.event({ type: 'sink-retry', sink, attempt, delayMs, error: new WorkerError(index, message.error) });
             break;
           }
+          case 'align':
+            events.aligned(index, message.group, message.minimum);
+            break;
           case 'cp-request':
             events.requested(this, message.rid);
             break;

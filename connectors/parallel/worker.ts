@@ -42,6 +42,23 @@ function requestCheckpoint(): Promise<void> {
   });
 }
 
+/** Alignment minima to report, by group (sent together, at most every 5 ms). */
+const alignment = new Map<string, number>();
+let alignmentTimer: ReturnType<typeof setTimeout> | undefined;
+/** Sets the other workers' slowest member of a group (once the runtime is built). */
+let setRemote: ((group: string, minimum: number) => void) | undefined;
+/** The latest of those minima, kept for a runtime not built yet. */
+const remoteAlignment = new Map<string, number>();
+
+function reportAlignment(group: string, minimum: number): void {
+  alignment.set(group, minimum);
+  alignmentTimer ??= setTimeout(() => {
+    alignmentTimer = undefined;
+    for (const [g, m] of alignment) report({ type: 'align', group: g, minimum: m });
+    alignment.clear();
+  }, 5);
+}
+
 /** Sink retries go to the coordinator (its listener logs and counts them); other events are its own. */
 function forward(event: PipelineEvent): void {
   if (event.type === 'sink-retry') report({ type: 'sink-retry', sink: event.sink, attempt: event.attempt, delayMs: event.delayMs, error: errorData(event.error) });
@@ -74,6 +91,9 @@ function runOp(op: string, args: readonly unknown[]): unknown {
 coordinator.on('message', (message: ToWorker) => {
   if (message.type === 'start') {
     go(message.restore);
+  } else if (message.type === 'align') {
+    remoteAlignment.set(message.group, message.minimum);
+    setRemote?.(message.group, message.minimum);
   } else if (message.type === 'cp-done') {
     const resolve = requests.get(message.rid);
     requests.delete(message.rid);
@@ -134,6 +154,13 @@ try {
     workers: start.workers,
     keyGroups: start.keyGroups,
     transport: portTransport(start.ports),
+    alignment: {
+      report: reportAlignment,
+      attach: (set) => {
+        setRemote = set;
+        for (const [group, minimum] of remoteAlignment) set(group, minimum);
+      },
+    },
     coordinated: {
       attach: (cp) => {
         checkpoint = cp;

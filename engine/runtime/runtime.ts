@@ -65,6 +65,15 @@ export interface ParallelPart {
   readonly transport: ExchangeTransport;
   /** Records sent to a worker and not yet processed there before sources wait (flow control). */
   readonly maxUnacked?: number;
+  /**
+   * Watermark alignment across workers: `report` receives this worker's slowest active member of
+   * each alignment group whenever it may have changed (+∞: none active); `attach` hands over the
+   * function that sets the other workers' slowest member of a group.
+   */
+  readonly alignment?: {
+    readonly report: (group: string, localMinimum: number) => void;
+    readonly attach: (setRemote: (group: string, minimum: number) => void) => void;
+  };
   /** The checkpoint to restore is already this worker's share (`workerShares`), not the whole. */
   readonly restoresShare?: boolean;
   /**
@@ -270,6 +279,16 @@ export class Runtime {
       g.add(driver);
       const group = g;
       driver.onProgress = () => group.changed();
+    }
+    const across = par?.alignment;
+    if (across !== undefined && groups.size > 0) {
+      for (const g of groups.values()) {
+        const group = g;
+        group.onChange = () => across.report(group.name, group.localMinimum());
+      }
+      across.attach((name, minimum) => groups.get(name)?.setRemote(minimum));
+      // Nothing read yet: the other workers hold their members at this worker's start.
+      for (const g of groups.values()) across.report(g.name, g.localMinimum());
     }
   }
 

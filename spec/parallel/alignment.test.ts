@@ -1,0 +1,76 @@
+/**
+ * Watermark alignment across parallel workers: a source's partitions read on one worker pause
+ * while they run more than `maxDrift` ahead of the same group's slowest source read on another
+ * worker (the coordinator relays each worker's group minimum), so the drift stays bounded as in
+ * a single run; the results are those of parallelism 1.
+ */
+import { describe, expect, it } from 'vitest';
+import { type Pipeline, type Source, collect, monotonic } from 'tidemark';
+import { canonical, simulateParallel } from 'tidemark/testing';
+
+/** A two-partition source whose records are all in partition `full` (the other ends at once): `count` records `step` ms apart. */
+function onePartition(full: number, count: number, step: number): Source<number> {
+  return {
+    kind: 'one-partition',
+    providesTimestamps: false,
+    providesWatermarks: false,
+    partitionCount: 2,
+    open(ctx) {
+      const parts = ctx.partitions ?? [0, 1];
+      let next = 0;
+      return {
+        partitions: parts,
+        next() {
+          if (!parts.includes(full) || next >= count) return null;
+          const values = Array.from({ length: Math.min(5, count - next) }, (_, i) => (next + i) * step);
+          next += values.length;
+          return { kind: 'records', values, partition: full };
+        },
+      };
+    },
+  };
+}
+
+interface Run {
+  readonly drift: number;
+  readonly pauses: number;
+  readonly out: string[];
+}
+
+async function run(parallelism: number, aligned: boolean): Promise<Run> {
+  const out: unknown[] = [];
+  const seen = { fast: -Infinity, slow: -Infinity };
+  let drift = 0;
+  const build = (p: Pipeline): void => {
+    const alignment = aligned ? { alignment: { group: 'replay', maxDrift: 200 } } : {};
+    // Worker 1 reads the fast source's records, worker 0 the slow one's (with 2 workers).
+    const fast = p.source(onePartition(1, 100, 100), { name: 'fast', timestamp: (t) => t, watermark: monotonic(), ...alignment });
+    const slow = p.source(onePartition(0, 100, 10), { name: 'slow', timestamp: (t) => t, watermark: monotonic(), ...alignment });
+    fast.map((t) => {
+      seen.fast = Math.max(seen.fast, t);
+      if (seen.slow > -Infinity && seen.slow < 990) drift = Math.max(drift, seen.fast - seen.slow);
+      return `fast ${t}`;
+    }, { name: 'tapFast' }).sink(collect(out), { name: 'fastOut' });
+    slow.map((t) => {
+      seen.slow = Math.max(seen.slow, t);
+      return `slow ${t}`;
+    }, { name: 'tapSlow' }).sink(collect(out), { name: 'slowOut' });
+  };
+  const summary = await simulateParallel(build, { parallelism, batchSize: 5 });
+  return { drift, pauses: Number(summary.sources['fast']?.['alignmentPauses'] ?? 0), out: out.map(canonical).sort() };
+}
+
+describe('watermark alignment across workers', () => {
+  it('pauses a source on one worker for the slowest of its group on another', async () => {
+    const free = await run(2, false);
+    const aligned = await run(2, true);
+    const single = await run(1, true);
+    expect(free.drift).toBeGreaterThan(5_000);
+    expect(aligned.pauses).toBeGreaterThan(0);
+    // maxDrift plus one chunk of the fast source (5 records, 500 ms), as in a single run
+    // (spec/api/alignment.test.ts); on one worker here the group is one reader of both sources.
+    expect(aligned.drift).toBeLessThanOrEqual(200 + 500);
+    expect(aligned.out).toEqual(single.out);
+    expect(aligned.out).toHaveLength(200);
+  });
+});
