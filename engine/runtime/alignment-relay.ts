@@ -7,9 +7,9 @@
 
 /** Relays the alignment groups' minima between `workers` workers. */
 export class AlignmentRelay {
-  /** Per group: each worker's last reported minimum (+∞: none reported, or none active). */
+  /** Per group: each worker's last reported minimum (−∞ until it reports: nothing read yet; +∞: none active). */
   private readonly minima = new Map<string, number[]>();
-  /** Per group: what each worker was last told. */
+  /** Per group: what each worker was last told (−∞ at first, as each worker assumes for the others). */
   private readonly told = new Map<string, number[]>();
 
   constructor(
@@ -28,9 +28,9 @@ export class AlignmentRelay {
   report(from: number, group: string, minimum: number): void {
     let m = this.minima.get(group);
     if (m === undefined) {
-      m = new Array<number>(this.workers).fill(Infinity);
+      m = new Array<number>(this.workers).fill(-Infinity);
       this.minima.set(group, m);
-      this.told.set(group, new Array<number>(this.workers).fill(Infinity));
+      this.told.set(group, new Array<number>(this.workers).fill(-Infinity));
     }
     m[from] = minimum;
     for (let to = 0; to < this.workers; to++) if (to !== from) this.update(to, group);

@@ -281,15 +281,33 @@ export class Runtime {
       driver.onProgress = () => group.changed();
     }
     const across = par?.alignment;
-    if (across !== undefined && groups.size > 0) {
-      for (const g of groups.values()) {
-        const group = g;
-        group.onChange = () => across.report(group.name, group.localMinimum());
-      }
-      across.attach((name, minimum) => groups.get(name)?.setRemote(minimum));
-      // Nothing read yet: the other workers hold their members at this worker's start.
-      for (const g of groups.values()) across.report(g.name, g.localMinimum());
+    if (across !== undefined) this.alignAcross(plan, groups, across, me);
+  }
+
+  /**
+   * Alignment groups across parallel workers: every worker reports its slowest active member of
+   * every group of the plan (+∞ where it has none), and starts a group whose members also run on
+   * other workers as if they were at −∞ (nothing read yet) until their reports arrive.
+   */
+  private alignAcross(plan: Plan, groups: ReadonlyMap<string, AlignmentGroup>, across: NonNullable<ParallelPart['alignment']>, me: number): void {
+    const elsewhere = new Map<string, boolean>();
+    for (const n of plan.nodes) {
+      const name = n.source?.alignment?.group;
+      if (name === undefined) continue;
+      const on = (this.placement.nodes.get(n) as NodePlacement).workers;
+      elsewhere.set(name, (elsewhere.get(name) ?? false) || on.some((w) => w !== me));
     }
+    for (const [name, others] of elsewhere) {
+      const g = groups.get(name);
+      if (g === undefined) {
+        across.report(name, Infinity);
+        continue;
+      }
+      if (others) g.setRemote(-Infinity);
+      g.onChange = () => across.report(name, g.localMinimum());
+    }
+    across.attach((name, minimum) => groups.get(name)?.setRemote(minimum));
+    for (const g of groups.values()) across.report(g.name, g.localMinimum());
   }
 
   /** Sources feeding an operator that interleaves output with watermarks cut at every advance. */

@@ -2,11 +2,18 @@
  * Watermark alignment across parallel workers: a source's partitions read on one worker pause
  * while they run more than `maxDrift` ahead of the same group's slowest source read on another
  * worker (the coordinator relays each worker's group minimum), so the drift stays bounded as in
- * a single run; the results are those of parallelism 1.
+ * a single run; the results are those of parallelism 1 — simulated, and on worker threads.
  */
+import { readFileSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type Pipeline, type Source, collect, monotonic } from 'tidemark';
+import { type Pipeline, type Source, collect, monotonic, runParallel } from 'tidemark';
 import { canonical, simulateParallel } from 'tidemark/testing';
+import { scratchDirs } from './support.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const scratch = scratchDirs('tidemark-parallel-align-');
 
 /** A two-partition source whose records are all in partition `full` (the other ends at once): `count` records `step` ms apart. */
 function onePartition(full: number, count: number, step: number): Source<number> {
@@ -73,4 +80,21 @@ describe('watermark alignment across workers', () => {
     expect(aligned.out).toEqual(single.out);
     expect(aligned.out).toHaveLength(200);
   });
+
+  it('on worker threads: the fast source on worker 1 pauses for the slow one on worker 0', async () => {
+    const into = scratch();
+    const summary = await runParallel({ module: join(here, 'fixtures/aligned.ts'), parallelism: 2, args: { into } });
+    expect(Number(summary.sources['fast']?.['alignmentPauses'])).toBeGreaterThan(0);
+    // In arrival order at the sink (worker 0): how far the fast source got ahead of the slow one.
+    const rows = readFileSync(join(into, 'both.jsonl'), 'utf8').split('\n').filter((l) => l.length > 0).map((l) => JSON.parse(l) as { s: string; t: number });
+    expect(rows).toHaveLength(4_000);
+    const max = { fast: -Infinity, slow: -Infinity };
+    let drift = 0;
+    for (const r of rows) {
+      max[r.s as 'fast' | 'slow'] = Math.max(max[r.s as 'fast' | 'slow'], r.t);
+      if (max.slow > -Infinity && max.slow < 19_990) drift = Math.max(drift, max.fast - max.slow);
+    }
+    // Unaligned, the fast source (200 s of event time) runs through while the slow one reads 20 s.
+    expect(drift).toBeLessThan(5_000);
+  }, 60_000);
 });
