@@ -8,35 +8,13 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type Pipeline, type Source, collect, monotonic, runParallel } from 'tidemark';
+import { type Pipeline, collect, monotonic, runParallel } from 'tidemark';
 import { canonical, simulateParallel } from 'tidemark/testing';
+import { onePartition } from './fixtures/aligned.js';
 import { scratchDirs } from './support.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const scratch = scratchDirs('tidemark-parallel-align-');
-
-/** A two-partition source whose records are all in partition `full` (the other ends at once): `count` records `step` ms apart. */
-function onePartition(full: number, count: number, step: number): Source<number> {
-  return {
-    kind: 'one-partition',
-    providesTimestamps: false,
-    providesWatermarks: false,
-    partitionCount: 2,
-    open(ctx) {
-      const parts = ctx.partitions ?? [0, 1];
-      let next = 0;
-      return {
-        partitions: parts,
-        next() {
-          if (!parts.includes(full) || next >= count) return null;
-          const values = Array.from({ length: Math.min(5, count - next) }, (_, i) => (next + i) * step);
-          next += values.length;
-          return { kind: 'records', values, partition: full };
-        },
-      };
-    },
-  };
-}
 
 interface Run {
   readonly drift: number;
