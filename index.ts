@@ -9,6 +9,9 @@ export type { OperatorOptions } from './api/options.js';
 export { outputTag, type OutputTag } from './api/output-tag.js';
 /** @internal The in-thread parallel runner behind `simulateParallel` (tidemark/testing). */
 export { runWorkersInThread, type InThreadParallelOptions } from './api/parallel-in-thread.js';
+/** @internal The restart loop of parallel runs (`runParallel`, `simulateParallel`) and its policy. */
+export { runAttempts, type AttemptsOptions, type AttemptStart } from './engine/runtime/parallel-attempts.js';
+export { backoff, type Backoff } from './engine/backoff.js';
 
 export type { Aggregate } from './engine/aggregate.js';
 export type { Batch } from './engine/batch.js';
@@ -118,7 +121,7 @@ export {
   parseFrame as parseLogFrame, unpackField as unpackLogField,
 } from './connectors/log/index.js';
 export { fileCheckpoints, type FileCheckpointOptions } from './connectors/checkpoints/index.js';
-export { runParallel, WorkerError, type RunParallelOptions, type ParallelCheckpointOptions } from './connectors/parallel/index.js';
+export { runParallel, startParallel, WorkerError, type ParallelRun, type RunParallelOptions, type ParallelCheckpointOptions } from './connectors/parallel/index.js';
 export { postgresCheckpoints, type PostgresCheckpointOptions } from './connectors/checkpoints/postgres-store.js';
 export { FencedError } from './connectors/postgres/fence.js';
 export type { FenceToken } from './engine/sink.js';

@@ -4,7 +4,12 @@
  * threads, over an in-memory network whose delivery order across channels comes from a seeded
  * random function. The testing kit's `simulateParallel` is built on it.
  */
-import type { Checkpoint, CheckpointStore } from '../engine/checkpoint.js';
+import type { Checkpoint, CheckpointStore, StateMigration } from '../engine/checkpoint.js';
+import type { PipelineEventListener } from '../engine/events.js';
+import { migrateCheckpoint, planLayout } from '../engine/runtime/parallel-migration.js';
+import { workerShares } from '../engine/runtime/parallel-checkpoint.js';
+import { placePlan } from '../engine/runtime/placement.js';
+import { AlignmentRelay } from '../engine/runtime/alignment-relay.js';
 import { PlanError } from '../engine/errors.js';
 import { checkKeyGroups } from '../engine/key-groups.js';
 import { CheckpointCoordinator, type CheckpointWorker } from '../engine/runtime/checkpoint-coordinator.js';
@@ -23,10 +28,22 @@ export interface InThreadParallelOptions {
   /** Records a worker may send to another before its sources wait (default 32768). */
   readonly maxUnacked?: number;
   /**
-   * Checkpoints: the run restores `restore` (each worker its share) and, at its end or when it
-   * is stopped, the coordinator takes a final checkpoint into `store`.
+   * Checkpoints: the run restores `restore` (migrated by `migrations`, state the plan lacks dropped
+   * with `allowNonRestoredState`; each worker gets its share, split in one pass) and, at its end or
+   * when it is stopped, the coordinator takes a final checkpoint into `store` — and one whenever a
+   * worker has read `everyRecords` records since the last. Checkpoint ids start at `firstId`
+   * (default: after every id in the store).
    */
-  readonly checkpoints?: { readonly store: CheckpointStore; readonly restore?: Checkpoint };
+  readonly checkpoints?: {
+    readonly store: CheckpointStore;
+    readonly restore?: Checkpoint;
+    readonly firstId?: number;
+    readonly everyRecords?: number;
+    readonly migrations?: Readonly<Record<string, StateMigration>>;
+    readonly allowNonRestoredState?: boolean;
+  };
+  /** Receives the coordinator's checkpoint events. */
+  readonly onEvent?: PipelineEventListener;
 }
 
 /** A worker's checkpoint operations, called directly (same thread). */
@@ -62,8 +79,11 @@ export async function runWorkersInThread(pipelines: readonly Pipeline[], options
   if (keyGroups < n) throw new PlanError(`${where}: keyGroups (${keyGroups}) must be ≥ parallelism (${n})`);
   const network = new MemoryNetwork(n, options.random);
   const cp = options.checkpoints;
-  const restore = cp?.restore;
-  const firstId = cp === undefined ? 1 : Math.max(0, restore?.id ?? 0, ...(await cp.store.list()).map((c) => c.id)) + 1;
+  const plan = (pipelines[0] as Pipeline).plan;
+  const saved = cp?.restore;
+  const restore = saved === undefined ? undefined : migrateCheckpoint(saved, planLayout(plan), cp?.migrations ?? {}, cp?.allowNonRestoredState === true);
+  const shares = restore === undefined ? undefined : workerShares(plan, placePlan(plan, n), restore, keyGroups);
+  const firstId = cp === undefined ? 1 : cp.firstId ?? Math.max(0, restore?.id ?? 0, ...(await cp.store.list()).map((c) => c.id)) + 1;
   const checkpoints: (WorkerCheckpoint | undefined)[] = new Array<WorkerCheckpoint | undefined>(n).fill(undefined);
   const coordinator = new CheckpointCoordinator(
     checkpoints.map((_, i) => direct(() => checkpoints[i])),
@@ -71,7 +91,12 @@ export async function runWorkersInThread(pipelines: readonly Pipeline[], options
     (pipelines[0] as Pipeline).clock,
     firstId,
     () => new Promise<void>((resolve) => queueMicrotask(resolve)),
+    options.onEvent,
   );
+  const every = cp?.everyRecords;
+  // Alignment groups across the workers: reports reach the others at once (one thread).
+  const remotes: (((group: string, minimum: number) => void) | undefined)[] = new Array(n).fill(undefined);
+  const relay = new AlignmentRelay(n, (to, group, minimum) => remotes[to]?.(group, minimum));
   // Every worker waits at its end for the others, then for the coordinator's final cut.
   const waiting: ((coordinated: boolean) => void)[] = [];
   let finalCut: Promise<unknown> | undefined;
@@ -90,14 +115,23 @@ export async function runWorkersInThread(pipelines: readonly Pipeline[], options
       keyGroups,
       transport: network.transport(worker),
       ...(options.maxUnacked === undefined ? {} : { maxUnacked: options.maxUnacked }),
+      restoresShare: true,
+      alignment: {
+        report: (group, minimum) => relay.report(worker, group, minimum),
+        attach: (setRemote) => {
+          remotes[worker] = setRemote;
+          relay.catchUp(worker);
+        },
+      },
       coordinated: {
         attach: (c) => {
           checkpoints[worker] = c;
         },
         finish,
         checkpointing: cp !== undefined,
+        ...(every === undefined ? {} : { everyRecords: { records: every, request: () => coordinator.request() } }),
       },
-    }, restore).catch((error: unknown) => {
+    }, shares?.[worker]).catch((error: unknown) => {
       if (!failed) {
         failed = true;
         for (const other of pipelines) if (other !== p) other.abortPart(error);

@@ -92,9 +92,10 @@ export class BroadcastConnectedStream<K extends Key, T, B> {
     const node = addNode(this.keyed.core, {
       kind: 'broadcastProcess',
       factory,
-      // onBroadcast may emit: one instance, or every worker would emit it once.
-      distribution: 'single',
-      inputs: [{ node: this.keyed.node, port: this.keyed.port }, { node: this.rules.stream.node, port: this.rules.stream.port }],
+      // Keyed records go to the owner of their key group, broadcast elements to every instance;
+      // only the first instance forwards what onBroadcast emits (OperatorContext.worker).
+      distribution: 'keyed',
+      inputs: [{ node: this.keyed.node, port: this.keyed.port }, { node: this.rules.stream.node, port: this.rules.stream.port, broadcast: true }],
       ordering: 'none',
       orderLost: 'a process function emits in event-time and timer order',
       options,

@@ -41,7 +41,7 @@ export interface PipelineCore {
 export interface NodeSpec {
   kind: string;
   emitsRetractions?: boolean;
-  inputs: { node: PlanNode; port: Port }[];
+  inputs: { node: PlanNode; port: Port; broadcast?: boolean }[];
   /** Where the node runs with parallel workers (default `single`). */
   distribution?: Distribution;
   factory?: OperatorFactory;

@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { Pipeline, type PipelineOptions, type RunSummary, fileCheckpoints, runParallel } from '../index.js';
+import { type ParallelRun, Pipeline, type PipelineOptions, type RunSummary, fileCheckpoints, startParallel } from '../index.js';
 import type { PipelineArgs, PipelineModule } from './args.js';
 import { eventListener } from './events.js';
 import { loadPipelineModule } from './load-module.js';
@@ -18,7 +18,7 @@ import { createMetrics } from './metrics.js';
 import { type MetricsServer, serveMetrics } from './metrics-server.js';
 import type { CliOptions } from './options.js';
 import { startProgress } from './progress.js';
-import { parallelRunOptions, workersStopper } from './parallel-run.js';
+import { parallelRunOptions } from './parallel-run.js';
 import { handleSignals } from './signals.js';
 import { UsageError } from './usage-error.js';
 import { compareOutputs, formatDifferences, readDirectoryOutputs, recordOutputs } from './verify.js';
@@ -98,7 +98,10 @@ export async function execute(o: CliOptions, io: Io): Promise<number> {
   if (into !== undefined) await mkdir(into, { recursive: true });
   const abort = new AbortController();
   let p: Pipeline | undefined;
-  const metrics = o.metrics === undefined ? undefined : createMetrics(() => p?.summary(), Date.now);
+  // With --parallelism > 1 the counters are the workers' (summed by the coordinator).
+  let workers: ParallelRun | undefined;
+  const current = (): RunSummary | undefined => workers?.summary() ?? p?.summary();
+  const metrics = o.metrics === undefined ? undefined : createMetrics(current, Date.now);
   let server: MetricsServer | undefined;
   let uninstall: (() => void) | undefined;
   let progress: { stop(): void } | undefined;
@@ -128,9 +131,9 @@ export async function execute(o: CliOptions, io: Io): Promise<number> {
       server = await serveMetrics(metrics.registry, o.metrics);
       log.info({ url: server.url }, `metrics at ${server.url}`);
     }
-    const workers = new AbortController();
-    uninstall = handleSignals(parallel ? workersStopper(workers) : pipeline, log, { savepoint: o.savepointOnStop, abort, exit: io.exit });
-    if (o.progress && !parallel) progress = startProgress(() => pipeline.summary(), log, { tty: io.stdoutIsTty, intervalMs: o.progressIntervalMs });
+    if (parallel) workers = startParallel(parallelRunOptions(o, args, onEvent));
+    uninstall = handleSignals(workers ?? pipeline, log, { savepoint: o.savepointOnStop, abort, exit: io.exit });
+    if (o.progress) progress = startProgress(current, log, { tty: io.stdoutIsTty, intervalMs: o.progressIntervalMs });
     log.info({ module: o.module, checkpoints: o.checkpoints?.dir, from: o.from, to: o.to, into, ...(parallel ? { parallelism: o.parallelism } : {}) }, `${where}: started`);
 
     let summary: RunSummary;
@@ -138,7 +141,7 @@ export async function execute(o: CliOptions, io: Io): Promise<number> {
     // for as long as the run lasts — a restart delay or a quiet source is not the end of it.
     const keepAlive = setInterval(() => undefined, 1 << 30);
     try {
-      summary = parallel ? await runParallel(parallelRunOptions(o, args, onEvent, workers.signal)) : await pipeline.run();
+      summary = workers !== undefined ? await workers.done : await pipeline.run();
     } catch (error) {
       progress?.stop();
       progress = undefined;

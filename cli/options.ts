@@ -198,17 +198,6 @@ export function resolveOptions(command: 'run' | 'replay', module: string, argv: 
   if (progressIntervalMs === 0) throw new UsageError(`${where}: --progress-interval must be > 0`);
 
   const parallelism = flags.parallelism === undefined ? 1 : parseInteger(flags.parallelism, '--parallelism', where, 1, 256);
-  if (parallelism > 1) {
-    // What a parallel run does not offer (yet): refused rather than silently ignored.
-    const unsupported: [unknown, string][] = [
-      [checkpoints?.everyRecords, '--checkpoint-every-records (use --checkpoint-interval)'],
-      [restart, '--restart-attempts'],
-      [flags.savepointOnStop === true ? true : undefined, '--savepoint-on-stop'],
-      [metrics, '--metrics-port'],
-    ];
-    for (const [given, flag] of unsupported) if (given !== undefined) throw new UsageError(`${where}: ${flag} is not available with --parallelism ${parallelism}`);
-  }
-
   return {
     command,
     module: isAbsolute(module) ? module : resolve(module),

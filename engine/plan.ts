@@ -22,6 +22,8 @@ export type Port = 'main' | 'late' | 'dead' | `side:${string}`;
 export interface PlanInput {
   readonly node: PlanNode;
   readonly port: Port;
+  /** Into a `keyed` node on parallel workers: every instance receives every record (a broadcast input). */
+  readonly broadcast?: boolean;
 }
 
 /**

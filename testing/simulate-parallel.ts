@@ -5,7 +5,8 @@
  * per channel). Fast and deterministic for one seed; many seeds explore many interleavings.
  */
 import {
-  type Checkpoint, type CheckpointStore, ManualClock, Pipeline, PlanError, type RunSummary, restoredKeyGroups, runWorkersInThread,
+  type BackoffOptions, type CheckpointStore, ManualClock, Pipeline, type PipelineEventListener, PlanError, type RunSummary, type StateMigration,
+  backoff, restoredKeyGroups, runAttempts, runWorkersInThread,
 } from '../index.js';
 import { seededRandom } from './seeded-random.js';
 
@@ -26,9 +27,25 @@ export interface SimulateParallelOptions {
    * worker with its share, and takes a final checkpoint at its end or when stopped (with any
    * `parallelism`, 1 included: checkpoints restore across different numbers of workers).
    */
-  readonly checkpoints?: { readonly store: CheckpointStore; readonly restore?: 'latest' | 'none' | number };
+  readonly checkpoints?: {
+    readonly store: CheckpointStore;
+    readonly restore?: 'latest' | 'none' | number;
+    /** Also a checkpoint whenever a worker has read this many records since the last one (counted per worker). */
+    readonly everyRecords?: number;
+    /** Converts the saved state of the named operator on restore (as `CheckpointOptions.migrations`). */
+    readonly migrations?: Readonly<Record<string, StateMigration>>;
+    /** Drop saved state of operators or sources the pipeline no longer has (default: refuse). */
+    readonly allowNonRestoredState?: boolean;
+  };
+  /**
+   * Restarts a failed run (any worker's error) from its latest checkpoint — every worker, built
+   * anew with `build` — as `PipelineOptions.restart` does; delays pass on a manual clock at once.
+   */
+  readonly restart?: BackoffOptions;
   /** Stops every worker when aborted (sources stop, a final checkpoint is taken, sinks close). */
   readonly signal?: AbortSignal;
+  /** Receives checkpoint, restore and restart events. */
+  readonly onEvent?: PipelineEventListener;
 }
 
 /**
@@ -53,39 +70,79 @@ export async function simulateParallel(build: (p: Pipeline) => void | Promise<vo
   const seed = options.seed ?? 1;
   if (!Number.isInteger(seed)) throw new PlanError(`${where}: seed must be an integer, got ${String(seed)}`);
   const cp = options.checkpoints;
-  const make = async (checkpoints?: { readonly store: CheckpointStore; readonly restore: 'latest' | 'none' | number }): Promise<Pipeline> => {
-    const p = new Pipeline({
-      clock: new ManualClock(),
-      ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
-      ...(checkpoints === undefined ? {} : { checkpoints }),
-    });
-    await build(p);
-    return p;
-  };
-  const pipelines: Pipeline[] = [];
+  const restart = options.restart === undefined ? undefined : backoff(options.restart, `${where}: restart`);
+  const onEvent: PipelineEventListener = options.onEvent ?? (() => undefined);
+  let pipelines: Pipeline[] = [];
   const stop = (): void => {
     for (const p of pipelines) p.stop(String(options.signal?.reason ?? 'requested'));
+  };
+  const make = async (checkpoints?: Parameters<typeof pipelineOf>[1]): Promise<Pipeline> => {
+    const p = pipelineOf(options, checkpoints, onEvent);
+    await build(p);
+    return p;
   };
   options.signal?.addEventListener('abort', stop, { once: true });
   try {
     if (n === 1) {
-      const p = await make(cp === undefined ? undefined : { store: cp.store, restore: cp.restore ?? 'latest' });
-      pipelines.push(p);
+      const p = await make(cp === undefined ? undefined : { ...cp, restore: cp.restore ?? 'latest' });
+      pipelines = [p];
       if (options.signal?.aborted === true) stop();
       return await p.run();
     }
-    let restore: Checkpoint | undefined;
-    if (cp !== undefined && cp.restore !== 'none') restore = cp.restore === undefined || cp.restore === 'latest' ? await cp.store.latest() : await cp.store.load(cp.restore);
-    const keyGroups = restoredKeyGroups(restore, options.keyGroups, where);
-    for (let i = 0; i < n; i++) pipelines.push(await make());
-    if (options.signal?.aborted === true) stop();
-    return await runWorkersInThread(pipelines, {
-      keyGroups,
-      random: seededRandom(seed),
-      ...(options.maxUnacked === undefined ? {} : { maxUnacked: options.maxUnacked }),
-      ...(cp === undefined ? {} : { checkpoints: { store: cp.store, ...(restore === undefined ? {} : { restore }) } }),
+    // Delays between attempts pass at once: the workers' clocks are manual.
+    const clock = new ManualClock();
+    return await runAttempts({
+      store: cp?.store,
+      restore: cp?.restore ?? 'latest',
+      restart,
+      clock: { now: () => clock.now(), schedule: (_at, callback) => {
+        queueMicrotask(callback);
+        return () => undefined;
+      } },
+      onEvent,
+      stopped: () => options.signal?.aborted === true,
+      attempt: async ({ restore, firstId }) => {
+        const keyGroups = restoredKeyGroups(restore, options.keyGroups, where);
+        if (restore !== undefined) onEvent({ type: 'restored', id: restore.id, checkpointType: restore.type, takenAt: restore.takenAt });
+        const built: Pipeline[] = [];
+        for (let i = 0; i < n; i++) built.push(await make());
+        pipelines = built;
+        if (options.signal?.aborted === true) stop();
+        return runWorkersInThread(built, {
+          keyGroups,
+          random: seededRandom(seed),
+          onEvent,
+          ...(options.maxUnacked === undefined ? {} : { maxUnacked: options.maxUnacked }),
+          ...(cp === undefined ? {} : {
+            checkpoints: {
+              store: cp.store,
+              firstId,
+              ...(restore === undefined ? {} : { restore }),
+              ...(cp.everyRecords === undefined ? {} : { everyRecords: cp.everyRecords }),
+              ...(cp.migrations === undefined ? {} : { migrations: cp.migrations }),
+              ...(cp.allowNonRestoredState === undefined ? {} : { allowNonRestoredState: cp.allowNonRestoredState }),
+            },
+          }),
+        });
+      },
     });
   } finally {
     options.signal?.removeEventListener('abort', stop);
   }
+}
+
+/** One simulated worker's pipeline (with a manual clock), or the whole single-worker run's. */
+function pipelineOf(
+  options: SimulateParallelOptions,
+  checkpoints: NonNullable<SimulateParallelOptions['checkpoints']> | undefined,
+  onEvent: PipelineEventListener,
+): Pipeline {
+  return new Pipeline({
+    clock: new ManualClock(),
+    ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
+    ...(checkpoints === undefined ? {} : { checkpoints }),
+    // The single-worker run restarts and reports itself; simulated workers leave both to the coordinator.
+    ...(options.parallelism !== 1 || options.restart === undefined ? {} : { restart: options.restart }),
+    ...(options.parallelism !== 1 ? {} : { onEvent }),
+  });
 }

@@ -1,11 +1,15 @@
 /**
  * What the coordinator of a parallel run and its worker threads tell each other: the worker's
- * start data, commands (start — once every worker has built its pipeline —, stop, abort, the
- * checkpoint operations, finished, exit) and reports (ready, finishing, checkpoint replies, done
- * with a summary, failed with an error), and how errors cross the thread boundary (name, message, stack, cause's message).
+ * start data, commands (start with the checkpoint to restore — once every worker has built its
+ * pipeline —, stop, abort, the checkpoint operations, answers to checkpoint requests, finished,
+ * exit, alignment minima) and reports (ready with the plan's layout, progress counters, sink-retry
+ * events, alignment minima,
+ * checkpoint requests and replies, finishing, done with a summary, failed with an error), and how
+ * errors cross the thread boundary (name, message, stack).
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Checkpoint, RunSummary } from '../../index.js';
+import type { PlanLayout } from '../../engine/runtime/parallel-migration.js';
 
 /** Plain pipeline options every worker's `Pipeline` gets. */
 export interface WorkerPipelineOptions {
@@ -26,10 +30,12 @@ export interface WorkerStart {
   readonly ports: readonly (MessagePort | undefined)[];
   /** Pino log level of the logger handed to the module as `args.log` (default: silent). */
   readonly logLevel: string;
-  /** The checkpoint the run restores (each worker takes its share). */
-  readonly restore: Checkpoint | undefined;
   /** The coordinator writes checkpoints. */
   readonly checkpointing: boolean;
+  /** Ask the coordinator for a checkpoint after this many records read by this worker. */
+  readonly everyRecords: number | undefined;
+  /** How often the worker reports its counters (ms). */
+  readonly reportEveryMs: number;
 }
 
 /** The checkpoint operations the coordinator calls on a worker (see `CheckpointWorker`). */
@@ -37,7 +43,12 @@ export type CheckpointOp = 'pause' | 'counters' | 'capture' | 'captureFinal' | '
 
 /** Coordinator → worker. */
 export type ToWorker =
-  | { readonly type: 'start' }
+  /** Every worker is ready: run, restoring a share of `restore` (already migrated). */
+  | { readonly type: 'start'; readonly restore: Checkpoint | undefined }
+  /** Watermark alignment: the other workers' slowest active member of `group`. */
+  | { readonly type: 'align'; readonly group: string; readonly minimum: number }
+  /** The checkpoint this worker requested (`cp-request`) is taken, or was skipped. */
+  | { readonly type: 'cp-done'; readonly rid: number }
   | { readonly type: 'stop'; readonly reason: string }
   | { readonly type: 'abort'; readonly reason: string }
   | { readonly type: 'cp'; readonly rid: number; readonly op: CheckpointOp; readonly args: readonly unknown[] }
@@ -54,7 +65,16 @@ export interface WorkerErrorData {
 
 /** Worker → coordinator. */
 export type FromWorker =
-  | { readonly type: 'ready' }
+  /** The pipeline is built; `layout` is its plan as a restore checks it. */
+  | { readonly type: 'ready'; readonly layout: PlanLayout }
+  /** The worker's counters so far (sent every `reportEveryMs`). */
+  | { readonly type: 'progress'; readonly summary: RunSummary }
+  /** A sink write on the worker is retried. */
+  | { readonly type: 'sink-retry'; readonly sink: string; readonly attempt: number; readonly delayMs: number; readonly error: WorkerErrorData }
+  /** Watermark alignment: this worker's slowest active member of `group` (at most every 5 ms per worker). */
+  | { readonly type: 'align'; readonly group: string; readonly minimum: number }
+  /** This worker read `everyRecords` records since the last cut: it asks for a checkpoint. */
+  | { readonly type: 'cp-request'; readonly rid: number }
   | { readonly type: 'done'; readonly summary: RunSummary }
   /** Pumps done and every node ended (or stopped): waiting for the final cut. */
   | { readonly type: 'finishing' }

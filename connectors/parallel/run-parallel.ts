@@ -1,18 +1,23 @@
 /**
- * `runParallel`: runs a pipeline module on n worker threads of this process. The main thread is
- * the coordinator only: it starts the workers (they start running together once all have built
- * their pipeline), gives each a direct channel to every other, takes the run's checkpoints
- * (`CheckpointCoordinator`), and combines the workers' summaries — or fails the run with the
- * first worker's error, after aborting the others.
+ * `runParallel` and `startParallel`: run a pipeline module on n worker threads of this process.
+ * The main thread is the coordinator only: it starts the workers (they start running together
+ * once all have built their pipeline, with the restored checkpoint migrated to the plan), gives
+ * each a direct channel to every other, takes the run's checkpoints (`CheckpointCoordinator`: on
+ * an interval, when a worker has read `everyRecords` records, on request as savepoints, and a
+ * final one when the run ends or is stopped), collects the workers' counters for metrics and
+ * progress, and combines their summaries. A worker's error ends the attempt (the other workers
+ * are aborted); with a restart strategy every worker starts again from the latest checkpoint.
  */
 import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import {
-  type Checkpoint, type CheckpointStore, DEFAULT_KEY_GROUPS, type Duration, type PipelineEventListener, PlanError, type RunSummary,
-  SystemClock, checkKeyGroups, restoredKeyGroups, toMillis,
+  type AttemptStart, type BackoffOptions, type Backoff, type Checkpoint, type CheckpointInfo, type CheckpointStore, CheckpointError, type Duration,
+  type PipelineEventListener, PlanError, type RunSummary, type StateMigration, SystemClock, backoff, checkKeyGroups, restoredKeyGroups, runAttempts, toMillis,
 } from '../../index.js';
 import { CheckpointCoordinator, SealedCheckpointError } from '../../engine/runtime/checkpoint-coordinator.js';
+import { type PlanLayout, migrateCheckpoint } from '../../engine/runtime/parallel-migration.js';
+import { AlignmentRelay } from '../../engine/runtime/alignment-relay.js';
 import { mergeSummaries } from '../../engine/runtime/summary-merge.js';
 import type { WorkerError, WorkerPipelineOptions, WorkerStart } from './protocol.js';
 import { WorkerHandle } from './worker-handle.js';
@@ -22,8 +27,22 @@ export interface ParallelCheckpointOptions {
   readonly store: CheckpointStore;
   /** Take a checkpoint every `interval` (real time). */
   readonly interval?: Duration;
+  /**
+   * Also take a checkpoint whenever one worker's sources have read this many records since the
+   * last checkpoint (counted per worker: the worker asks the coordinator, and its sources wait for
+   * the checkpoint, as a single-process run's do).
+   */
+  readonly everyRecords?: number;
   /** Where the run starts: the `latest` checkpoint or savepoint (default), `none`, or the one with this id. */
   readonly restore?: 'latest' | 'none' | number;
+  /**
+   * Converts the saved state of the named operator when its kind, version or signature changed
+   * (as `CheckpointOptions.migrations`); applied once, by the coordinator, before the workers
+   * take their shares.
+   */
+  readonly migrations?: Readonly<Record<string, StateMigration>>;
+  /** Drop saved state of operators or sources the pipeline no longer has (default: refuse). */
+  readonly allowNonRestoredState?: boolean;
 }
 
 /** Options of `runParallel`. */
@@ -55,10 +74,18 @@ export interface RunParallelOptions {
    * number of workers, one included). The run starts from the latest one in the store.
    */
   readonly checkpoints?: ParallelCheckpointOptions;
+  /**
+   * Restart a failed run (any worker's error) from its latest checkpoint — every worker — with a
+   * fixed or exponential delay, at most `attempts` times (as `PipelineOptions.restart`). Default:
+   * no restarts.
+   */
+  readonly restart?: BackoffOptions;
   /** Stops the run cleanly when aborted: sources stop, a final checkpoint is taken, sinks close. */
   readonly signal?: AbortSignal;
-  /** Receives checkpoint and restore events. */
+  /** Receives checkpoint, restore, restart, sink-retry and stopping events. */
   readonly onEvent?: PipelineEventListener;
+  /** How often each worker reports its counters for `summary()` (default 1s; at most one message per worker per interval). */
+  readonly reportInterval?: Duration;
   /** Level of the pino logger handed to the module as `args.log` (default `silent`). */
   readonly logLevel?: string;
 }
@@ -81,7 +108,16 @@ function workerProgram(): URL {
   return new URL(fromSource ? './worker-entry.mjs' : './worker.js', import.meta.url);
 }
 
-function checkOptions(options: RunParallelOptions): { module: string; n: number; pipeline: WorkerPipelineOptions; intervalMs: number | undefined } {
+interface Checked {
+  readonly module: string;
+  readonly n: number;
+  readonly pipeline: WorkerPipelineOptions;
+  readonly intervalMs: number | undefined;
+  readonly restart: Backoff | undefined;
+  readonly reportEveryMs: number;
+}
+
+function checkOptions(options: RunParallelOptions): Checked {
   if (options === null || typeof options !== 'object') throw new PlanError(`${WHERE}: options must be an object`);
   const module = moduleUrl(options.module);
   const n = options.parallelism;
@@ -103,12 +139,21 @@ function checkOptions(options: RunParallelOptions): { module: string; n: number;
     if (r !== undefined && r !== 'latest' && r !== 'none' && !(Number.isInteger(r) && r > 0)) {
       throw new PlanError(`${WHERE}: checkpoints.restore must be 'latest', 'none' or a checkpoint id, got ${String(r)}`);
     }
+    if (cp.everyRecords !== undefined && (!Number.isInteger(cp.everyRecords) || cp.everyRecords < 1)) {
+      throw new PlanError(`${WHERE}: checkpoints.everyRecords must be a positive integer, got ${String(cp.everyRecords)}`);
+    }
+    if (cp.migrations !== undefined && (cp.migrations === null || typeof cp.migrations !== 'object' || Object.values(cp.migrations).some((m) => typeof m !== 'function'))) {
+      throw new PlanError(`${WHERE}: checkpoints.migrations must map operator names to functions (state, from) => state`);
+    }
   }
+  const restart = options.restart === undefined ? undefined : backoff(options.restart, `${WHERE}: restart`);
+  const reportEveryMs = options.reportInterval === undefined ? 1_000 : toMillis(options.reportInterval, `${WHERE}: reportInterval`);
+  if (!(reportEveryMs >= 10)) throw new PlanError(`${WHERE}: reportInterval must be ≥ 10 ms, got ${reportEveryMs} ms`);
   const pipeline: WorkerPipelineOptions = {
     ...(options.batchSize === undefined ? {} : { batchSize: options.batchSize }),
     ...(options.sinkRetry === undefined ? {} : { sinkRetry: options.sinkRetry }),
   };
-  return { module, n, pipeline, intervalMs };
+  return { module, n, pipeline, intervalMs, restart, reportEveryMs };
 }
 
 /** Direct channels between every pair of workers: `ports[a][b]` reaches `b` from `a`. */
@@ -124,6 +169,271 @@ function channels(n: number): (MessagePort | undefined)[][] {
   return ports;
 }
 
+
+/** A parallel run in progress (`startParallel`). */
+export interface ParallelRun {
+  /** Resolves with the combined summary (`stopped` set when stopped); rejects with the run's error. */
+  readonly done: Promise<RunSummary>;
+  /**
+   * Stops the run cleanly: every worker's sources stop after the chunk in hand, a final
+   * checkpoint is taken across all workers (windows stay open in it), sinks close, and `done`
+   * resolves with `summary.stopped = reason`. A failed run is not restarted after a stop.
+   */
+  stop(reason?: string): void;
+  /** Takes a savepoint across all workers now (the run goes on); resolves with where it was stored. */
+  savepoint(): Promise<CheckpointInfo>;
+  /** The counters so far, summed over the workers' latest reports (`undefined` before the first). */
+  summary(): RunSummary | undefined;
+}
+
+/** The run's wall clock (restart delays keep the process alive, unlike the engine's timers). */
+const wallClock = {
+  now: (): number => Date.now(),
+  schedule: (at: number, callback: () => void): (() => void) => {
+    const t = setTimeout(callback, Math.max(0, at - Date.now()));
+    return () => clearTimeout(t);
+  },
+};
+
+/** One attempt of a parallel run: n workers from one checkpoint to an end, a stop or a failure. */
+class Attempt {
+  readonly workers: WorkerHandle[] = [];
+  readonly coordinator: CheckpointCoordinator;
+  /** The workers' latest counters. */
+  readonly reports: (RunSummary | undefined)[];
+  /** Set once every worker is done (or stopped): no more savepoints. */
+  ended = false;
+  private failure: WorkerError | Error | undefined;
+  private ready = 0;
+  private finishing = 0;
+  private timer: ReturnType<typeof setTimeout> | undefined;
+  private layout: PlanLayout | undefined;
+
+  constructor(
+    private readonly options: RunParallelOptions,
+    private readonly checked: Checked,
+    private readonly start: AttemptStart,
+    private readonly keyGroups: number,
+    private readonly onEvent: PipelineEventListener,
+    private stopReason: string | undefined,
+  ) {
+    const { n } = checked;
+    this.reports = new Array<RunSummary | undefined>(n).fill(undefined);
+    this.coordinator = new CheckpointCoordinator(this.workers, options.checkpoints?.store, new SystemClock(), start.firstId, () => new Promise((r) => setImmediate(r)), onEvent);
+  }
+
+  /** Ends the attempt with `error`: every worker is aborted (its sinks aborted, not closed). */
+  private fail(error: WorkerError | Error): void {
+    if (this.failure !== undefined) return;
+    this.failure = error;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const from = 'worker' in error ? `worker ${String(error.worker)}` : 'the coordinator';
+    for (const w of this.workers) w.send({ type: 'abort', reason: `${from} failed: ${error.message}` });
+  }
+
+  /** A checkpoint that failed before anything was sealed is skipped; after, the attempt fails. */
+  private checkpointFailed(error: unknown): void {
+    if (error instanceof SealedCheckpointError) this.fail(error);
+  }
+
+  private periodic(): void {
+    const { intervalMs } = this.checked;
+    if (intervalMs === undefined || this.failure !== undefined || this.finishing > 0) return;
+    this.timer = setTimeout(() => {
+      this.timer = undefined;
+      this.coordinator.take('checkpoint').then(() => this.periodic(), (error: unknown) => {
+        this.checkpointFailed(error);
+        this.periodic();
+      });
+    }, intervalMs);
+  }
+
+  /** Every worker has built its pipeline: migrate the checkpoint to the plan, then they start together. */
+  private allReady(): void {
+    const cp = this.options.checkpoints;
+    let restore: Checkpoint | undefined;
+    try {
+      const saved = this.start.restore;
+      restore = saved === undefined ? undefined : migrateCheckpoint(saved, this.layout as PlanLayout, cp?.migrations ?? {}, cp?.allowNonRestoredState === true);
+    } catch (error) {
+      this.fail(error instanceof Error ? error : new Error(String(error)));
+      return;
+    }
+    if (restore !== undefined) this.onEvent({ type: 'restored', id: restore.id, checkpointType: restore.type, takenAt: restore.takenAt });
+    for (const w of this.workers) w.send({ type: 'start', restore });
+    this.periodic();
+  }
+
+  /** Every worker is done (or stopped): the final cut, then they close. */
+  private allFinishing(): void {
+    this.ended = true;
+    if (this.timer !== undefined) clearTimeout(this.timer);
+    const checkpointing = this.options.checkpoints !== undefined;
+    this.coordinator.take('checkpoint').then(
+      () => {
+        for (const w of this.workers) w.send({ type: 'finished', coordinated: checkpointing });
+      },
+      (error: unknown) => this.fail(error instanceof Error ? error : new Error(String(error))),
+    );
+  }
+
+  private stopSent = false;
+
+  /** Stops every worker (a final checkpoint follows when they have all stopped). */
+  stop(reason: string): void {
+    if (this.stopSent) return;
+    this.stopSent = true;
+    this.stopReason = reason;
+    this.onEvent({ type: 'stopping', reason });
+    for (const w of this.workers) w.send({ type: 'stop', reason });
+  }
+
+  /** Runs the attempt: resolves with the combined summary, rejects with the first error. */
+  async run(): Promise<RunSummary> {
+    const { module, n, pipeline, reportEveryMs } = this.checked;
+    const cp = this.options.checkpoints;
+    const ports = channels(n);
+    const program = workerProgram();
+    const relay = new AlignmentRelay(n, (to, group, minimum) => this.workers[to]?.send({ type: 'align', group, minimum }));
+    const events = {
+      ready: (layout: PlanLayout): void => {
+        this.layout ??= layout;
+        if (++this.ready === n) this.allReady();
+      },
+      progress: (worker: number, summary: RunSummary): void => {
+        this.reports[worker] = summary;
+      },
+      event: this.onEvent,
+      aligned: (worker: number, group: string, minimum: number): void => relay.report(worker, group, minimum),
+      requested: (worker: WorkerHandle, rid: number): void => {
+        if (cp === undefined || this.failure !== undefined) {
+          worker.checkpointDone(rid);
+          return;
+        }
+        this.coordinator.request().then(() => worker.checkpointDone(rid), (error: unknown) => {
+          this.checkpointFailed(error);
+          worker.checkpointDone(rid);
+        });
+      },
+      finishing: (): void => {
+        if (++this.finishing === n) this.allFinishing();
+      },
+      failed: (error: WorkerError): void => this.fail(error),
+    };
+    for (let worker = 0; worker < n; worker++) {
+      const start: WorkerStart = {
+        module, args: this.options.args ?? {}, worker, workers: n, keyGroups: this.keyGroups, pipeline, ports: ports[worker] as (MessagePort | undefined)[],
+        logLevel: this.options.logLevel ?? 'silent', checkpointing: cp !== undefined, everyRecords: cp?.everyRecords, reportEveryMs,
+      };
+      this.workers.push(new WorkerHandle(program, start, events));
+    }
+    // Stopped while the previous attempt was waiting to restart: this one stops at once.
+    if (this.stopReason !== undefined) this.stop(this.stopReason);
+    try {
+      const settled = await Promise.allSettled(this.workers.map((w) => w.done));
+      this.ended = true;
+      if (this.failure !== undefined) throw this.failure;
+      const parts = settled.map((r) => (r as PromiseFulfilledResult<RunSummary>).value);
+      parts.forEach((s, i) => {
+        this.reports[i] = s;
+      });
+      const summary = mergeSummaries(parts);
+      const restored = this.start.restore;
+      if (cp !== undefined) summary.checkpoints = { ...this.coordinator.summary, ...(restored === undefined ? {} : { restoredFrom: restored.id }) };
+      return summary;
+    } finally {
+      this.ended = true;
+      if (this.timer !== undefined) clearTimeout(this.timer);
+      for (const w of this.workers) w.send({ type: 'exit' });
+      // A worker stuck in user code is terminated after a grace period.
+      const grace = setTimeout(() => {
+        for (const w of this.workers) w.terminate();
+      }, 5_000);
+      await Promise.all(this.workers.map((w) => w.exited));
+      clearTimeout(grace);
+    }
+  }
+}
+
+/**
+ * Starts the pipeline module `module` on `parallelism` worker threads (see `runParallel`) and
+ * returns a handle: `done` (the summary), `stop(reason)` (a final checkpoint across all workers,
+ * then a clean end), `savepoint()` (a savepoint across all workers; the run goes on) and
+ * `summary()` (counters so far, for metrics and progress). Options are validated at once (a
+ * `PlanError` is thrown).
+ *
+ * @example
+ * const run = startParallel({ module: './pipeline.ts', parallelism: 4, checkpoints: { store: fileCheckpoints('./cp'), interval: '10s' } });
+ * process.on('SIGTERM', () => run.stop('SIGTERM'));
+ * const info = await run.savepoint();
+ * const summary = await run.done;
+ */
+export function startParallel(options: RunParallelOptions): ParallelRun {
+  const checked = checkOptions(options);
+  const cp = options.checkpoints;
+  const onEvent: PipelineEventListener = (event) => {
+    try {
+      options.onEvent?.(event);
+    } catch {
+      // a listener's error must not disturb the run
+    }
+  };
+  let current: Attempt | undefined;
+  let stopReason: string | undefined;
+  let last: RunSummary | undefined;
+  const done = runAttempts({
+    store: cp?.store,
+    restore: cp?.restore ?? 'latest',
+    restart: checked.restart,
+    clock: wallClock,
+    onEvent,
+    stopped: () => stopReason !== undefined,
+    attempt: async (start) => {
+      const keyGroups = cp === undefined ? options.keyGroups ?? restoredKeyGroups(undefined, undefined, WHERE) : restoredKeyGroups(start.restore, options.keyGroups, WHERE);
+      if (keyGroups < checked.n) throw new PlanError(`${WHERE}: keyGroups (${keyGroups}) must be ≥ parallelism (${checked.n})`);
+      const attempt = new Attempt(options, checked, start, keyGroups, onEvent, stopReason);
+      current = attempt;
+      try {
+        const summary = await attempt.run();
+        last = summary;
+        return summary;
+      } finally {
+        const reports = attempt.reports.filter((r): r is RunSummary => r !== undefined);
+        if (reports.length > 0) last = mergeSummaries(reports);
+        current = undefined;
+      }
+    },
+  }).finally(() => {
+    options.signal?.removeEventListener('abort', onAbort);
+    return cp?.store.close?.();
+  });
+  const stop = (reason = 'requested'): void => {
+    if (stopReason !== undefined) return;
+    stopReason = reason;
+    current?.stop(reason);
+  };
+  const onAbort = (): void => stop(String(options.signal?.reason ?? 'requested'));
+  if (options.signal?.aborted === true) onAbort();
+  else options.signal?.addEventListener('abort', onAbort, { once: true });
+  done.catch(() => undefined);
+  return {
+    done,
+    stop,
+    async savepoint(): Promise<CheckpointInfo> {
+      if (cp === undefined) throw new PlanError('tidemark.savepoint: the parallel run has no checkpoint store (checkpoints.store)');
+      const attempt = current;
+      if (attempt === undefined || attempt.ended) throw new PlanError('tidemark.savepoint: the parallel run is not running');
+      const info = await attempt.coordinator.take('savepoint');
+      if (info === undefined) throw new CheckpointError('tidemark.savepoint: no savepoint was written');
+      return info;
+    },
+    summary(): RunSummary | undefined {
+      const reports = current?.reports.filter((r): r is RunSummary => r !== undefined) ?? [];
+      return reports.length === 0 ? last : mergeSummaries(reports);
+    },
+  };
+}
+
 /**
  * Runs the pipeline module `module` on `parallelism` worker threads: keyed operators run where
  * their key groups live (group `g` on worker `g mod parallelism`), records cross to that worker in
@@ -131,100 +441,16 @@ function channels(n: number): (MessagePort | undefined)[][] {
  * that are not partitioned are read once (by worker 0) and sinks run on worker 0. Results equal a
  * single-worker run's. Resolves with the combined summary (counters summed over workers); rejects
  * with the first worker's error (a `WorkerError` with the original name and message, naming the
- * worker), after the other workers were aborted.
+ * worker), after the other workers were aborted — or, with `restart`, restarts every worker from
+ * the latest checkpoint first. `startParallel` gives the same run with a stop/savepoint handle.
  *
  * @example
  * const summary = await runParallel({
  *   module: './pipelines/page-counts.ts', parallelism: 2, args: { into: './out' },
  *   checkpoints: { store: fileCheckpoints('./checkpoints'), interval: '10s' },
+ *   restart: { attempts: 3, delay: '1s' },
  * });
  */
 export async function runParallel(options: RunParallelOptions): Promise<RunSummary> {
-  const { module, n, pipeline, intervalMs } = checkOptions(options);
-  const cp = options.checkpoints;
-  const which = cp?.restore ?? 'latest';
-  const restore: Checkpoint | undefined = cp === undefined || which === 'none' ? undefined : which === 'latest' ? await cp.store.latest() : await cp.store.load(which);
-  const keyGroups = cp === undefined ? options.keyGroups ?? DEFAULT_KEY_GROUPS : restoredKeyGroups(restore, options.keyGroups, WHERE);
-  if (keyGroups < n) throw new PlanError(`${WHERE}: keyGroups (${keyGroups}) must be ≥ parallelism (${n})`);
-  const firstId = cp === undefined ? 1 : Math.max(0, restore?.id ?? 0, ...(await cp.store.list()).map((c) => c.id)) + 1;
-  const onEvent = options.onEvent ?? (() => undefined);
-  if (restore !== undefined) onEvent({ type: 'restored', id: restore.id, checkpointType: restore.type, takenAt: restore.takenAt });
-
-  const ports = channels(n);
-  const program = workerProgram();
-  const workers: WorkerHandle[] = [];
-  let failure: WorkerError | Error | undefined;
-  let ready = 0;
-  let finishing = 0;
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const fail = (error: WorkerError | Error): void => {
-    if (failure !== undefined) return;
-    failure = error;
-    if (timer !== undefined) clearTimeout(timer);
-    const from = 'worker' in error ? `worker ${String(error.worker)}` : 'the coordinator';
-    for (const w of workers) w.send({ type: 'abort', reason: `${from} failed: ${error.message}` });
-  };
-  const coordinator = new CheckpointCoordinator(workers, cp?.store, new SystemClock(), firstId, () => new Promise((r) => setImmediate(r)), onEvent);
-  const periodic = (): void => {
-    if (intervalMs === undefined || failure !== undefined || finishing > 0) return;
-    timer = setTimeout(() => {
-      timer = undefined;
-      coordinator.take('checkpoint').then(periodic, (error: unknown) => {
-        // A checkpoint that failed before anything was sealed is skipped; after, the run fails.
-        if (error instanceof SealedCheckpointError) fail(error);
-        else periodic();
-      });
-    }, intervalMs);
-  };
-  const events = {
-    ready: (): void => {
-      // Every worker has built its pipeline: they start together.
-      if (++ready !== n) return;
-      for (const w of workers) w.send({ type: 'start' });
-      periodic();
-    },
-    finishing: (): void => {
-      // Every worker is done (or stopped): the final cut, then they close.
-      if (++finishing !== n) return;
-      if (timer !== undefined) clearTimeout(timer);
-      coordinator.take('checkpoint').then(
-        () => {
-          for (const w of workers) w.send({ type: 'finished', coordinated: cp !== undefined });
-        },
-        (error: unknown) => fail(error instanceof Error ? error : new Error(String(error))),
-      );
-    },
-    failed: fail,
-  };
-  for (let worker = 0; worker < n; worker++) {
-    const own = ports[worker] as (MessagePort | undefined)[];
-    const start: WorkerStart = {
-      module, args: options.args ?? {}, worker, workers: n, keyGroups, pipeline, ports: own,
-      logLevel: options.logLevel ?? 'silent', restore, checkpointing: cp !== undefined,
-    };
-    workers.push(new WorkerHandle(program, start, events));
-  }
-  const onAbort = (): void => {
-    for (const w of workers) w.send({ type: 'stop', reason: String(options.signal?.reason ?? 'requested') });
-  };
-  if (options.signal?.aborted === true) onAbort();
-  else options.signal?.addEventListener('abort', onAbort, { once: true });
-  try {
-    const settled = await Promise.allSettled(workers.map((w) => w.done));
-    if (failure !== undefined) throw failure;
-    const summary = mergeSummaries(settled.map((r) => (r as PromiseFulfilledResult<RunSummary>).value));
-    if (cp !== undefined) summary.checkpoints = { ...coordinator.summary, ...(restore === undefined ? {} : { restoredFrom: restore.id }) };
-    return summary;
-  } finally {
-    if (timer !== undefined) clearTimeout(timer);
-    options.signal?.removeEventListener('abort', onAbort);
-    for (const w of workers) w.send({ type: 'exit' });
-    // A worker stuck in user code is terminated after a grace period.
-    const grace = setTimeout(() => {
-      for (const w of workers) w.terminate();
-    }, 5_000);
-    await Promise.all(workers.map((w) => w.exited));
-    clearTimeout(grace);
-    await cp?.store.close?.();
-  }
+  return startParallel(options).done;
 }

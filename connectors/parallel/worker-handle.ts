@@ -3,13 +3,23 @@
  * operations as request/reply), and turns its reports into a promise of its summary.
  */
 import { type MessagePort, Worker } from 'node:worker_threads';
-import type { RunSummary } from '../../index.js';
+import type { PipelineEvent, RunSummary } from '../../index.js';
 import type { CheckpointWorker } from '../../engine/runtime/checkpoint-coordinator.js';
+import type { PlanLayout } from '../../engine/runtime/parallel-migration.js';
 import { type CheckpointOp, type FromWorker, type ToWorker, WorkerError, type WorkerStart } from './protocol.js';
 
 /** What the coordinator hears from a worker besides its summary. */
 export interface WorkerEvents {
-  ready(): void;
+  /** The worker built its pipeline (`layout`: its plan as a restore checks it). */
+  ready(layout: PlanLayout): void;
+  /** The worker's counters so far. */
+  progress(worker: number, summary: RunSummary): void;
+  /** A sink write on the worker is retried. */
+  event(event: PipelineEvent): void;
+  /** The worker's slowest active member of an alignment group changed. */
+  aligned(worker: number, group: string, minimum: number): void;
+  /** The worker asks for a checkpoint (`everyRecords`); answer with `checkpointDone(rid)`. */
+  requested(worker: WorkerHandle, rid: number): void;
   finishing(): void;
   failed(error: WorkerError): void;
 }
@@ -41,7 +51,21 @@ export class WorkerHandle implements CheckpointWorker {
       this.thread.on('message', (message: FromWorker) => {
         switch (message.type) {
           case 'ready':
-            events.ready();
+            events.ready(message.layout);
+            break;
+          case 'progress':
+            events.progress(index, message.summary);
+            break;
+          case 'sink-retry': {
+            const { sink, attempt, delayMs } = message;
+            events.event({ type: 'sink-retry', sink, attempt, delayMs, error: new WorkerError(index, message.error) });
+            break;
+          }
+          case 'align':
+            events.aligned(index, message.group, message.minimum);
+            break;
+          case 'cp-request':
+            events.requested(this, message.rid);
             break;
           case 'finishing':
             events.finishing();
@@ -71,6 +95,11 @@ export class WorkerHandle implements CheckpointWorker {
 
   send(message: ToWorker): void {
     this.thread.postMessage(message);
+  }
+
+  /** Answers the worker's checkpoint request `rid` (taken or skipped: its pump goes on). */
+  checkpointDone(rid: number): void {
+    this.send({ type: 'cp-done', rid });
   }
 
   /** Stops the thread now (a worker stuck in user code after the run). */

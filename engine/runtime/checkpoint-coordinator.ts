@@ -77,6 +77,24 @@ export class CheckpointCoordinator {
     return next;
   }
 
+  /** A requested checkpoint that has not started yet (requests join it). */
+  private queued: Promise<CheckpointInfo | undefined> | undefined;
+
+  /**
+   * Asks for a checkpoint (a worker read `everyRecords` records): joins one that is queued and not
+   * started yet, else queues one. Same outcomes as `take('checkpoint')`.
+   */
+  request(): Promise<CheckpointInfo | undefined> {
+    if (this.queued !== undefined) return this.queued;
+    const next = this.running.then(() => undefined, () => undefined).then(() => {
+      this.queued = undefined;
+      return this.takeNow('checkpoint');
+    });
+    this.queued = next;
+    this.running = next.catch(() => undefined);
+    return next;
+  }
+
   /** Pauses every worker and waits until the exchanges are quiet; resolves with the counters. */
   private async quiesce(): Promise<ExchangeCounters[]> {
     let counters = await Promise.all(this.workers.map((w) => w.pause()));

@@ -11,6 +11,9 @@ import type { OnError, OperatorContext, OperatorFactory, OperatorLogic } from '.
 import { Emitter } from './emitter.js';
 import type { Receiver } from './output-buffer.js';
 
+/** The instance of a node that runs once (not on parallel workers). */
+const ONE_OF_ONE = Object.freeze({ index: 0, count: 1 });
+
 /** A running operator with `inputs` input edges. */
 export class OperatorNode extends Emitter implements Receiver, OperatorContext {
   readonly logic: OperatorLogic;
@@ -35,6 +38,8 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
     factory: OperatorFactory,
     inputs: number,
     resume?: unknown,
+    /** Which instance this is of a node running on several parallel workers (absent: 0 of 1). */
+    readonly worker: { readonly index: number; readonly count: number } = ONE_OF_ONE,
   ) {
     super(name, position);
     this.inWm = new Array<number>(inputs).fill(-Infinity);
@@ -60,8 +65,11 @@ export class OperatorNode extends Emitter implements Receiver, OperatorContext {
    */
   inputOf: readonly number[] | undefined;
 
+  /** Physical inputs whose records this instance does not count (a broadcast input on all but the first instance). */
+  uncounted: readonly boolean[] | undefined;
+
   receiveBatch(batch: Batch, input: number): void {
-    this.recordsIn += batch.values.length;
+    if (this.uncounted?.[input] !== true) this.recordsIn += batch.values.length;
     const map = this.inputOf;
     this.logic.onBatch(batch, map === undefined ? input : (map[input] as number));
     this.flushAll();

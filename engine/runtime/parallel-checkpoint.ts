@@ -7,7 +7,7 @@
  */
 import type { Checkpoint, CheckpointState, NodeWatermarks, OperatorCheckpoint, SourceCheckpoint } from '../checkpoint.js';
 import { CheckpointError } from '../errors.js';
-import { filterOperatorSnapshot, mergeOperatorSnapshots } from '../key-group-state.js';
+import { filterOperatorSnapshot, mergeOperatorSnapshots, splitOperatorSnapshot } from '../key-group-state.js';
 import { keyGroupOf } from '../key-groups.js';
 import type { Key } from '../keys.js';
 import type { Plan, PlanNode } from '../plan.js';
@@ -91,16 +91,10 @@ function isKeyedPlaced(placement: Placement, node: PlanNode | undefined): boolea
   return node !== undefined && node.source === undefined && placement.workers > 1 && placement.nodes.get(node)?.distribution === 'keyed';
 }
 
-/**
- * What worker `worker` of a parallel run restores from `checkpoint` (written with any number of
- * workers): keyed operators cut to the key groups it owns (`g mod workers = worker`), partitioned
- * sources with the watermarks of the partitions it reads (and the whole, merged position), and —
- * on worker 0 only — everything that runs there: other operators, unpartitioned sources, sinks.
- *
- * @example
- * const mine = workerShare(plan, placePlan(plan, 3), checkpoint, 1, 128);
- */
-export function workerShare(plan: Plan, placement: Placement, checkpoint: Checkpoint, worker: number, keyGroups: number): Checkpoint {
+/** The saved state of a keyed-placed operator cut for one worker. */
+type Cut = (name: string, factory: NonNullable<PlanNode['factory']>, state: unknown, worker: number) => unknown;
+
+function shareOf(plan: Plan, placement: Placement, checkpoint: Checkpoint, worker: number, cut: Cut): Checkpoint {
   const workers = placement.workers;
   const byName = new Map(plan.nodes.map((n) => [n.name, n]));
   const sources: Record<string, SourceCheckpoint> = {};
@@ -119,16 +113,54 @@ export function workerShare(plan: Plan, placement: Placement, checkpoint: Checkp
       read: worker === 0 ? saved.read : 0,
     };
   }
-  const owns = (key: Key): boolean => keyGroupOf(key, keyGroups) % workers === worker;
   const operators: Record<string, OperatorCheckpoint> = {};
   for (const [name, saved] of Object.entries(checkpoint.operators)) {
     const node = byName.get(name);
     if (isKeyedPlaced(placement, node)) {
-      operators[name] = { ...saved, state: filterOperatorSnapshot(node?.factory as NonNullable<PlanNode['factory']>, name, saved.state, owns) };
+      operators[name] = { ...saved, state: cut(name, node?.factory as NonNullable<PlanNode['factory']>, saved.state, worker) };
     } else if (worker === 0) {
       operators[name] = saved;
     }
   }
   const { sources: _s, operators: _o, sinks, ...rest } = checkpoint;
   return { ...rest, sources, operators, sinks: worker === 0 ? sinks : {} };
+}
+
+/**
+ * What worker `worker` of a parallel run restores from `checkpoint` (written with any number of
+ * workers): keyed operators cut to the key groups it owns (`g mod workers = worker`), partitioned
+ * sources with the watermarks of the partitions it reads (and the whole, merged position), and —
+ * on worker 0 only — everything that runs there: other operators, unpartitioned sources, sinks.
+ * A worker thread takes its own share (one filtering pass, in parallel with the others).
+ *
+ * @example
+ * const mine = workerShare(plan, placePlan(plan, 3), checkpoint, 1, 128);
+ */
+export function workerShare(plan: Plan, placement: Placement, checkpoint: Checkpoint, worker: number, keyGroups: number): Checkpoint {
+  const workers = placement.workers;
+  const owns = (key: Key): boolean => keyGroupOf(key, keyGroups) % workers === worker;
+  return shareOf(plan, placement, checkpoint, worker, (name, factory, state) => filterOperatorSnapshot(factory, name, state, owns));
+}
+
+/**
+ * Every worker's share of `checkpoint` (as `workerShare` gives each), with each keyed operator's
+ * state split for all workers in one pass (`splitOperatorSnapshot`): what a runner that restores
+ * all workers in one thread uses.
+ *
+ * @example
+ * const [s0, s1, s2] = workerShares(plan, placePlan(plan, 3), checkpoint, 128);
+ */
+export function workerShares(plan: Plan, placement: Placement, checkpoint: Checkpoint, keyGroups: number): Checkpoint[] {
+  const workers = placement.workers;
+  const split = new Map<string, unknown[]>();
+  const partOf = (key: Key): number => keyGroupOf(key, keyGroups) % workers;
+  const cut: Cut = (name, factory, state, worker) => {
+    let parts = split.get(name);
+    if (parts === undefined) {
+      parts = splitOperatorSnapshot(factory, name, state, workers, partOf);
+      split.set(name, parts);
+    }
+    return parts[worker];
+  };
+  return Array.from({ length: workers }, (_, w) => shareOf(plan, placement, checkpoint, w, cut));
 }

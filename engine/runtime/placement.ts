@@ -8,7 +8,7 @@ import { isKeyGroupSplittable } from '../key-group-state.js';
 import type { Distribution, Plan, PlanNode, Port } from '../plan.js';
 
 /** How records cross an edge between workers. */
-export type ExchangeKind = 'local' | 'hash' | 'gather';
+export type ExchangeKind = 'local' | 'hash' | 'gather' | 'broadcast';
 
 /** One logical input of a node: where it comes from and how it is exchanged. */
 export interface PlacedEdge {
@@ -43,15 +43,15 @@ export interface Placement {
  * The logical inputs of every node: its declared inputs, or — for a dead-letter collector —
  * the dead-letter port of every node not downstream of a collector (no cycles).
  */
-export function logicalInputs(plan: Plan): Map<PlanNode, { node: PlanNode; port: Port }[]> {
+export function logicalInputs(plan: Plan): Map<PlanNode, { node: PlanNode; port: Port; broadcast?: boolean }[]> {
   const downstreamOfCollector = new Set<PlanNode>();
   for (const node of plan.nodes) {
     if (node.collectsAllDeadLetters === true || node.inputs.some((i) => downstreamOfCollector.has(i.node))) downstreamOfCollector.add(node);
   }
   const eligible = plan.nodes.filter((n) => !downstreamOfCollector.has(n));
-  const out = new Map<PlanNode, { node: PlanNode; port: Port }[]>();
+  const out = new Map<PlanNode, { node: PlanNode; port: Port; broadcast?: boolean }[]>();
   for (const node of plan.nodes) {
-    out.set(node, node.collectsAllDeadLetters === true ? eligible.map((n) => ({ node: n, port: 'dead' as const })) : node.inputs.map((i) => ({ node: i.node, port: i.port })));
+    out.set(node, node.collectsAllDeadLetters === true ? eligible.map((n) => ({ node: n, port: 'dead' as const })) : node.inputs.map((i) => ({ ...i })));
   }
   return out;
 }
@@ -102,7 +102,7 @@ export function placePlan(plan: Plan, workers: number): Placement {
       const exchange: ExchangeKind = workers === 1 || distribution === 'forward'
         ? 'local'
         : distribution === 'keyed'
-          ? 'hash'
+          ? i.broadcast === true ? 'broadcast' : 'hash'
           : src.length === 1 && src[0] === 0 ? 'local' : 'gather';
       const edge: PlacedEdge = { id: edges.length, from: i.node, port: i.port, to: node, input, exchange };
       edges.push(edge);

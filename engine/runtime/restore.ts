@@ -8,7 +8,14 @@
 import { CHECKPOINT_FORMAT, type Checkpoint, type CheckpointState, type OperatorCheckpoint, type StateMigration } from '../checkpoint.js';
 import { CheckpointError, describeError } from '../errors.js';
 import { DEFAULT_KEY_GROUPS, checkKeyGroups } from '../key-groups.js';
-import type { Plan } from '../plan.js';
+import type { OperatorFactory } from '../operator.js';
+
+/** What a restore checks of a plan's node: its name, whether it is a source, its operator's state identity. */
+export interface RestorableNode {
+  readonly name: string;
+  readonly source?: unknown;
+  readonly factory?: Pick<OperatorFactory, 'kind' | 'stateVersion' | 'stateSignature'>;
+}
 
 function describe(kind: string, version: number, signature: string | undefined): string {
   return `${signature ?? kind} (state version ${version})`;
@@ -21,7 +28,7 @@ function describe(kind: string, version: number, signature: string | undefined):
  * const resume = restoredOperators(plan, checkpoint, { perUser: (s) => upgrade(s) }, false);
  */
 export function restoredOperators(
-  plan: Plan,
+  plan: { readonly nodes: readonly RestorableNode[] },
   checkpoint: Checkpoint,
   migrations: Readonly<Record<string, StateMigration>>,
   allowNonRestoredState: boolean,

@@ -22,6 +22,7 @@ import { OperatorNode } from './operator-node.js';
 import { passThrough, sinkFactory } from './sink-node.js';
 import { SourceDriver, pump } from './source-driver.js';
 import { Exchange, ExchangeOut, type ExchangeTransport } from './exchange.js';
+import { BroadcastOut } from './broadcast-out.js';
 import { type NodePlacement, type Placement, placePlan, sendersOf } from './placement.js';
 import type { OperatorSummary, RunSummary } from './summary.js';
 
@@ -65,6 +66,17 @@ export interface ParallelPart {
   /** Records sent to a worker and not yet processed there before sources wait (flow control). */
   readonly maxUnacked?: number;
   /**
+   * Watermark alignment across workers: `report` receives this worker's slowest active member of
+   * each alignment group whenever it may have changed (+∞: none active); `attach` hands over the
+   * function that sets the other workers' slowest member of a group.
+   */
+  readonly alignment?: {
+    readonly report: (group: string, localMinimum: number) => void;
+    readonly attach: (setRemote: (group: string, minimum: number) => void) => void;
+  };
+  /** The checkpoint to restore is already this worker's share (`workerShares`), not the whole. */
+  readonly restoresShare?: boolean;
+  /**
    * Checkpoints are the coordinator's: `attach` receives this worker's checkpoint operations,
    * and `finish` — called when the pumps are done and every node ended, or the run stopped —
    * resolves once the coordinator's final cut is taken: `true` when it wrote a checkpoint (the
@@ -75,6 +87,12 @@ export interface ParallelPart {
     readonly finish: () => Promise<boolean>;
     /** The coordinator writes checkpoints (the summary reports guarantees). */
     readonly checkpointing: boolean;
+    /**
+     * Checkpoints by record count, counted per worker: once this worker's sources have read
+     * `everyRecords` records since the last cut, the pump asks the coordinator for a checkpoint
+     * (`request`) and waits for it, as a single-process run waits for its own.
+     */
+    readonly everyRecords?: { readonly records: number; readonly request: () => Promise<unknown> };
   };
 }
 
@@ -136,7 +154,7 @@ export class Runtime {
     const placement = placePlan(plan, par?.workers ?? 1);
     this.placement = placement;
     // A parallel worker restores its share of the checkpoint (its key groups, its partitions).
-    const restore = par === undefined || options.restore === undefined ? options.restore : workerShare(plan, placement, options.restore, me, par.keyGroups);
+    const restore = par === undefined || options.restore === undefined || par.restoresShare === true ? options.restore : workerShare(plan, placement, options.restore, me, par.keyGroups);
     const resume = restore === undefined ? options.resume : { ...options.resume, ...restoredOperators(plan, restore, options.migrations ?? {}, options.allowNonRestoredState === true) };
     // A tracked write or async call that rejects fails the run at once (not when a pump next drains).
     const track = (p: Promise<unknown>): void => {
@@ -192,8 +210,14 @@ export class Runtime {
         inputOf.push(0);
       }
       physical.set(node, index);
-      const op = new OperatorNode(node.name, position, node.kind, options.clock, node.onError, factory, inputOf.length, resume?.[node.name]);
+      // Every instance on a parallel worker knows which of the node's instances it is.
+      const worker = par === undefined ? undefined : { index: Math.max(0, place.workers.indexOf(me)), count: place.workers.length };
+      const op = new OperatorNode(node.name, position, node.kind, options.clock, node.onError, factory, inputOf.length, resume?.[node.name], worker);
       if (inputOf.some((logical, i) => logical !== i)) op.inputOf = inputOf;
+      // A broadcast input reaches every instance: only the first counts its records (as one run would).
+      if (worker !== undefined && worker.index > 0 && place.inputs.some((e) => e.exchange === 'broadcast')) {
+        op.uncounted = inputOf.map((logical) => place.inputs[logical]?.exchange === 'broadcast');
+      }
       for (const input of empty) endAtStart.push({ op, input });
       op.tracker = track;
       const marks = restore?.watermarks?.[node.name];
@@ -215,7 +239,10 @@ export class Runtime {
       const targets = (placement.nodes.get(edge.to) as NodePlacement).workers;
       if (from !== undefined) {
         const local = to === undefined ? undefined : { to, input: inputFrom(me) };
-        from.port(edge.port).edges.push({ to: new ExchangeOut(exchange, edge.id, edge.exchange, local, targets, `'${edge.to.name}'`), input: 0 });
+        const out = edge.exchange === 'broadcast'
+          ? new BroadcastOut(exchange, edge.id, local, targets)
+          : new ExchangeOut(exchange, edge.id, edge.exchange, local, targets, `'${edge.to.name}'`);
+        from.port(edge.port).edges.push({ to: out, input: 0 });
       }
       if (to !== undefined) {
         for (const s of sendersOf(placement, edge, me)) if (s !== me) exchange.inboundTo(edge.id, s, to, inputFrom(s));
@@ -253,6 +280,34 @@ export class Runtime {
       const group = g;
       driver.onProgress = () => group.changed();
     }
+    const across = par?.alignment;
+    if (across !== undefined) this.alignAcross(plan, groups, across, me);
+  }
+
+  /**
+   * Alignment groups across parallel workers: every worker reports its slowest active member of
+   * every group of the plan (+∞ where it has none), and starts a group whose members also run on
+   * other workers as if they were at −∞ (nothing read yet) until their reports arrive.
+   */
+  private alignAcross(plan: Plan, groups: ReadonlyMap<string, AlignmentGroup>, across: NonNullable<ParallelPart['alignment']>, me: number): void {
+    const elsewhere = new Map<string, boolean>();
+    for (const n of plan.nodes) {
+      const name = n.source?.alignment?.group;
+      if (name === undefined) continue;
+      const on = (this.placement.nodes.get(n) as NodePlacement).workers;
+      elsewhere.set(name, (elsewhere.get(name) ?? false) || on.some((w) => w !== me));
+    }
+    for (const [name, others] of elsewhere) {
+      const g = groups.get(name);
+      if (g === undefined) {
+        across.report(name, Infinity);
+        continue;
+      }
+      if (others) g.setRemote(-Infinity);
+      g.onChange = () => across.report(name, g.localMinimum());
+    }
+    across.attach((name, minimum) => groups.get(name)?.setRemote(minimum));
+    for (const g of groups.values()) across.report(g.name, g.localMinimum());
   }
 
   /** Sources feeding an operator that interleaves output with watermarks cut at every advance. */
@@ -324,6 +379,7 @@ export class Runtime {
       exchange.start();
     }
     const par = this.options.parallel;
+    const gates = this.checkpointGates();
     const pumps = this.plan.nodes
       .filter((n) => n.source !== undefined && this.byNode.has(n))
       .map(async (n) => {
@@ -339,7 +395,7 @@ export class Runtime {
             ...(driver.readerPosition === undefined ? {} : { resume: driver.readerPosition }),
             ...(partitions === undefined ? {} : { partitions }),
           });
-          await pump(reader, driver, stop, stopped, drain, this.checkpointer);
+          await pump(reader, driver, stop, stopped, drain, gates);
         } catch (error) {
           this.fail(error);
         }
@@ -377,6 +433,47 @@ export class Runtime {
     }
     for (const { plan } of this.sinkNodes) await plan.sink?.close?.();
     return this.summary();
+  }
+
+  /** Records read by this runtime's sources at the last checkpoint cut (parallel workers). */
+  private readAtCut = 0;
+
+  /** Records read by this runtime's sources so far. */
+  private recordsRead(): number {
+    let n = 0;
+    for (const s of this.sources) n += s.read;
+    return n;
+  }
+
+  /** A cut was captured (parallel workers): the record count for `everyRecords` starts again. */
+  markCut(): void {
+    this.readAtCut = this.recordsRead();
+  }
+
+  /**
+   * What a pump waits on between chunks: the checkpointer's gate, and after a chunk the
+   * checkpointer's own record-count trigger — or, on a parallel worker, a request to the
+   * coordinator once this worker has read `everyRecords` records since the last cut.
+   */
+  private checkpointGates(): { readonly gate: Promise<void> | undefined; afterChunk(): Promise<unknown> | undefined } {
+    const every = this.options.parallel?.coordinated?.everyRecords;
+    if (every === undefined) return this.checkpointer;
+    const checkpointer = this.checkpointer;
+    let asked: Promise<unknown> | undefined;
+    this.readAtCut = this.recordsRead();
+    return {
+      get gate() {
+        return checkpointer.gate;
+      },
+      afterChunk: () => {
+        if (asked !== undefined || this.recordsRead() - this.readAtCut < every.records) return asked;
+        // A checkpoint that was skipped (no quiet cut) is asked for again after the next chunk.
+        asked = every.request().catch(() => undefined).finally(() => {
+          asked = undefined;
+        });
+        return asked;
+      },
+    };
   }
 
   /** Fails the run with `error` (e.g. another parallel worker failed): `run()` rejects with it. */

@@ -53,6 +53,7 @@ export class WorkerCheckpoint {
     if (!same(this.counters(), expected)) return undefined;
     const inputOf: Record<string, readonly number[]> = {};
     for (const op of this.runtime.operators) if (op.inputOf !== undefined) inputOf[op.name] = op.inputOf;
+    this.runtime.markCut();
     // A copy: the live state moves on as soon as the run resumes.
     return structuredClone({ ...this.runtime.checkpointer.capture(), inputOf });
   }

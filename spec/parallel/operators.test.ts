@@ -1,8 +1,8 @@
 /**
  * Placement of every kind of operator on simulated workers: joins, keyed process functions,
- * scans after sortByEventTime and windows run keyed (their results equal parallelism 1's, over
- * several delivery orders); custom operators, asyncMap, broadcast process functions and sinks run
- * once, on worker 0; a source that is not partitioned is read once.
+ * connected broadcast process functions, scans after sortByEventTime and windows run keyed (their
+ * results equal parallelism 1's, over several delivery orders); custom operators, asyncMap and
+ * sinks run once, on worker 0; a source that is not partitioned is read once.
  */
 import { describe, expect, it } from 'vitest';
 import {
@@ -34,7 +34,12 @@ interface Outputs {
 }
 
 /** The pipeline, and how often the custom operator and the async function were built / called. */
-function pipeline(out: Outputs, builds: { custom: number }): (p: Pipeline) => void {
+interface Builds {
+  custom: number;
+  worker?: { readonly index: number; readonly count: number } | undefined;
+}
+
+function pipeline(out: Outputs, builds: Builds): (p: Pipeline) => void {
   return (p) => {
     const wm = { watermark: boundedOutOfOrderness(40) };
     const c = p.source(fromArray(clicks), { name: 'clicks', timestamp: (x) => x.ts, ...wm }).keyBy((x) => x.user);
@@ -69,6 +74,7 @@ function pipeline(out: Outputs, builds: { custom: number }): (p: Pipeline) => vo
       kind: 'counter',
       build(ctx) {
         builds.custom++;
+        builds.worker = ctx.worker;
         let seen = 0;
         return {
           onBatch(b) {
@@ -86,15 +92,15 @@ function pipeline(out: Outputs, builds: { custom: number }): (p: Pipeline) => vo
   };
 }
 
-async function run(parallelism: number, seed: number): Promise<{ out: Outputs; builds: { custom: number }; read: number | undefined }> {
+async function run(parallelism: number, seed: number): Promise<{ out: Outputs; builds: Builds; read: number | undefined }> {
   const out: Outputs = { joined: [], windowJoined: [], processed: [], scanned: [], broadcast: [], custom: [], asyncMapped: [], sessions: [] };
-  const builds = { custom: 0 };
+  const builds: Builds = { custom: 0 };
   const summary = await simulateParallel(pipeline(out, builds), { parallelism, seed, batchSize: 16 });
   return { out, builds, read: summary.sources['clicks']?.read };
 }
 
 describe('operators on simulated parallel workers', () => {
-  it('give the results of parallelism 1; custom operators, asyncMap and broadcast process functions run once', async () => {
+  it('give the results of parallelism 1; custom operators and asyncMap run once', async () => {
     const one = await run(1, 1);
     expect(one.out.joined.length).toBeGreaterThan(50);
     expect(one.out.broadcast.length).toBeGreaterThan(2);
@@ -102,6 +108,8 @@ describe('operators on simulated parallel workers', () => {
       const many = await run(parallelism, seed);
       for (const k of Object.keys(one.out) as (keyof Outputs)[]) expect(sorted(many.out[k]), k).toEqual(sorted(one.out[k]));
       expect(many.builds.custom).toBe(1);
+      // The one instance, on worker 0, knows it is the only one.
+      expect(many.builds.worker).toEqual({ index: 0, count: 1 });
       expect(many.out.custom).toEqual([600]);
       expect(many.read).toBe(600);
     }
