@@ -17,6 +17,7 @@ export type { Aggregate } from './engine/aggregate.js';
 export type { Batch } from './engine/batch.js';
 export { ManualClock, SystemClock, type Clock, type Cancel } from './engine/clock.js';
 export { TidemarkError, PlanError, OrderingError, UserFunctionError, SourceError, CheckpointError, SinkError } from './engine/errors.js';
+export { ExchangeError } from './engine/errors.js';
 export {
   CHECKPOINT_FORMAT, type Checkpoint, type CheckpointInfo, type CheckpointMeta, type CheckpointState, type CheckpointStore,
   type OperatorCheckpoint, type SourceCheckpoint, type StateMigration, type NodeWatermarks,

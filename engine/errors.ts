@@ -66,6 +66,22 @@ export class SinkError extends TidemarkError {
   }
 }
 
+/**
+ * Records could not be sent to another parallel worker (a value structured cloning rejects, such as
+ * a function, or a transport that failed). Names the edge's target operator, the destination
+ * worker and, when found, the record and field at fault; the run fails and the records stay unsent
+ * (counted in the message), never dropped silently. The transport's error is `cause`.
+ *
+ * @example
+ * try { await runParallel(module, { parallelism: 2 }); } catch (e) { if (e instanceof ExchangeError) console.error(e.message); }
+ */
+export class ExchangeError extends TidemarkError {
+  override name = 'ExchangeError';
+  constructor(message: string, readonly operator: string, options?: { cause?: unknown }) {
+    super(message, options);
+  }
+}
+
 /** Renders an unknown thrown value as a short message. */
 export function describeError(e: unknown): string {
   if (e instanceof Error) return `${e.name}: ${e.message}`;

@@ -110,6 +110,11 @@ describe('portable core', () => {
     expect(bad).toEqual([]);
   });
 
+  it('engine/ and operators/ generate no code (edge runtimes forbid it)', () => {
+    const bad = core.filter((f) => /(?<![.\w])(eval\s*\(|(new\s+)?Function\s*\()/.test(code(f)));
+    expect(bad).toEqual([]);
+  });
+
   it('the checks see real code (a planted violation would be found)', () => {
     expect(target('engine/x.ts', '../operators/map.js')).toBe('operators');
     expect(rules['engine']?.('operators', 'engine/x.ts')).toBe(false);

@@ -144,32 +144,79 @@ function encodeColumn(values: readonly unknown[], transfer: ArrayBuffer[], depth
   return { t: 'any', d: values };
 }
 
-type Builder = (cols: readonly (readonly unknown[])[], i: number) => unknown;
-const builders = new Map<string, Builder>();
-const MAX_BUILDERS = 256;
+type Cols = readonly (readonly unknown[])[];
+type Fields = readonly string[];
+
+/*
+ * The decoded objects of one shape are built without generating code (edge runtimes forbid it,
+ * and field names come from data): up to six fields, by one object literal with computed keys in
+ * the shape's order — one allocation and a cached hidden-class walk per object; a computed
+ * `__proto__` key defines an own data property, as it was on the sender. Wider shapes: property
+ * stores into `{}` in field order (`__proto__` by `Object.defineProperty`).
+ */
+
+function build1(f: Fields, c: Cols, out: unknown[], n: number): void {
+  const [f0] = f as [string];
+  const [c0] = c as [unknown[]];
+  for (let i = 0; i < n; i++) out[i] = { [f0]: c0[i] };
+}
+
+function build2(f: Fields, c: Cols, out: unknown[], n: number): void {
+  const [f0, f1] = f as [string, string];
+  const [c0, c1] = c as [unknown[], unknown[]];
+  for (let i = 0; i < n; i++) out[i] = { [f0]: c0[i], [f1]: c1[i] };
+}
+
+function build3(f: Fields, c: Cols, out: unknown[], n: number): void {
+  const [f0, f1, f2] = f as [string, string, string];
+  const [c0, c1, c2] = c as [unknown[], unknown[], unknown[]];
+  for (let i = 0; i < n; i++) out[i] = { [f0]: c0[i], [f1]: c1[i], [f2]: c2[i] };
+}
+
+function build4(f: Fields, c: Cols, out: unknown[], n: number): void {
+  const [f0, f1, f2, f3] = f as [string, string, string, string];
+  const [c0, c1, c2, c3] = c as [unknown[], unknown[], unknown[], unknown[]];
+  for (let i = 0; i < n; i++) out[i] = { [f0]: c0[i], [f1]: c1[i], [f2]: c2[i], [f3]: c3[i] };
+}
+
+function build5(f: Fields, c: Cols, out: unknown[], n: number): void {
+  const [f0, f1, f2, f3, f4] = f as [string, string, string, string, string];
+  const [c0, c1, c2, c3, c4] = c as [unknown[], unknown[], unknown[], unknown[], unknown[]];
+  for (let i = 0; i < n; i++) out[i] = { [f0]: c0[i], [f1]: c1[i], [f2]: c2[i], [f3]: c3[i], [f4]: c4[i] };
+}
+
+function build6(f: Fields, c: Cols, out: unknown[], n: number): void {
+  const [f0, f1, f2, f3, f4, f5] = f as [string, string, string, string, string, string];
+  const [c0, c1, c2, c3, c4, c5] = c as [unknown[], unknown[], unknown[], unknown[], unknown[], unknown[]];
+  for (let i = 0; i < n; i++) out[i] = { [f0]: c0[i], [f1]: c1[i], [f2]: c2[i], [f3]: c3[i], [f4]: c4[i], [f5]: c5[i] };
+}
+
+function buildWide(f: Fields, c: Cols, out: unknown[], n: number): void {
+  const m = f.length;
+  const proto = f.includes('__proto__');
+  for (let i = 0; i < n; i++) {
+    const o: Record<string, unknown> = {};
+    for (let j = 0; j < m; j++) {
+      const name = f[j] as string;
+      const v = (c[j] as readonly unknown[])[i];
+      if (proto && name === '__proto__') Object.defineProperty(o, name, { value: v, enumerable: true, writable: true, configurable: true });
+      else o[name] = v;
+    }
+    out[i] = o;
+  }
+}
+
+const builders = [build1, build1, build2, build3, build4, build5, build6];
 
 /**
- * A function that builds the record `i` of a shape from its columns as one object literal (one
- * hidden class, no property-by-property growth). Field names are embedded as JSON string
- * literals, so any name is safe. Cached per shape.
+ * The field names as internalized strings: names that arrived by structured clone are fresh
+ * strings, and each use of one as a property key would look it up in the string table again.
+ * An object's own keys are internalized (a computed `__proto__` key is an own key too).
  */
-function builderOf(fields: readonly string[]): Builder {
-  const id = JSON.stringify(fields);
-  let make = builders.get(id);
-  if (make === undefined) {
-    const body = `return {${fields.map((f, j) => `${JSON.stringify(f)}: c[${j}][i]`).join(', ')}};`;
-    // Field names like __proto__ must stay own data properties, as they were on the sender.
-    const plain = fields.every((f) => f !== '__proto__');
-    make = plain
-      ? (new Function('c', 'i', body) as Builder)
-      : (cols, i) => {
-        const o: Record<string, unknown> = {};
-        for (let f = 0; f < fields.length; f++) Object.defineProperty(o, fields[f] as string, { value: (cols[f] as unknown[])[i], enumerable: true, writable: true, configurable: true });
-        return o;
-      };
-    if (builders.size < MAX_BUILDERS) builders.set(id, make);
-  }
-  return make;
+function internalized(fields: Fields): string[] {
+  const names = new Array<string>(fields.length);
+  for (let j = 0; j < fields.length; j++) names[j] = Object.keys({ [fields[j] as string]: 0 })[0] as string;
+  return names;
 }
 
 /** Strings shorter than this are copied by `slice`; longer ones are decoded on their own (flat). */
@@ -208,8 +255,7 @@ function decodeColumn(c: Column, n: number, keys: readonly unknown[] | undefined
     case 'obj': {
       const out = new Array<unknown>(n);
       const decoded = c.cols.map((col) => decodeColumn(col, n, keys, times));
-      const make = builderOf(c.fields);
-      for (let i = 0; i < n; i++) out[i] = make(decoded, i);
+      (builders[c.fields.length] ?? buildWide)(internalized(c.fields), decoded, out, n);
       return out;
     }
     case 'any':

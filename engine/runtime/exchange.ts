@@ -8,15 +8,22 @@
  * handed to the target operator's physical input for (edge, sender), so the operator's own
  * minimum rule combines the senders' watermarks.
  *
+ * A packet that cannot be encoded or sent (a record structured cloning rejects, a failed
+ * transport) fails the run through `onError` with an `ExchangeError` naming the edge's target, the
+ * destination and the record at fault; its records stay queued (none is dropped silently) and the
+ * exchange sends nothing more.
+ *
  * Flow control: a sender counts records it sent to each worker and not yet acknowledged; sources
  * wait (`ready()`) while a destination is more than `maxUnacked` behind. A receiver acknowledges a
  * packet once processed — after the asynchronous writes it caused settle, when `ackGate` says so.
  */
 import type { Batch } from '../batch.js';
+import { ExchangeError, describeError } from '../errors.js';
 import { keyGroupOf } from '../key-groups.js';
 import type { Key } from '../keys.js';
 import { type ColumnarBatch, decodeBatch, encodeBatch } from './columnar.js';
 import type { Receiver } from './output-buffer.js';
+import { whyUncloneable } from './uncloneable.js';
 
 /** A watermark (with its trace), idleness or end-of-stream, after the first `at` records of its edge in the packet. */
 export type Control =
@@ -93,13 +100,17 @@ export class Exchange {
   readonly sent: number[];
   readonly received: number[];
   private readonly inbound = new Map<number, Target>();
+  /** What each outgoing edge feeds (for errors), e.g. `'count'`. */
+  private readonly edgeNames = new Map<number, string>();
+  /** Set once a send failed: the run is failing, nothing more is sent. */
+  private failed = false;
   private flushQueued = false;
   private waiting: (() => void) | undefined;
   private waitingFor: Promise<void> | undefined;
   private readonly flushNow = (): void => this.flush();
   /** When set, acknowledgements wait for the promise it returns (async writes caused by a packet). */
   ackGate: (() => Promise<void> | undefined) | undefined;
-  /** Where an error thrown while delivering a received packet goes (the run fails). */
+  /** Where an error thrown while delivering a received packet, or sending one, goes (the run fails). */
   onError: (error: unknown) => void = (e) => {
     throw e;
   };
@@ -125,6 +136,11 @@ export class Exchange {
   /** Registers the local receiver of messages on `edge` from worker `from`. */
   inboundTo(edge: number, from: number, to: Receiver, input: number): void {
     this.inbound.set(edge * this.workers + from, { to, input });
+  }
+
+  /** Names what outgoing `edge` feeds (its target operator), for error messages. */
+  nameEdge(edge: number, what: string): void {
+    this.edgeNames.set(edge, what);
   }
 
   /** The queue of `edge` to worker `to`. */
@@ -158,9 +174,18 @@ export class Exchange {
 
   /** Counts `n` records queued for `to` (after `edgeOut(…)` pushes); flushes at the threshold. */
   added(to: number, n: number): void {
-    const box = this.outboxes[to] as Outbox;
-    box.records += n;
-    if (box.records >= FLUSH_RECORDS) this.flush();
+    this.count(to, n);
+    this.flushIfFull(to);
+  }
+
+  /** Counts `n` records queued for `to` without flushing (several destinations filled at once). */
+  count(to: number, n: number): void {
+    (this.outboxes[to] as Outbox).records += n;
+  }
+
+  /** Flushes at once when `to`'s queue reached the threshold, else soon. */
+  flushIfFull(to: number): void {
+    if ((this.outboxes[to] as Outbox).records >= FLUSH_RECORDS) this.flush();
     else this.scheduleFlush();
   }
 
@@ -179,28 +204,58 @@ export class Exchange {
     else queueMicrotask(this.flushNow);
   }
 
-  /** Sends everything queued, one packet per destination. */
+  /** Sends everything queued, one packet per destination; a failure fails the run (`onError`). */
   flush(): void {
     this.flushQueued = false;
-    for (let to = 0; to < this.workers; to++) {
+    for (let to = 0; to < this.workers && !this.failed; to++) {
       const box = this.outboxes[to] as Outbox;
       if (box.edges.size === 0 && box.ack === 0) continue;
       const transfer: ArrayBuffer[] = [];
       const m: EdgeMessage[] = [];
       let controls = 0;
-      for (const out of box.edges.values()) {
-        controls += out.controls?.length ?? 0;
-        const data = out.values.length === 0 ? undefined : encodeBatch(out.values, out.times, out.keys, transfer);
-        m.push(data === undefined ? { e: out.e, ...(out.controls === undefined ? {} : { c: out.controls }) } : { e: out.e, b: data, ...(out.controls === undefined ? {} : { c: out.controls }) });
+      // What the packet really carries (the count the receiver acknowledges and the budget uses).
+      let records = 0;
+      try {
+        for (const out of box.edges.values()) {
+          controls += out.controls?.length ?? 0;
+          records += out.values.length;
+          const data = out.values.length === 0 ? undefined : encodeBatch(out.values, out.times, out.keys, transfer);
+          m.push(data === undefined ? { e: out.e, ...(out.controls === undefined ? {} : { c: out.controls }) } : { e: out.e, b: data, ...(out.controls === undefined ? {} : { c: out.controls }) });
+        }
+        // Sent before the queue is cleared: if the transport throws, the records are still queued.
+        this.transport.send(to, { m, records, ack: box.ack }, transfer);
+      } catch (error) {
+        this.failed = true;
+        this.onError(this.sendError(to, box, error));
+        return;
       }
-      const packet: Packet = { m, records: box.records, ack: box.ack };
-      this.unacked[to] = (this.unacked[to] as number) + box.records;
-      this.sent[to] = (this.sent[to] as number) + box.records + controls;
+      this.unacked[to] = (this.unacked[to] as number) + records;
+      this.sent[to] = (this.sent[to] as number) + records + controls;
       box.edges.clear();
       box.records = 0;
       box.ack = 0;
-      this.transport.send(to, packet, transfer);
     }
+  }
+
+  /** The error for a packet to `to` that could not be encoded or sent: names the record at fault, if one is. */
+  private sendError(to: number, box: Outbox, cause: unknown): ExchangeError {
+    let queued = 0;
+    for (const out of box.edges.values()) queued += out.values.length;
+    const unsent = `${queued} queued record(s) to worker ${to} not sent`;
+    for (const out of box.edges.values()) {
+      const what = this.edgeNames.get(out.e) ?? `edge ${out.e}`;
+      for (let i = 0; i < out.values.length; i++) {
+        const why = whyUncloneable(out.values[i]) ?? (out.keys === undefined ? undefined : whyUncloneable(out.keys[i]));
+        if (why === undefined) continue;
+        return new ExchangeError(
+          `exchange: a record for ${what} (timestamp ${out.times[i] as number}) cannot cross from worker ${this.worker} to worker ${to}: value cannot be cloned: ${why}; ${unsent}`,
+          what,
+          { cause },
+        );
+      }
+    }
+    const what = [...box.edges.keys()].map((e) => this.edgeNames.get(e) ?? `edge ${e}`).join(', ');
+    return new ExchangeError(`exchange: sending to worker ${to} failed (for ${what === '' ? 'acknowledgements' : what}): ${describeError(cause)}; ${unsent}`, what, { cause });
   }
 
   /** `undefined` when every destination is within its budget, else a promise for when it is. */
@@ -327,6 +382,7 @@ export class ExchangeOut implements Receiver {
   ) {
     this.counts = new Int32Array(exchange.workers);
     this.outs = new Array(exchange.workers).fill(undefined);
+    exchange.nameEdge(edge, what);
   }
 
   receiveBatch(batch: Batch, _input: number): void {
@@ -388,7 +444,10 @@ export class ExchangeOut implements Receiver {
       }
     }
     if (local > 0) (this.local as Target).to.receiveBatch({ values: lv, times: lt, keys: lk }, (this.local as Target).input);
-    for (let w = 0; w < workers; w++) if (outs[w] !== undefined && w !== me) ex.added(w, counts[w] as number);
+    // Every destination counted before any flush: a flush sends all queues, so a count added after
+    // it would be budget for records already gone.
+    for (let w = 0; w < workers; w++) if (outs[w] !== undefined) ex.count(w, counts[w] as number);
+    for (let w = 0; w < workers; w++) if (outs[w] !== undefined) ex.flushIfFull(w);
   }
 
   /** `control` placed after the records queued so far on this edge to `to`. */

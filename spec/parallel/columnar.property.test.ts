@@ -1,7 +1,7 @@
 /**
  * Records cross between workers unchanged: any plain-data value — numbers (−0, NaN, ±∞), ASCII
  * and non-ASCII strings (lone surrogates too), booleans, null, undefined, bigints, arrays, plain
- * objects of one or many shapes, nested, with odd field names (`__proto__`) — arrives equal
+ * objects of one or many shapes (1–9 fields), nested, with odd field names (`__proto__`) — arrives equal
  * (`toStrictEqual`) after two exchanges (keyed, then to the sink on worker 0), whatever its
  * column turned out to be (typed, UTF-8, per field, or cloned). (Objects arrive with the ordinary
  * prototype, as with structured cloning: records are plain data.)
@@ -29,6 +29,11 @@ const value: fc.Arbitrary<unknown> = fc.letrec((tie) => ({
   object: fc.dictionary(fc.oneof(fc.string({ maxLength: 4 }), fc.constantFrom('__proto__', 'toString', '0', 'a b')), tie('any'), { maxKeys: 3, noNullPrototype: true }),
 })).any;
 
+/** Objects of one shape of 1–9 fields (narrow and wide shapes), odd names included. */
+const oneShape: fc.Arbitrary<unknown[]> = fc
+  .uniqueArray(fc.oneof(fc.string({ maxLength: 3 }), fc.constantFrom('__proto__', 'toString', '0', '7', 'a b')), { minLength: 1, maxLength: 9 })
+  .chain((fields) => fc.array(fc.array(scalar, { minLength: fields.length, maxLength: fields.length }).map((vs) => Object.fromEntries(fields.map((f, j) => [f, vs[j]]))), { maxLength: 30 }));
+
 /** Columns of one kind (all numbers, all strings, objects of one shape…) as well as mixed ones. */
 const column: fc.Arbitrary<unknown[]> = fc.oneof(
   fc.array(value, { maxLength: 30 }),
@@ -37,6 +42,7 @@ const column: fc.Arbitrary<unknown[]> = fc.oneof(
   fc.array(fc.boolean(), { maxLength: 30 }),
   fc.array(fc.record({ a: fc.double(), b: fc.string(), c: fc.record({ d: fc.boolean(), e: scalar }, { noNullPrototype: true }) }, { noNullPrototype: true }), { maxLength: 30 }),
   fc.array(fc.record({ a: fc.integer(), b: fc.option(fc.string(), { nil: undefined }) }, { requiredKeys: ['a'], noNullPrototype: true }), { maxLength: 30 }),
+  oneShape,
 );
 
 describe('columnar exchange', () => {
