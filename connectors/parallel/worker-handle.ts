@@ -29,6 +29,8 @@ export class WorkerHandle implements CheckpointWorker {
   private readonly thread: Worker;
   private nextRid = 0;
   private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  /** Set once the worker failed or exited: calls to it reject at once. */
+  private dead: WorkerError | undefined;
   /** Resolves with the worker's summary; rejects with its error (a `WorkerError`). */
   readonly done: Promise<RunSummary>;
   /** Resolves when the thread has exited. */
@@ -41,6 +43,7 @@ export class WorkerHandle implements CheckpointWorker {
     this.done = new Promise<RunSummary>((resolve, reject) => {
       let settled = false;
       const failed = (error: WorkerError): void => {
+        this.dead ??= error;
         for (const call of this.calls.values()) call.reject(error);
         this.calls.clear();
         if (settled) return;
@@ -79,6 +82,7 @@ export class WorkerHandle implements CheckpointWorker {
           }
           case 'done':
             settled = true;
+            this.dead ??= new WorkerError(index, { name: 'Error', message: `worker ${index} has finished`, stack: undefined });
             resolve(message.summary);
             break;
           case 'failed':
@@ -109,6 +113,8 @@ export class WorkerHandle implements CheckpointWorker {
 
   private call<T>(op: CheckpointOp, ...args: unknown[]): Promise<T> {
     const rid = this.nextRid++;
+    // A worker that failed or exited never answers: its calls reject (a checkpoint must not hang).
+    if (this.dead !== undefined) return Promise.reject(this.dead);
     return new Promise<T>((resolve, reject) => {
       this.calls.set(rid, { resolve: resolve as (v: unknown) => void, reject });
       this.send({ type: 'cp', rid, op, args });

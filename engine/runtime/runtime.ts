@@ -137,6 +137,8 @@ export class Runtime {
     if (this.failure === undefined) this.failure = { error };
     this.signalStop();
     this.exchange?.release();
+    // A checkpoint's pause must not outlive the run: the pumps see the failure and end.
+    this.checkpointer.release();
   }
   private startedAt = 0;
 
@@ -468,7 +470,11 @@ export class Runtime {
       afterChunk: () => {
         if (asked !== undefined || this.recordsRead() - this.readAtCut < every.records) return asked;
         // A checkpoint that was skipped (no quiet cut) is asked for again after the next chunk.
-        asked = every.request().catch(() => undefined).finally(() => {
+        // A checkpoint that failed after its epoch was sealed fails the run (the coordinator's
+        // error is matched by name: it may come from another thread).
+        asked = every.request().catch((error: unknown) => {
+          if ((error as { name?: unknown } | null)?.name === 'SealedCheckpointError') this.fail(error);
+        }).finally(() => {
           asked = undefined;
         });
         return asked;
