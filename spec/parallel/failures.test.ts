@@ -1,10 +1,12 @@
 /**
  * Failures of parallel runs never hang them: a checkpoint whose write or commit fails after the
  * sinks sealed its epoch releases every worker's pause and fails the run (or, with a restart
- * strategy, restarts it from the latest checkpoint).
+ * strategy, restarts it from the latest checkpoint); periodic checkpoints go on until every
+ * worker has finished.
  */
+import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type CheckpointStore, type Pipeline, boundedOutOfOrderness, count, fileCheckpoints, tumbling } from 'tidemark';
+import { type CheckpointStore, type Pipeline, boundedOutOfOrderness, count, fileCheckpoints, runParallel, tumbling } from 'tidemark';
 import { canonical, simulateParallel } from 'tidemark/testing';
 import { type MemoryDb, memoryDb, tempDir, twoPhaseSink } from '../checkpoints/support.js';
 import { type Rec, replayable } from './support.js';
@@ -58,4 +60,17 @@ describe('failed checkpoints of parallel runs', () => {
     expect(summary.restarts).toBe(1);
     expect(db.committed.map(canonical).sort()).toEqual(expectedDb.committed.map(canonical).sort());
   }, 20_000);
+});
+
+describe('periodic checkpoints of parallel runs (worker threads)', () => {
+  it('go on while a worker with nothing placed on it has already finished', async () => {
+    const dir = tempDir('par-periodic');
+    const summary = await runParallel({
+      module: fileURLToPath(new URL('./fixtures/waits-for-checkpoints.ts', import.meta.url)),
+      parallelism: 2,
+      args: { dir, checkpoints: 3 },
+      checkpoints: { store: fileCheckpoints(dir), interval: 30 },
+    });
+    expect(summary.checkpoints?.completed).toBeGreaterThanOrEqual(3);
+  }, 30_000);
 });
