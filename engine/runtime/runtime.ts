@@ -195,9 +195,13 @@ export class Runtime {
       const index = new Map<number, number>();
       const inputOf: number[] = [];
       const empty: number[] = [];
+      // A logical input with no sender on this worker gets no physical input when others have
+      // one: an input ended at start would count as +∞ and let the node jump to the end as
+      // soon as its live inputs go idle.
+      const live = place.inputs.some((edge) => sendersOf(placement, edge, me).length > 0);
       for (const edge of place.inputs) {
         const senders = sendersOf(placement, edge, me);
-        if (senders.length === 0) {
+        if (senders.length === 0 && !live) {
           empty.push(inputOf.length);
           inputOf.push(edge.input);
         }
@@ -215,7 +219,7 @@ export class Runtime {
       // Every instance on a parallel worker knows which of the node's instances it is.
       const worker = par === undefined ? undefined : { index: Math.max(0, place.workers.indexOf(me)), count: place.workers.length };
       const op = new OperatorNode(node.name, position, node.kind, options.clock, node.onError, factory, inputOf.length, resume?.[node.name], worker);
-      if (inputOf.some((logical, i) => logical !== i)) op.inputOf = inputOf;
+      if (inputOf.length !== place.inputs.length || inputOf.some((logical, i) => logical !== i)) op.inputOf = inputOf;
       // A broadcast input reaches every instance: only the first counts its records (as one run would).
       if (worker !== undefined && worker.index > 0 && place.inputs.some((e) => e.exchange === 'broadcast')) {
         op.uncounted = inputOf.map((logical) => place.inputs[logical]?.exchange === 'broadcast');
