@@ -392,8 +392,15 @@ export class Runtime {
         const driver = this.byNode.get(n) as SourceDriver;
         try {
           const source = (n.source as NonNullable<PlanNode['source']>).source;
-          const partitions = this.options.assignedPartitions?.[n.name]
+          const assigned = this.options.assignedPartitions?.[n.name];
+          const partitions = assigned
             ?? (par === undefined || source.partitionCount === undefined ? undefined : partitionsOf(source.partitionCount, par.worker, par.workers));
+          if (assigned === undefined && partitions?.length === 0) {
+            // A parallel worker with no partition of this source (fewer partitions than workers):
+            // no reader (an unbounded one would never end nor send a watermark); it ends at once.
+            driver.finish();
+            return;
+          }
           const reader = source.open({
             name: n.name,
             batchSize: this.options.batchSize,

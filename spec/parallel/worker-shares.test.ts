@@ -2,7 +2,8 @@
  * A union on a worker where one of its inputs has no sender (an unpartitioned source runs on
  * worker 0 only) must not treat that input as ended: when its live input goes idle the union goes
  * idle too — it does not jump to +∞ — so a partition that resumes later still holds the windows
- * back, as in a single run.
+ * back, as in a single run. A worker with no partition of a partitioned source (fewer partitions
+ * than workers) opens no reader and ends that source at once.
  */
 import { describe, expect, it } from 'vitest';
 import { type Pipeline, type Source, type WindowResult, boundedOutOfOrderness, collect, count, tumbling } from 'tidemark';
@@ -67,4 +68,30 @@ describe('a union with an input that has no sender on a worker', () => {
     expect(summary.lateRecords).toBe(0);
     expect(out.map((r) => [r.window.start, r.value]).sort((a, b) => (a[0] as number) - (b[0] as number))).toEqual([[0, 4], [5_000, 1]]);
   });
+});
+
+describe('a partitioned source with fewer partitions than workers', () => {
+  it('does not open an unbounded reader with no partitions (it would never end): the run completes', async () => {
+    const opened: (readonly number[] | undefined)[] = [];
+    const unbounded: Source<Ev> = {
+      kind: 'unbounded-when-empty', providesTimestamps: false, providesWatermarks: false, replayable: false, partitionCount: 1,
+      open(ctx) {
+        opened.push(ctx.partitions);
+        const parts = ctx.partitions ?? [0];
+        let i = 0;
+        return {
+          partitions: parts,
+          // With no partition, a broker consumer waits for records forever.
+          next: () => (parts.length === 0 ? new Promise<null>(() => undefined) : i < 3 ? { kind: 'records', values: [{ t: 10 * i++ }], partition: 0 } : null),
+        };
+      },
+    };
+    const out: WindowResult<string, number>[] = [];
+    await simulateParallel((p) => {
+      p.source(unbounded, { name: 'U', timestamp: (e) => e.t, watermark: boundedOutOfOrderness(0) })
+        .keyBy(() => 'k').window(tumbling(1_000), { name: 'w' }).aggregate(count()).sink(collect(out), { name: 'o' });
+    }, { parallelism: 3 });
+    expect(out.map((r) => r.value)).toEqual([3]);
+    expect(opened).toEqual([[0]]);
+  }, 10_000);
 });
