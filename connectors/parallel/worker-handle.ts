@@ -6,7 +6,7 @@ import { type MessagePort, Worker } from 'node:worker_threads';
 import type { PipelineEvent, RunSummary } from '../../index.js';
 import type { CheckpointWorker } from '../../engine/runtime/checkpoint-coordinator.js';
 import type { PlanLayout } from '../../engine/runtime/parallel-migration.js';
-import { type CheckpointOp, type FromWorker, type ToWorker, WorkerError, type WorkerStart } from './protocol.js';
+import { type CheckpointOp, type FromWorker, type ToWorker, WorkerError, type WorkerStart, errorData } from './protocol.js';
 
 /** What the coordinator hears from a worker besides its summary. */
 export interface WorkerEvents {
@@ -90,7 +90,8 @@ export class WorkerHandle implements CheckpointWorker {
             break;
         }
       });
-      this.thread.on('error', (error) => failed(new WorkerError(index, { name: error.name, message: error.message, stack: error.stack })));
+      // An uncaught throw in the thread may be any value (a DataCloneError, a string…).
+      this.thread.on('error', (error: unknown) => failed(new WorkerError(index, errorData(error))));
       this.thread.on('exit', (code) => failed(new WorkerError(index, { name: 'Error', message: `worker ${index} exited (code ${code}) before it finished`, stack: undefined })));
     });
     // The coordinator awaits `done` where it needs it; an early failure is reported through events.
