@@ -274,13 +274,14 @@ export class Runtime {
     const groups = new Map<string, AlignmentGroup>();
     for (const n of plan.nodes) {
       const a = n.source?.alignment;
-      if (a === undefined) continue;
+      // A member placed on another worker is aligned through `alignAcross`.
+      const driver = this.byNode.get(n) as SourceDriver | undefined;
+      if (a === undefined || driver === undefined) continue;
       let g = groups.get(a.group);
       if (g === undefined) {
         g = new AlignmentGroup(a.group, a.maxDrift);
         groups.set(a.group, g);
       }
-      const driver = this.byNode.get(n) as SourceDriver;
       driver.alignment = g;
       g.add(driver);
       const group = g;
