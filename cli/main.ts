@@ -1,11 +1,14 @@
 /**
  * The command line's entry: parses, validates, executes, and maps every outcome to an exit code
- * (0 ok, 1 run failed or outputs differ, 2 usage error). `bin.mjs` registers tsx and calls it.
+ * (0 ok, 1 run failed or outputs differ, 2 usage error); `scale-out` runs one instance of a
+ * partitioned application (`scaleOut`). `bin.mjs` registers tsx and calls it.
  */
 import { CommanderError } from 'commander';
 import { EXIT, type Io, execute } from './execute.js';
 import { resolveOptions } from './options.js';
 import { type Invocation, buildProgram } from './program.js';
+import { scaleOut } from './scale-out.js';
+import { resolveScaleOutOptions } from './scale-out-options.js';
 import { UsageError } from './usage-error.js';
 
 /** Writes to a stream and resolves once the bytes are handed to the OS (pipes are asynchronous). */
@@ -56,6 +59,7 @@ export async function main(args: readonly string[], io: Io = processIo): Promise
     if (inv.extra.length > 0) {
       throw new UsageError(`tidemark ${inv.command}: unexpected argument(s) ${inv.extra.map((a) => `'${a}'`).join(' ')}; arguments for the module go after --`);
     }
+    if (inv.command === 'scale-out') return await scaleOut(resolveScaleOutOptions(inv.module, inv.argv, inv.flags), io.exit);
     return await execute(resolveOptions(inv.command, inv.module, inv.argv, inv.flags), io);
   } catch (error) {
     if (error instanceof UsageError) {

@@ -69,7 +69,8 @@ export interface CliOptions {
   readonly parallelism: number;
 }
 
-const LEVELS = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
+/** The log levels `--log-level` accepts. */
+export const LEVELS: readonly string[] = ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'];
 
 /**
  * A duration flag: `250ms`, `10s`, `5m`, `1h`, a plain number of milliseconds, or ISO-8601 (`PT10S`).

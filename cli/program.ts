@@ -1,20 +1,30 @@
 /**
- * The command line's grammar (commander): `tidemark run <pipeline.ts>` and `tidemark replay
- * <pipeline.ts> --from …`, their flags and help. Parsing only: values are validated by
- * `resolveOptions` and executed by `execute`.
+ * The command line's grammar (commander): `tidemark run <pipeline.ts>`, `tidemark replay
+ * <pipeline.ts> --from …` and `tidemark scale-out <pipeline.ts> --application-id … --partitions …
+ * --nats …`, their flags and help. Parsing only: values are validated by `resolveOptions` (or
+ * `resolveScaleOutOptions`) and executed by `execute` (or `scaleOut`).
  */
 import { Command, Option } from 'commander';
 import type { RawFlags } from './options.js';
+import type { ScaleOutFlags } from './scale-out-options.js';
 
 /** What a parsed command line asks for. */
-export interface Invocation {
-  readonly command: 'run' | 'replay';
+export type Invocation = InvocationOf<'run' | 'replay', RawFlags> | InvocationOf<'scale-out', ScaleOutFlags>;
+
+/** One command's invocation: its module, the module's arguments and the command's flags. */
+export interface InvocationOf<C extends string, F> {
+  readonly command: C;
   readonly module: string;
   /** Arguments after `--` (for the module). */
   readonly argv: string[];
   /** Operands before `--` beyond the module (a usage error). */
   readonly extra: string[];
-  readonly flags: RawFlags;
+  readonly flags: F;
+}
+
+/** Collects a repeatable option's values (`--repartition a --repartition b`, or `a b`). */
+function collectValues(value: string, previous: readonly string[] | undefined): string[] {
+  return [...(previous ?? []), value];
 }
 
 function common(cmd: Command): Command {
@@ -57,12 +67,12 @@ export function buildProgram(
 ): Command {
   const dash = rawArgs.indexOf('--');
   const afterDash = dash === -1 ? [] : rawArgs.slice(dash + 1);
+  const extraOf = (rest: readonly string[]): string[] => rest.slice(0, Math.max(0, rest.length - afterDash.length));
   const handle = (command: 'run' | 'replay') => (module: string, rest: string[], flags: RawFlags): void => {
-    const extra = rest.slice(0, Math.max(0, rest.length - afterDash.length));
-    onInvoke({ command, module, argv: [...afterDash], extra, flags });
+    onInvoke({ command, module, argv: [...afterDash], extra: extraOf(rest), flags });
   };
   const program = new Command('tidemark')
-    .description('Run Tidemark pipeline modules: tidemark run <pipeline.ts>, tidemark replay <pipeline.ts> --from …')
+    .description('Run Tidemark pipeline modules: tidemark run <pipeline.ts>, tidemark replay <pipeline.ts> --from …, tidemark scale-out <pipeline.ts> --application-id … --partitions … --nats …')
     .exitOverride()
     .showHelpAfterError('(tidemark --help lists the commands)');
 
@@ -76,6 +86,26 @@ export function buildProgram(
     .option('--into <dir>', "the module writes its outputs into this directory (args.into)")
     .option('--verify [dir]', "compare the replay's outputs with DIR (default: the module's outputs() export, else --into) and print the differences; exit 1 when they differ")
     .action(handle('replay'));
+
+  program.command('scale-out')
+    .description('run one instance of a partitioned application: instances with the same --application-id share the partitions (leases in NATS, checkpoints in PostgreSQL); SIGINT/SIGTERM stop it cleanly')
+    .argument('<pipeline>', 'the pipeline module (.ts or .js) whose default export is (p: Pipeline, args) => void | Promise<void>')
+    .argument('[args...]', 'arguments for the module, after --')
+    .option('--application-id <id>', 'the application every instance shares (required): names its leases, streams and checkpoints')
+    .option('--partitions <n>', 'the number of partitions (tasks) the application is divided into (required)')
+    .option('--nats <servers>', 'NATS servers for leases and repartition streams (required), e.g. 127.0.0.1:4222')
+    .option('--postgres <connection>', "PostgreSQL connection string of the shared checkpoint store (default: pg's environment variables)")
+    .option('--key-groups <n>', 'key groups of keyed state, a power of two (default 128)')
+    .option('--checkpoint-interval <duration>', 'processing time between checkpoints of each task (e.g. 500ms, 10s, PT1M)')
+    .option('--checkpoint-every-records <n>', 'also take a checkpoint after every n records a task read')
+    .option('--lease-ttl <duration>', 'how long a partition lease lives without renewal (e.g. 10s)')
+    .option('--repartition <name...>', 'names of the repartitioned streams (through NATS) the module uses')
+    .option('--instance-id <id>', 'this instance\'s id (default: a random one)')
+    .option('--log-level <level>', 'fatal, error, warn, info (default), debug, trace or silent')
+    .showHelpAfterError('(tidemark scale-out --help lists the options)')
+    .action((module: string, rest: string[], flags: ScaleOutFlags): void => {
+      onInvoke({ command: 'scale-out', module, argv: [...afterDash], extra: extraOf(rest), flags });
+    });
 
   program.configureOutput(output);
   for (const cmd of program.commands) cmd.exitOverride().configureOutput(output);

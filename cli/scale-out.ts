@@ -1,5 +1,5 @@
 /**
- * `tidemark scale-out` (to be wired into the program by the lead): runs one instance of a
+ * `tidemark scale-out` (registered in `program.ts`, validated by `scale-out-options.ts`): runs one instance of a
  * partitioned application — the same pipeline module `tidemark run` takes — sharing the sources'
  * partitions with every other instance of the same application id (see docs/scale-out.md). The
  * first SIGINT/SIGTERM stops it cleanly (tasks checkpoint, leases are released so the others take

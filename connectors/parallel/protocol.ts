@@ -5,7 +5,7 @@
  * exit, alignment minima) and reports (ready with the plan's layout, progress counters, sink-retry
  * events, alignment minima,
  * checkpoint requests and replies, finishing, done with a summary, failed with an error), and how
- * errors cross the thread boundary (name, message, stack).
+ * errors cross the thread boundary (name, message, stack, cause chain — from any thrown value).
  */
 import type { MessagePort } from 'node:worker_threads';
 import type { Checkpoint, RunSummary } from '../../index.js';
@@ -56,11 +56,13 @@ export type ToWorker =
   | { readonly type: 'finished'; readonly coordinated: boolean }
   | { readonly type: 'exit' };
 
-/** An error as it crosses threads. */
+/** An error as it crosses threads: name, message, stack and its cause chain (each in this form). */
 export interface WorkerErrorData {
   readonly name: string;
   readonly message: string;
   readonly stack: string | undefined;
+  /** The error's `cause`, if it had one (chains are cut after 8 links and at cycles). */
+  readonly cause?: WorkerErrorData;
 }
 
 /** Worker → coordinator. */
@@ -82,23 +84,79 @@ export type FromWorker =
   | { readonly type: 'cp-reply'; readonly rid: number; readonly ok: false; readonly error: WorkerErrorData }
   | { readonly type: 'failed'; readonly error: WorkerErrorData };
 
-/** The cross-thread form of `error`. */
-export function errorData(error: unknown): WorkerErrorData {
-  if (error instanceof Error) return { name: error.name, message: error.message, stack: error.stack };
-  return { name: 'Error', message: String(error), stack: undefined };
+/** Links of a cause chain carried across threads. */
+const MAX_CAUSES = 8;
+
+/** `String(value)` that cannot throw (a value with a throwing `toString`). */
+function safeString(value: unknown): string {
+  try {
+    return String(value);
+  } catch {
+    return Object.prototype.toString.call(value);
+  }
+}
+
+/** Reads `key` of `value` without letting a throwing getter escape. */
+function field(value: object, key: string): unknown {
+  try {
+    return (value as Record<string, unknown>)[key];
+  } catch {
+    return undefined;
+  }
 }
 
 /**
- * A worker's error, rebuilt in the coordinator: the original name, message and stack, plus the
- * worker it happened on (`runParallel` rejects with it).
+ * The cross-thread form of `error` — any thrown value: an `Error` (or error-like object, such as
+ * a `DOMException`) keeps its name, message, stack and cause chain; anything else becomes an
+ * `Error` whose message is the value as a string. Never throws.
  *
  * @example
- * try { await runParallel({ module, parallelism: 2 }); } catch (e) { if (e instanceof WorkerError) log.error(`worker ${e.worker}: ${e.name}: ${e.message}`); }
+ * port.postMessage({ type: 'failed', error: errorData(e) });
+ */
+export function errorData(error: unknown, seen: Set<unknown> = new Set()): WorkerErrorData {
+  if (error === null || typeof error !== 'object') return { name: 'Error', message: safeString(error), stack: undefined };
+  seen.add(error);
+  const name = field(error, 'name');
+  const message = field(error, 'message');
+  const stack = field(error, 'stack');
+  const cause = field(error, 'cause');
+  const data: WorkerErrorData = {
+    name: typeof name === 'string' && name !== '' ? name : 'Error',
+    message: typeof message === 'string' ? message : safeString(error),
+    stack: typeof stack === 'string' ? stack : undefined,
+  };
+  if (cause === undefined || seen.has(cause) || seen.size >= MAX_CAUSES) return data;
+  return { ...data, cause: errorData(cause, seen) };
+}
+
+/** An `Error` rebuilt from its cross-thread form (name, message, stack, cause chain). */
+function rebuilt(data: WorkerErrorData): Error {
+  const error = new Error(data.message, data.cause === undefined ? undefined : { cause: rebuilt(data.cause) });
+  error.name = data.name;
+  if (data.stack !== undefined) error.stack = data.stack;
+  return error;
+}
+
+/**
+ * A worker's error, rebuilt in the coordinator: the original name, message and stack, the cause
+ * chain (each link an `Error` with its original name, message and stack), plus the worker it
+ * happened on (`runParallel` rejects with it). The original class is not kept across threads:
+ * check `error.name` (e.g. `'UserFunctionError'`) rather than `instanceof`.
+ *
+ * @example
+ * try { await runParallel({ module, parallelism: 2 }); } catch (e) {
+ *   if ((e as WorkerError).name === 'UserFunctionError') log.error(`worker ${(e as WorkerError).workerIndex}: ${(e as Error).message}`);
+ * }
  */
 export class WorkerError extends Error {
   constructor(readonly worker: number, data: WorkerErrorData) {
-    super(data.message);
+    super(data.message, data.cause === undefined ? undefined : { cause: rebuilt(data.cause) });
     this.name = data.name;
     if (data.stack !== undefined) this.stack = data.stack;
+  }
+
+  /** The index of the worker the error happened on (the same as `worker`). */
+  get workerIndex(): number {
+    return this.worker;
   }
 }

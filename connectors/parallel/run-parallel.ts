@@ -229,6 +229,17 @@ class Attempt {
     if (this.timer !== undefined) clearTimeout(this.timer);
     const from = 'worker' in error ? `worker ${String(error.worker)}` : 'the coordinator';
     for (const w of this.workers) w.send({ type: 'abort', reason: `${from} failed: ${error.message}` });
+    // The grace for workers stuck in user code starts as soon as the failure is known.
+    this.startGrace();
+  }
+
+  private grace: ReturnType<typeof setTimeout> | undefined;
+
+  /** Terminates every worker thread still running 5 s from now. */
+  private startGrace(): void {
+    this.grace ??= setTimeout(() => {
+      for (const w of this.workers) w.terminate();
+    }, 5_000);
   }
 
   /** A checkpoint that failed before anything was sealed is skipped; after, the attempt fails. */
@@ -238,7 +249,8 @@ class Attempt {
 
   private periodic(): void {
     const { intervalMs } = this.checked;
-    if (intervalMs === undefined || this.failure !== undefined || this.finishing > 0) return;
+    // A worker with nothing placed on it finishes at once: checkpoints go on until all have.
+    if (intervalMs === undefined || this.failure !== undefined || this.finishing === this.checked.n) return;
     this.timer = setTimeout(() => {
       this.timer = undefined;
       this.coordinator.take('checkpoint').then(() => this.periodic(), (error: unknown) => {
@@ -346,11 +358,9 @@ class Attempt {
       if (this.timer !== undefined) clearTimeout(this.timer);
       for (const w of this.workers) w.send({ type: 'exit' });
       // A worker stuck in user code is terminated after a grace period.
-      const grace = setTimeout(() => {
-        for (const w of this.workers) w.terminate();
-      }, 5_000);
+      this.startGrace();
       await Promise.all(this.workers.map((w) => w.exited));
-      clearTimeout(grace);
+      clearTimeout(this.grace);
     }
   }
 }

@@ -6,7 +6,7 @@ import { type MessagePort, Worker } from 'node:worker_threads';
 import type { PipelineEvent, RunSummary } from '../../index.js';
 import type { CheckpointWorker } from '../../engine/runtime/checkpoint-coordinator.js';
 import type { PlanLayout } from '../../engine/runtime/parallel-migration.js';
-import { type CheckpointOp, type FromWorker, type ToWorker, WorkerError, type WorkerStart } from './protocol.js';
+import { type CheckpointOp, type FromWorker, type ToWorker, WorkerError, type WorkerStart, errorData } from './protocol.js';
 
 /** What the coordinator hears from a worker besides its summary. */
 export interface WorkerEvents {
@@ -29,6 +29,8 @@ export class WorkerHandle implements CheckpointWorker {
   private readonly thread: Worker;
   private nextRid = 0;
   private readonly calls = new Map<number, { resolve: (v: unknown) => void; reject: (e: unknown) => void }>();
+  /** Set once the worker failed or exited: calls to it reject at once. */
+  private dead: WorkerError | undefined;
   /** Resolves with the worker's summary; rejects with its error (a `WorkerError`). */
   readonly done: Promise<RunSummary>;
   /** Resolves when the thread has exited. */
@@ -41,6 +43,7 @@ export class WorkerHandle implements CheckpointWorker {
     this.done = new Promise<RunSummary>((resolve, reject) => {
       let settled = false;
       const failed = (error: WorkerError): void => {
+        this.dead ??= error;
         for (const call of this.calls.values()) call.reject(error);
         this.calls.clear();
         if (settled) return;
@@ -79,6 +82,7 @@ export class WorkerHandle implements CheckpointWorker {
           }
           case 'done':
             settled = true;
+            this.dead ??= new WorkerError(index, { name: 'Error', message: `worker ${index} has finished`, stack: undefined });
             resolve(message.summary);
             break;
           case 'failed':
@@ -86,7 +90,8 @@ export class WorkerHandle implements CheckpointWorker {
             break;
         }
       });
-      this.thread.on('error', (error) => failed(new WorkerError(index, { name: error.name, message: error.message, stack: error.stack })));
+      // An uncaught throw in the thread may be any value (a DataCloneError, a string…).
+      this.thread.on('error', (error: unknown) => failed(new WorkerError(index, errorData(error))));
       this.thread.on('exit', (code) => failed(new WorkerError(index, { name: 'Error', message: `worker ${index} exited (code ${code}) before it finished`, stack: undefined })));
     });
     // The coordinator awaits `done` where it needs it; an early failure is reported through events.
@@ -109,6 +114,8 @@ export class WorkerHandle implements CheckpointWorker {
 
   private call<T>(op: CheckpointOp, ...args: unknown[]): Promise<T> {
     const rid = this.nextRid++;
+    // A worker that failed or exited never answers: its calls reject (a checkpoint must not hang).
+    if (this.dead !== undefined) return Promise.reject(this.dead);
     return new Promise<T>((resolve, reject) => {
       this.calls.set(rid, { resolve: resolve as (v: unknown) => void, reject });
       this.send({ type: 'cp', rid, op, args });

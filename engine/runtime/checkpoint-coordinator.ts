@@ -5,7 +5,8 @@
  * if its own counters did not move), then worker 0 captures its own, merges them all into one
  * ordinary checkpoint state and seals its sinks' epoch. The coordinator writes the checkpoint with
  * the store, worker 0 commits the epoch, and every worker resumes. A cut that moved (a timer fired
- * in between) is retried before anything is sealed; a failure after sealing fails the run.
+ * in between) is retried before anything is sealed; a failure after sealing fails the run. Every
+ * failure path releases the workers' pause first.
  */
 import { CHECKPOINT_FORMAT, type CheckpointInfo, type CheckpointStore } from '../checkpoint.js';
 import type { Clock } from '../clock.js';
@@ -108,8 +109,9 @@ export class CheckpointCoordinator {
     throw new CheckpointError(`checkpoint: the exchanges between workers did not become quiet after ${ROUNDS} polls`);
   }
 
+  /** Lets every worker go on; a worker that cannot answer (it failed) does not keep the others held. */
   private async resumeAll(): Promise<void> {
-    await Promise.all(this.workers.map((w) => w.resume()));
+    await Promise.allSettled(this.workers.map((w) => w.resume()));
   }
 
   private async takeNow(type: 'checkpoint' | 'savepoint'): Promise<CheckpointInfo | undefined> {
@@ -154,6 +156,8 @@ export class CheckpointCoordinator {
         return info;
       } catch (error) {
         this.onEvent({ type: 'checkpoint-failed', id, error });
+        // The pause is released on every failure path: the run then fails (or restarts), never hangs.
+        await this.resumeAll();
         throw new SealedCheckpointError(`checkpoint ${id} failed after the sinks sealed its epoch: ${describeError(error)}`, { cause: error });
       }
     }

@@ -23,18 +23,38 @@ function isPlainObject(v: unknown): v is Record<string, unknown> {
   return v !== null && typeof v === 'object' && !Array.isArray(v);
 }
 
-function mergeSources(name: string, parts: readonly SourceCheckpoint[]): SourceCheckpoint {
-  if (parts.length === 1) return parts[0] as SourceCheckpoint;
-  const positions = parts.map((p) => p.position).filter((p) => p !== undefined);
-  if (!positions.every(isPlainObject)) {
+/** True when the position key `key` names a partition that worker `worker` of `workers` reads. */
+function readsPartition(key: string, worker: number, workers: number): boolean {
+  const p = Number(key);
+  return !Number.isInteger(p) || p < 0 || p % workers === worker;
+}
+
+/**
+ * One partitioned source's saved state from the workers that read it (`parts[i].worker`): each
+ * partition's position entry comes from the worker that reads the partition (another worker's
+ * entry for it, restored but never advanced there, is stale), other keys from any worker.
+ */
+function mergeSources(name: string, parts: readonly { readonly worker: number; readonly saved: SourceCheckpoint }[], workers: number): SourceCheckpoint {
+  if (parts.length === 1) return (parts[0] as { saved: SourceCheckpoint }).saved;
+  const positions = parts.filter((p) => p.saved.position !== undefined);
+  if (!positions.every((p) => isPlainObject(p.saved.position))) {
     throw new CheckpointError(`checkpoint: the readers of partitioned source '${name}' saved positions that are not objects keyed by partition, so they cannot be merged`);
   }
+  const position: Record<string, unknown> = {};
+  // Keys that are not partitions first (any worker's), then every partition's from its reader.
+  for (const { saved } of positions) {
+    for (const [k, v] of Object.entries(saved.position as Record<string, unknown>)) if (!(k in position)) position[k] = v;
+  }
+  for (const { worker, saved } of positions) {
+    for (const [k, v] of Object.entries(saved.position as Record<string, unknown>)) if (readsPartition(k, worker, workers)) position[k] = v;
+  }
+  const all = parts.map((p) => p.saved);
   return {
-    position: positions.length === 0 ? undefined : Object.assign({}, ...positions) as unknown,
-    replayable: parts.every((p) => p.replayable),
-    watermark: Math.min(...parts.map((p) => p.watermark)),
-    partitions: parts.flatMap((p) => p.partitions),
-    read: parts.reduce((n, p) => n + p.read, 0),
+    position: positions.length === 0 ? undefined : position,
+    replayable: all.every((p) => p.replayable),
+    watermark: Math.min(...all.map((p) => p.watermark)),
+    partitions: all.flatMap((p) => p.partitions),
+    read: all.reduce((n, p) => n + p.read, 0),
   };
 }
 
@@ -49,7 +69,10 @@ export function mergeWorkerStates(plan: Plan, placement: Placement, parts: reado
   const byName = new Map(plan.nodes.map((n) => [n.name, n]));
   const sources: Record<string, SourceCheckpoint> = {};
   const sourceNames = new Set(parts.flatMap((p) => Object.keys(p.sources)));
-  for (const name of sourceNames) sources[name] = mergeSources(name, parts.flatMap((p) => (p.sources[name] === undefined ? [] : [p.sources[name]])));
+  for (const name of sourceNames) {
+    const saved = parts.flatMap((p, worker) => (p.sources[name] === undefined ? [] : [{ worker, saved: p.sources[name] }]));
+    sources[name] = mergeSources(name, saved, parts.length);
+  }
   const operators: Record<string, OperatorCheckpoint> = {};
   const operatorNames = new Set(parts.flatMap((p) => Object.keys(p.operators)));
   for (const name of operatorNames) {
@@ -105,8 +128,13 @@ function shareOf(plan: Plan, placement: Placement, checkpoint: Checkpoint, worke
       continue;
     }
     const partitions = saved.partitions.filter(([p]) => p % workers === worker);
+    // Only the position entries of the partitions this worker reads (the merge takes each from its reader).
+    const position = isPlainObject(saved.position)
+      ? Object.fromEntries(Object.entries(saved.position).filter(([k]) => readsPartition(k, worker, workers)))
+      : saved.position;
     sources[name] = {
       ...saved,
+      position,
       partitions,
       watermark: partitions.length === 0 ? saved.watermark : Math.min(...partitions.map(([, w]) => w)),
       // The count continues on worker 0; the summary sums the workers'.
@@ -129,7 +157,7 @@ function shareOf(plan: Plan, placement: Placement, checkpoint: Checkpoint, worke
 /**
  * What worker `worker` of a parallel run restores from `checkpoint` (written with any number of
  * workers): keyed operators cut to the key groups it owns (`g mod workers = worker`), partitioned
- * sources with the watermarks of the partitions it reads (and the whole, merged position), and —
+ * sources with the watermarks and position entries of the partitions it reads, and —
  * on worker 0 only — everything that runs there: other operators, unpartitioned sources, sinks.
  * A worker thread takes its own share (one filtering pass, in parallel with the others).
  *

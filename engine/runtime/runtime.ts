@@ -137,6 +137,8 @@ export class Runtime {
     if (this.failure === undefined) this.failure = { error };
     this.signalStop();
     this.exchange?.release();
+    // A checkpoint's pause must not outlive the run: the pumps see the failure and end.
+    this.checkpointer.release();
   }
   private startedAt = 0;
 
@@ -193,9 +195,13 @@ export class Runtime {
       const index = new Map<number, number>();
       const inputOf: number[] = [];
       const empty: number[] = [];
+      // A logical input with no sender on this worker gets no physical input when others have
+      // one: an input ended at start would count as +∞ and let the node jump to the end as
+      // soon as its live inputs go idle.
+      const live = place.inputs.some((edge) => sendersOf(placement, edge, me).length > 0);
       for (const edge of place.inputs) {
         const senders = sendersOf(placement, edge, me);
-        if (senders.length === 0) {
+        if (senders.length === 0 && !live) {
           empty.push(inputOf.length);
           inputOf.push(edge.input);
         }
@@ -213,7 +219,7 @@ export class Runtime {
       // Every instance on a parallel worker knows which of the node's instances it is.
       const worker = par === undefined ? undefined : { index: Math.max(0, place.workers.indexOf(me)), count: place.workers.length };
       const op = new OperatorNode(node.name, position, node.kind, options.clock, node.onError, factory, inputOf.length, resume?.[node.name], worker);
-      if (inputOf.some((logical, i) => logical !== i)) op.inputOf = inputOf;
+      if (inputOf.length !== place.inputs.length || inputOf.some((logical, i) => logical !== i)) op.inputOf = inputOf;
       // A broadcast input reaches every instance: only the first counts its records (as one run would).
       if (worker !== undefined && worker.index > 0 && place.inputs.some((e) => e.exchange === 'broadcast')) {
         op.uncounted = inputOf.map((logical) => place.inputs[logical]?.exchange === 'broadcast');
@@ -268,13 +274,14 @@ export class Runtime {
     const groups = new Map<string, AlignmentGroup>();
     for (const n of plan.nodes) {
       const a = n.source?.alignment;
-      if (a === undefined) continue;
+      // A member placed on another worker is aligned through `alignAcross`.
+      const driver = this.byNode.get(n) as SourceDriver | undefined;
+      if (a === undefined || driver === undefined) continue;
       let g = groups.get(a.group);
       if (g === undefined) {
         g = new AlignmentGroup(a.group, a.maxDrift);
         groups.set(a.group, g);
       }
-      const driver = this.byNode.get(n) as SourceDriver;
       driver.alignment = g;
       g.add(driver);
       const group = g;
@@ -386,8 +393,15 @@ export class Runtime {
         const driver = this.byNode.get(n) as SourceDriver;
         try {
           const source = (n.source as NonNullable<PlanNode['source']>).source;
-          const partitions = this.options.assignedPartitions?.[n.name]
+          const assigned = this.options.assignedPartitions?.[n.name];
+          const partitions = assigned
             ?? (par === undefined || source.partitionCount === undefined ? undefined : partitionsOf(source.partitionCount, par.worker, par.workers));
+          if (assigned === undefined && partitions?.length === 0) {
+            // A parallel worker with no partition of this source (fewer partitions than workers):
+            // no reader (an unbounded one would never end nor send a watermark); it ends at once.
+            driver.finish();
+            return;
+          }
           const reader = source.open({
             name: n.name,
             batchSize: this.options.batchSize,
@@ -468,7 +482,11 @@ export class Runtime {
       afterChunk: () => {
         if (asked !== undefined || this.recordsRead() - this.readAtCut < every.records) return asked;
         // A checkpoint that was skipped (no quiet cut) is asked for again after the next chunk.
-        asked = every.request().catch(() => undefined).finally(() => {
+        // A checkpoint that failed after its epoch was sealed fails the run (the coordinator's
+        // error is matched by name: it may come from another thread).
+        asked = every.request().catch((error: unknown) => {
+          if ((error as { name?: unknown } | null)?.name === 'SealedCheckpointError') this.fail(error);
+        }).finally(() => {
           asked = undefined;
         });
         return asked;

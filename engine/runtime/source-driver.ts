@@ -359,7 +359,8 @@ export async function pump(
       }
       if (shouldStop()) return;
       // A checkpoint in progress: the chunk waits (the cut is between chunks).
-      while (checkpoints?.gate !== undefined) await checkpoints.gate;
+      // A failed or stopped run does not wait for a pause to be released.
+      while (checkpoints?.gate !== undefined && !shouldStop()) await Promise.race([checkpoints.gate, stopped]);
       if (shouldStop()) return;
       if (chunk === null) break;
       driver.handle(chunk);

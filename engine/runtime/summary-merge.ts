@@ -1,12 +1,24 @@
 /**
  * Combines the run summaries of parallel workers into one: counters are summed per source,
  * operator and sink (so `read = emitted + deadLettered` and `in = accepted + tooLate +
- * deadLettered` still add up), watermarks take the minimum over the instances, the duration the
- * longest worker's.
+ * deadLettered` still add up), the duration is the longest worker's, and gauges are not summed
+ * blindly (`combine` lists them): watermarks take the minimum over the instances; `openWindows`
+ * the maximum (keyed window instances hold panes of the same window bounds, each for its own
+ * keys: the sum would count one window n times); a source's event-time lag (`lagEventTime`) the
+ * maximum (the worst reader); partition positions (`position.<p>`, each read by one worker) the
+ * maximum. Gauges of disjoint state — `keys`, `buffered`, `timers`, a source's `lagRecords` over
+ * its partitions — and `broadcastEntries` (the copies actually held, one per instance) are summed.
  */
 import type { RunSummary } from './summary.js';
 
 type Counters = Record<string, number | string | undefined>;
+
+/** How the workers' values of counter `key` combine (see the module comment). */
+function combine(key: string, a: number, b: number): number {
+  if (key === 'watermark') return Math.min(a, b);
+  if (key === 'openWindows' || key === 'lagEventTime' || key.startsWith('position.')) return Math.max(a, b);
+  return a + b;
+}
 
 function mergeInto(target: Record<string, Counters>, part: Readonly<Record<string, Counters>>): void {
   for (const [name, counters] of Object.entries(part)) {
@@ -21,7 +33,7 @@ function mergeInto(target: Record<string, Counters>, part: Readonly<Record<strin
         if (had === undefined) into[k] = v;
         continue;
       }
-      into[k] = k === 'watermark' ? Math.min(had, v) : had + v;
+      into[k] = combine(k, had, v);
     }
   }
 }

@@ -1,12 +1,14 @@
 /**
  * Helpers of the command-line tests: spawn `node cli/bin.mjs …` as a child process, collect its
- * output, and wait (polling, with a bound) for files and log lines — never a fixed sleep.
+ * output, and wait (polling, with a bound) for files and log lines — never a fixed sleep; or call
+ * `main` in process (`callMain`).
  */
 import { type ChildProcess, spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { main } from 'tidemark/cli';
 
 export const root = resolve(dirname(fileURLToPath(import.meta.url)), '../..');
 export const fixture = (name: string): string => join(root, 'spec/cli/fixtures', name);
@@ -83,4 +85,17 @@ export function tempDir(): string {
 /** Removes the directories `tempDir` made (call from `afterAll`). */
 export function removeTempDirs(): void {
   for (const dir of made.splice(0)) rmSync(dir, { recursive: true, force: true });
+}
+
+/** Runs `main` in process, capturing what it prints (an exit call is an error). */
+export async function callMain(args: string[]): Promise<{ code: number; out: string; err: string }> {
+  let out = '';
+  let err = '';
+  const code = await main(args, {
+    print: async (t) => { out += t; },
+    error: async (t) => { err += t; },
+    exit: (c) => { throw new Error(`unexpected exit ${c}`); },
+    stdoutIsTty: false,
+  });
+  return { code, out, err };
 }

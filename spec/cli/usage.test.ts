@@ -3,21 +3,10 @@
  * checked in process through the public `main()` (fast), and once through the real `bin`.
  */
 import { describe, expect, it } from 'vitest';
-import { main, parsePosition } from 'tidemark/cli';
-import { fixture, runCli } from './helpers.js';
+import { parsePosition } from 'tidemark/cli';
+import { callMain, fixture, runCli } from './helpers.js';
 
-/** Runs `main` in process, capturing what it prints. */
-async function call(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  const code = await main(args, {
-    print: async (t) => { out += t; },
-    error: async (t) => { err += t; },
-    exit: (c) => { throw new Error(`unexpected exit ${c}`); },
-    stdoutIsTty: false,
-  });
-  return { code, out, err };
-}
+const call = callMain;
 
 const counts = fixture('counts.ts');
 

@@ -2,13 +2,14 @@
  * Watermark alignment across parallel workers: a source's partitions read on one worker pause
  * while they run more than `maxDrift` ahead of the same group's slowest source read on another
  * worker (the coordinator relays each worker's group minimum), so the drift stays bounded as in
- * a single run; the results are those of parallelism 1 — simulated, and on worker threads.
+ * a single run; the results are those of parallelism 1 — simulated, and on worker threads. A
+ * group whose members all run on worker 0 leaves the other workers alone.
  */
 import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
-import { type Pipeline, collect, monotonic, runParallel } from 'tidemark';
+import { type Pipeline, collect, count, fromArray, monotonic, runParallel, tumbling } from 'tidemark';
 import { canonical, simulateParallel } from 'tidemark/testing';
 import { onePartition } from './fixtures/aligned.js';
 import { scratchDirs } from './support.js';
@@ -75,4 +76,23 @@ describe('watermark alignment across workers', () => {
     // Unaligned, the fast source (200 s of event time) runs through while the slow one reads 20 s.
     expect(drift).toBeLessThan(5_000);
   }, 60_000);
+});
+
+describe('an alignment group whose sources all run on worker 0', () => {
+  it('workers without a member of the group do not fail: the results are those of parallelism 1', async () => {
+    const recs = Array.from({ length: 50 }, (_, i) => ({ k: i % 3, t: i }));
+    const run = async (parallelism: number): Promise<string[]> => {
+      const out: unknown[] = [];
+      await simulateParallel((p: Pipeline) => {
+        const opts = { timestamp: (r: { t: number }) => r.t, watermark: monotonic(), alignment: { group: 'g', maxDrift: 10 } };
+        const a = p.source(fromArray(recs), { name: 'a', ...opts });
+        const b = p.source(fromArray(recs), { name: 'b', ...opts });
+        a.union(b).keyBy((r) => r.k).window(tumbling(10)).aggregate(count()).sink(collect(out));
+      }, { parallelism });
+      return out.map(canonical).sort();
+    };
+    const expected = await run(1);
+    expect(expected.length).toBe(15);
+    for (const parallelism of [2, 3]) expect(await run(parallelism)).toEqual(expected);
+  });
 });
