@@ -9,7 +9,7 @@ import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
-import { type ParallelRun, Pipeline, type PipelineOptions, type RunSummary, fileCheckpoints, startParallel } from '../index.js';
+import { type ParallelRun, Pipeline, type PipelineOptions, type RunSummary, startParallel } from '../index.js';
 import type { PipelineArgs, PipelineModule } from './args.js';
 import { eventListener } from './events.js';
 import { loadPipelineModule } from './load-module.js';
@@ -18,6 +18,7 @@ import { createMetrics } from './metrics.js';
 import { type MetricsServer, serveMetrics } from './metrics-server.js';
 import type { CliOptions } from './options.js';
 import { startProgress } from './progress.js';
+import { checkpointOptions } from './checkpoint-options.js';
 import { parallelRunOptions } from './parallel-run.js';
 import { handleSignals } from './signals.js';
 import { UsageError } from './usage-error.js';
@@ -42,14 +43,7 @@ export function pipelineOptions(o: CliOptions, onEvent: PipelineOptions['onEvent
   const cp = o.checkpoints;
   return {
     ...(o.batchSize === undefined ? {} : { batchSize: o.batchSize }),
-    ...(cp === undefined ? {} : {
-      checkpoints: {
-        store: fileCheckpoints(cp.dir, { keep: cp.keep }),
-        ...(cp.intervalMs === undefined ? {} : { interval: cp.intervalMs }),
-        ...(cp.everyRecords === undefined ? {} : { everyRecords: cp.everyRecords }),
-        restore: cp.restore,
-      },
-    }),
+    ...(cp === undefined ? {} : { checkpoints: checkpointOptions(cp) }),
     ...(o.restart === undefined ? {} : { restart: { attempts: o.restart.attempts, delay: o.restart.delayMs, maxDelay: o.restart.maxDelayMs, strategy: o.restart.strategy } }),
     ...(o.sinkRetry === undefined ? {} : { sinkRetry: o.sinkRetry === false ? false : { attempts: o.sinkRetry.attempts, delay: o.sinkRetry.delayMs } }),
     ...(onEvent === undefined ? {} : { onEvent }),

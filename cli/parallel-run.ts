@@ -4,8 +4,9 @@
  * interval and by record count), restarts, batch size, sink retries, events, and how often the
  * workers report their counters (for metrics and progress).
  */
-import { type PipelineEventListener, type RunParallelOptions, fileCheckpoints } from '../index.js';
+import type { PipelineEventListener, RunParallelOptions } from '../index.js';
 import type { PipelineArgs } from './args.js';
+import { checkpointOptions } from './checkpoint-options.js';
 import type { CliOptions } from './options.js';
 
 /**
@@ -27,14 +28,7 @@ export function parallelRunOptions(o: CliOptions, args: PipelineArgs, onEvent: P
     ...(o.batchSize === undefined ? {} : { batchSize: o.batchSize }),
     ...(o.sinkRetry === undefined ? {} : { sinkRetry: o.sinkRetry === false ? false : { attempts: o.sinkRetry.attempts, delay: o.sinkRetry.delayMs } }),
     ...(o.restart === undefined ? {} : { restart: { attempts: o.restart.attempts, delay: o.restart.delayMs, maxDelay: o.restart.maxDelayMs, strategy: o.restart.strategy } }),
-    ...(cp === undefined ? {} : {
-      checkpoints: {
-        store: fileCheckpoints(cp.dir, { keep: cp.keep }),
-        ...(cp.intervalMs === undefined ? {} : { interval: cp.intervalMs }),
-        ...(cp.everyRecords === undefined ? {} : { everyRecords: cp.everyRecords }),
-        restore: cp.restore,
-      },
-    }),
+    ...(cp === undefined ? {} : { checkpoints: checkpointOptions(cp) }),
     ...(onEvent === undefined ? {} : { onEvent }),
   };
 }

@@ -12,38 +12,24 @@ import { isAbsolute, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { MessageChannel, type MessagePort } from 'node:worker_threads';
 import {
-  type AttemptStart, type BackoffOptions, type Backoff, type Checkpoint, type CheckpointInfo, type CheckpointStore, CheckpointError, type Duration,
-  type PipelineEventListener, PlanError, type RunSummary, type StateMigration, SystemClock, backoff, checkKeyGroups, restoredKeyGroups, runAttempts, toMillis,
+  type AttemptStart, type BackoffOptions, type Backoff, type Checkpoint, type CheckpointInfo, CheckpointError, type Duration,
+  type PipelineEventListener, PlanError, type RunSummary, SystemClock, backoff, checkKeyGroups, restoredKeyGroups, runAttempts, toMillis,
 } from '../../index.js';
 import { CheckpointCoordinator, SealedCheckpointError } from '../../engine/runtime/checkpoint-coordinator.js';
 import { type PlanLayout, migrateCheckpoint } from '../../engine/runtime/parallel-migration.js';
 import { AlignmentRelay } from '../../engine/runtime/alignment-relay.js';
 import { mergeSummaries } from '../../engine/runtime/summary-merge.js';
+import type { CheckpointOptions } from '../../index.js';
 import type { WorkerError, WorkerPipelineOptions, WorkerStart } from './protocol.js';
 import { WorkerHandle } from './worker-handle.js';
 
-/** Checkpoints of a parallel run. */
-export interface ParallelCheckpointOptions {
-  readonly store: CheckpointStore;
-  /** Take a checkpoint every `interval` (real time). */
-  readonly interval?: Duration;
-  /**
-   * Also take a checkpoint whenever one worker's sources have read this many records since the
-   * last checkpoint (counted per worker: the worker asks the coordinator, and its sources wait for
-   * the checkpoint, as a single-process run's do).
-   */
-  readonly everyRecords?: number;
-  /** Where the run starts: the `latest` checkpoint or savepoint (default), `none`, or the one with this id. */
-  readonly restore?: 'latest' | 'none' | number;
-  /**
-   * Converts the saved state of the named operator when its kind, version or signature changed
-   * (as `CheckpointOptions.migrations`); applied once, by the coordinator, before the workers
-   * take their shares.
-   */
-  readonly migrations?: Readonly<Record<string, StateMigration>>;
-  /** Drop saved state of operators or sources the pipeline no longer has (default: refuse). */
-  readonly allowNonRestoredState?: boolean;
-}
+/**
+ * Checkpoints of a parallel run: the options of a single-threaded pipeline's checkpoints, with
+ * `everyRecords` counted per worker (a worker that has read that many records since the last
+ * checkpoint asks the coordinator, and its sources wait for the checkpoint) and `migrations`
+ * applied once, by the coordinator, before the workers take their shares.
+ */
+export type ParallelCheckpointOptions = CheckpointOptions;
 
 /** Options of `runParallel`. */
 export interface RunParallelOptions {
